@@ -1,0 +1,215 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
+	"github.com/dagster-oidc/dagster-oidc/internal/config"
+	"github.com/dagster-oidc/dagster-oidc/internal/flow"
+)
+
+func newConfigCmd(f *Factory, g *globalOptions) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "config",
+		Short: "Create, check and show the profiles file",
+	}
+	cmd.AddCommand(newConfigInitCmd(f, g, nil), newConfigValidateCmd(f, g, nil), newConfigShowCmd(f, g, nil))
+	return cmd
+}
+
+// ConfigInitOptions are the options of `config init`.
+type ConfigInitOptions struct {
+	f           *Factory
+	g           *globalOptions
+	Issuer      string
+	ClientID    string
+	Environment string
+	Force       bool
+	Stdout      bool
+}
+
+func newConfigInitCmd(f *Factory, g *globalOptions, runF func(context.Context, *ConfigInitOptions) error) *cobra.Command {
+	o := &ConfigInitOptions{f: f, g: g}
+	cmd := &cobra.Command{
+		Use:     "init",
+		Short:   "Write a commented starter profiles file",
+		Example: `  dagster-oidc config init --issuer https://example.okta.com/oauth2/default --client-id 0oa1b2c3`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if o.Issuer == "" || o.ClientID == "" {
+				return apperr.Usage(errors.New("--issuer and --client-id are required"), "")
+			}
+			if runF != nil {
+				return runF(cmd.Context(), o)
+			}
+			return configInitRun(o)
+		},
+	}
+	cmd.Flags().StringVar(&o.Issuer, "issuer", "", "OpenID issuer URL")
+	cmd.Flags().StringVar(&o.ClientID, "client-id", "", "OAuth client id registered for dagster-oidc")
+	cmd.Flags().StringVar(&o.Environment, "environment", "", "environment name (default: the profile name)")
+	cmd.Flags().BoolVar(&o.Force, "force", false, "overwrite an existing file")
+	cmd.Flags().BoolVar(&o.Stdout, "stdout", false, "print the file instead of writing it")
+	return cmd
+}
+
+func configInitRun(o *ConfigInitOptions) error {
+	profile := o.g.profileName(o.f)
+	if profile == "" {
+		profile = "default"
+	}
+	data, err := config.Starter(config.StarterOptions{Profile: profile, Environment: o.Environment, Issuer: o.Issuer, ClientID: o.ClientID})
+	if err != nil {
+		return apperr.Usage(err, "")
+	}
+	if o.Stdout {
+		_, err := o.f.IO.Out.Write(data)
+		return err
+	}
+	path := o.f.ConfigPath(o.g.ConfigPath)
+	if _, err := os.Stat(path); err == nil && !o.Force {
+		return apperr.Usage(fmt.Errorf("%s already exists", path), "pass --force to overwrite it, or --stdout to print the starter")
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("could not create the config directory: %w", err)
+	}
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		return fmt.Errorf("could not write %s: %w", path, err)
+	}
+	fmt.Fprintf(o.f.IO.ErrOut, "Wrote %s. Check it with: dagster-oidc config validate\n", path)
+	return nil
+}
+
+// ConfigValidateOptions are the options of `config validate`.
+type ConfigValidateOptions struct {
+	f       *Factory
+	g       *globalOptions
+	Offline bool
+}
+
+func newConfigValidateCmd(f *Factory, g *globalOptions, runF func(context.Context, *ConfigValidateOptions) error) *cobra.Command {
+	o := &ConfigValidateOptions{f: f, g: g}
+	cmd := &cobra.Command{
+		Use:   "validate",
+		Short: "Check the profiles file and the issuer's discovery document",
+		Long: `Check the profiles file (keys, types, required fields, policy rules), then
+fetch the issuer's discovery document and check that its issuer matches the
+profile exactly and that the endpoints the profile's flow needs exist.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if runF != nil {
+				return runF(cmd.Context(), o)
+			}
+			return configValidateRun(cmd.Context(), o)
+		},
+	}
+	cmd.Flags().BoolVar(&o.Offline, "offline", false, "check the file only; do not contact the issuer")
+	return cmd
+}
+
+func configValidateRun(ctx context.Context, o *ConfigValidateOptions) error {
+	path := o.f.ConfigPath(o.g.ConfigPath)
+	cfg, err := config.Load(path)
+	if err != nil {
+		return apperr.Usage(err, "")
+	}
+	if err := compileRules(cfg); err != nil {
+		return apperr.Usage(err, "")
+	}
+	w := o.f.IO.ErrOut
+	fmt.Fprintf(w, "%s: %d profile(s), syntax and keys OK\n", path, len(cfg.Profiles))
+	if o.Offline {
+		return nil
+	}
+	var problems []string
+	for _, name := range cfg.ProfileNames() {
+		p := cfg.Profiles[name]
+		if p.Issuer == "" {
+			continue
+		}
+		d := &flow.Discovery{Issuer: p.Issuer, HTTP: o.f.HTTPClient(), Clock: o.f.Clock}
+		m, err := d.Metadata(ctx)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("profile %s: %v", name, err))
+			continue
+		}
+		var missing []string
+		need := map[string]string{"token_endpoint": m.TokenURL, "jwks_uri": m.JWKSURL}
+		switch p.Flow {
+		case "device":
+			need["device_authorization_endpoint"] = m.DeviceAuthURL
+		case "browser":
+			need["authorization_endpoint"] = m.AuthURL
+		case "auto":
+			if m.DeviceAuthURL == "" && m.AuthURL == "" {
+				missing = append(missing, "device_authorization_endpoint or authorization_endpoint")
+			}
+		}
+		if config.IsWorkload(p.Flow) {
+			need = map[string]string{"jwks_uri": m.JWKSURL}
+		}
+		for k, v := range need {
+			if v == "" {
+				missing = append(missing, k)
+			}
+		}
+		if len(missing) > 0 {
+			problems = append(problems, fmt.Sprintf("profile %s: the issuer's discovery document lacks %s, which flow %s needs", name, strings.Join(missing, ", "), p.Flow))
+			continue
+		}
+		fmt.Fprintf(w, "profile %s: issuer %s matches its discovery document; endpoints for flow %s present\n", name, p.Issuer, p.Flow)
+	}
+	if len(problems) > 0 {
+		return errors.New(strings.Join(problems, "\n"))
+	}
+	return nil
+}
+
+// ConfigShowOptions are the options of `config show`.
+type ConfigShowOptions struct {
+	f *Factory
+	g *globalOptions
+}
+
+func newConfigShowCmd(f *Factory, g *globalOptions, runF func(context.Context, *ConfigShowOptions) error) *cobra.Command {
+	o := &ConfigShowOptions{f: f, g: g}
+	return &cobra.Command{
+		Use:   "show",
+		Short: "Print the resolved profile, defaults applied, secrets masked",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if runF != nil {
+				return runF(cmd.Context(), o)
+			}
+			return configShowRun(o)
+		},
+	}
+}
+
+func configShowRun(o *ConfigShowOptions) error {
+	r, err := loadProfile(o.f, o.g, "")
+	if err != nil {
+		return err
+	}
+	data, err := config.Show(r.p)
+	if err != nil {
+		return err
+	}
+	secret := "not configured"
+	if r.p.ClientSecretEnv != "" || r.p.ClientSecretFile != "" {
+		if s, err := r.clientSecret(); err == nil && s != "" {
+			secret = "set (****)"
+		} else {
+			secret = "configured but unreadable"
+		}
+	}
+	fmt.Fprintf(o.f.IO.Out, "# file: %s\n# client secret: %s\n%s", absPath(o.f.ConfigPath(o.g.ConfigPath)), secret, data)
+	return nil
+}

@@ -1,0 +1,114 @@
+// Package cli holds the cobra commands of dagster-oidc. Commands parse flags
+// into an options struct and call the pipeline (session, policy, exchange,
+// output); they hold no protocol logic.
+package cli
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/dagster-oidc/dagster-oidc/internal/cache"
+	"github.com/dagster-oidc/dagster-oidc/internal/clock"
+	"github.com/dagster-oidc/dagster-oidc/internal/env"
+)
+
+// IOStreams are the process's standard streams and what is known about them.
+type IOStreams struct {
+	In     io.Reader
+	Out    io.Writer
+	ErrOut io.Writer
+	// StdinTTY and StderrTTY report whether a person is at the keyboard.
+	StdinTTY  bool
+	StderrTTY bool
+}
+
+// CanPrompt reports whether an interactive login can be answered.
+func (s *IOStreams) CanPrompt() bool { return s.StdinTTY && s.StderrTTY }
+
+// BuildInfo is injected at link time by goreleaser.
+type BuildInfo struct {
+	Version string
+	Commit  string
+	Date    string
+}
+
+// Factory holds every side effect the commands use. main builds the real
+// one; tests build one with fakes.
+type Factory struct {
+	IO    *IOStreams
+	Env   env.Lookup
+	Clock clock.Clock
+	// HTTPClient returns the client for IdP, STS and GCP calls.
+	HTTPClient func() *http.Client
+	// OpenBrowser opens a URL; it must keep the browser's output off stdout.
+	OpenBrowser func(url string) error
+	// HasDisplay reports whether a browser could be shown.
+	HasDisplay func() bool
+	Keyring    cache.Keyring
+	// Executable is the path of this binary, for generated configs.
+	Executable func() (string, error)
+	Sleep      func(context.Context, time.Duration) error
+	// Environ is the process environment, for exec.
+	Environ func() []string
+	Stat    func(string) (os.FileInfo, error)
+	Build   BuildInfo
+	// KeyringTimeout bounds each keyring call.
+	KeyringTimeout time.Duration
+}
+
+// ConfigPath returns the profiles file path: --config, DAGSTER_OIDC_CONFIG,
+// else $XDG_CONFIG_HOME/dagster-oidc/config.yaml.
+func (f *Factory) ConfigPath(flag string) string {
+	if flag != "" {
+		return flag
+	}
+	if v := f.Env.Get(env.Config); v != "" {
+		return v
+	}
+	return filepath.Join(f.userDir("XDG_CONFIG_HOME", ".config"), "dagster-oidc", "config.yaml")
+}
+
+// CacheDir returns the cache directory.
+func (f *Factory) CacheDir() string {
+	if v := f.Env.Get(env.CacheDir); v != "" {
+		return v
+	}
+	return filepath.Join(f.userDir("XDG_CACHE_HOME", ".cache"), "dagster-oidc")
+}
+
+// StateDir returns the state directory (audit log, audit key).
+func (f *Factory) StateDir() string {
+	if v := f.Env.Get(env.StateDir); v != "" {
+		return v
+	}
+	return filepath.Join(f.userDir("XDG_STATE_HOME", filepath.Join(".local", "state")), "dagster-oidc")
+}
+
+func (f *Factory) userDir(xdg, fallback string) string {
+	if v, ok := f.Env(xdg); ok && filepath.IsAbs(v) {
+		return v
+	}
+	home, _ := f.Env("HOME")
+	if home == "" {
+		home, _ = os.UserHomeDir()
+	}
+	return filepath.Join(home, fallback)
+}
+
+func (f *Factory) sleep(ctx context.Context, d time.Duration) error {
+	if f.Sleep != nil {
+		return f.Sleep(ctx, d)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

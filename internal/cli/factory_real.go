@@ -1,0 +1,58 @@
+package cli
+
+import (
+	"net/http"
+	"os"
+	"os/exec"
+	"runtime"
+	"time"
+
+	"github.com/pkg/browser"
+	"golang.org/x/term"
+
+	"github.com/dagster-oidc/dagster-oidc/internal/cache"
+	"github.com/dagster-oidc/dagster-oidc/internal/clock"
+)
+
+// NewFactory builds the production dependencies.
+func NewFactory(b BuildInfo) *Factory {
+	// Some browser launchers print to stdout; that would corrupt a credential
+	// document (kubelogin does the same).
+	browser.Stdout = os.Stderr
+	browser.Stderr = os.Stderr
+	client := &http.Client{Timeout: 30 * time.Second}
+	return &Factory{
+		IO: &IOStreams{
+			In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr,
+			StdinTTY:  term.IsTerminal(int(os.Stdin.Fd())),
+			StderrTTY: term.IsTerminal(int(os.Stderr.Fd())),
+		},
+		Env:            os.LookupEnv,
+		Clock:          clock.Real{},
+		HTTPClient:     func() *http.Client { return client },
+		OpenBrowser:    browser.OpenURL,
+		HasDisplay:     hasDisplay,
+		Keyring:        cache.GoKeyring{},
+		Executable:     os.Executable,
+		Environ:        os.Environ,
+		Stat:           os.Stat,
+		Build:          b,
+		KeyringTimeout: 3 * time.Second,
+	}
+}
+
+// hasDisplay reports whether a browser window could be shown to the user.
+func hasDisplay() bool {
+	if os.Getenv("SSH_CONNECTION") != "" || os.Getenv("SSH_TTY") != "" {
+		return false
+	}
+	switch runtime.GOOS {
+	case "darwin", "windows":
+		return true
+	}
+	if os.Getenv("DISPLAY") == "" && os.Getenv("WAYLAND_DISPLAY") == "" {
+		return false
+	}
+	_, err := exec.LookPath("xdg-open")
+	return err == nil
+}

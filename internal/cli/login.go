@@ -1,0 +1,65 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+// LoginOptions are the options of `login`.
+type LoginOptions struct {
+	f    *Factory
+	g    *globalOptions
+	Flow string
+}
+
+func newLoginCmd(f *Factory, g *globalOptions, runF func(context.Context, *LoginOptions) error) *cobra.Command {
+	o := &LoginOptions{f: f, g: g}
+	cmd := &cobra.Command{
+		Use:   "login",
+		Short: "Log in and cache a verified ID token",
+		Long: `Log in to the profile's OpenID provider and cache the verified ID token
+(and the refresh token, in the OS keyring where one exists).
+
+--flow auto picks an ambient workload identity when one is detected, the
+browser on an interactive terminal with a display, and the device code flow
+otherwise.`,
+		Example: `  dagster-oidc login
+  dagster-oidc login --profile prod --flow device`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if runF != nil {
+				return runF(cmd.Context(), o)
+			}
+			return loginRun(cmd.Context(), o)
+		},
+	}
+	cmd.Flags().StringVar(&o.Flow, "flow", "", "auto|device|browser|kubernetes|web-identity-file|azure-file|file|github-actions|gitlab|gcp-metadata (default: the profile's)")
+	return cmd
+}
+
+func loginRun(ctx context.Context, o *LoginOptions) error {
+	r, err := loadProfile(o.f, o.g, o.Flow)
+	if err != nil {
+		return err
+	}
+	defer r.close()
+	src, err := r.source(ctx)
+	if err != nil {
+		return err
+	}
+	res, err := r.mgr.Login(ctx, src)
+	if err != nil {
+		return err
+	}
+	e := res.Entry
+	who := e.Subject
+	if c, err := r.cachedClaims(&e); err == nil && c.Email != "" {
+		who = c.Email
+	}
+	fmt.Fprintf(o.f.IO.ErrOut, "Logged in as %s (profile %s, environment %s) via %s; token valid until %s.\n",
+		who, r.p.Name, r.p.Environment, e.Source, e.Expiry.UTC().Format(time.RFC3339))
+	return nil
+}

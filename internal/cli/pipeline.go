@@ -1,0 +1,71 @@
+package cli
+
+import (
+	"fmt"
+
+	"github.com/dagster-oidc/dagster-oidc/internal/cache"
+	"github.com/dagster-oidc/dagster-oidc/internal/config"
+	"github.com/dagster-oidc/dagster-oidc/internal/flow"
+	"github.com/dagster-oidc/dagster-oidc/internal/policy"
+)
+
+// awsRules converts a profile's role rules to policy rules.
+func awsRules(p *config.Profile) []policy.Rule {
+	if p.AWS == nil {
+		return nil
+	}
+	rules := make([]policy.Rule, len(p.AWS.Roles))
+	for i, r := range p.AWS.Roles {
+		rules[i] = policy.Rule{Target: r.RoleARN, When: r.When, Environment: r.Environment, Deny: r.Deny}
+	}
+	return rules
+}
+
+// gcpRules converts a profile's service-account rules to policy rules; a
+// plain service_account is one unconditional rule.
+func gcpRules(p *config.Profile) []policy.Rule {
+	if p.GCP == nil {
+		return nil
+	}
+	var rules []policy.Rule
+	for _, r := range p.GCP.ServiceAccounts {
+		rules = append(rules, policy.Rule{Target: r.ServiceAccount, When: r.When, Environment: r.Environment, Deny: r.Deny})
+	}
+	if len(rules) == 0 && p.GCP.ServiceAccount != "" {
+		rules = append(rules, policy.Rule{Target: p.GCP.ServiceAccount})
+	}
+	return rules
+}
+
+// compileRules compiles every profile's rules, naming profile and rule on error.
+func compileRules(cfg *config.File) error {
+	for _, name := range cfg.ProfileNames() {
+		p := cfg.Profiles[name]
+		if err := policy.Compile(awsRules(p)); err != nil {
+			return fmt.Errorf("%s:%d: profiles.%s.aws.roles: %w", cfg.Path, cfg.Line("profiles."+name+".aws.roles"), name, err)
+		}
+		if err := policy.Compile(gcpRules(p)); err != nil {
+			return fmt.Errorf("%s:%d: profiles.%s.gcp.service_accounts: %w", cfg.Path, cfg.Line("profiles."+name+".gcp"), name, err)
+		}
+	}
+	return nil
+}
+
+// credentialKeys are the cache keys of the profile's cloud credentials.
+func (r *resolved) credentialKeys() []string {
+	var keys []string
+	for _, rule := range awsRules(r.p) {
+		if rule.Target != "" {
+			keys = append(keys, r.mgr.Key(cache.KindAWS, rule.Target))
+		}
+	}
+	for _, rule := range gcpRules(r.p) {
+		keys = append(keys, r.mgr.Key(cache.KindGCP, rule.Target))
+	}
+	return keys
+}
+
+func isInteractiveSource(s flow.Source) bool {
+	i, ok := s.(flow.Interactive)
+	return ok && i.Interactive()
+}

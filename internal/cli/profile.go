@@ -1,0 +1,379 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
+	"github.com/dagster-oidc/dagster-oidc/internal/cache"
+	"github.com/dagster-oidc/dagster-oidc/internal/config"
+	"github.com/dagster-oidc/dagster-oidc/internal/env"
+	"github.com/dagster-oidc/dagster-oidc/internal/flow"
+	"github.com/dagster-oidc/dagster-oidc/internal/session"
+)
+
+// lockWait bounds how long a process waits for another one's refresh or login.
+const lockWait = 2 * time.Minute
+
+// resolved is a loaded profile and the pipeline built for it. Nothing here
+// touches the network until a method needs it.
+type resolved struct {
+	f       *Factory
+	g       *globalOptions
+	cfg     *config.File
+	p       *config.Profile
+	mgr     *session.Manager
+	secrets *lazyStore
+	// flowName is the flow in use after --flow and ambient detection.
+	flowName  string
+	detection *flow.Detection
+	discovery *flow.Discovery
+	meta      *flow.Metadata
+}
+
+// loadProfile reads the config and selects the profile; flowOverride is --flow.
+func loadProfile(f *Factory, g *globalOptions, flowOverride string) (*resolved, error) {
+	path := f.ConfigPath(g.ConfigPath)
+	cfg, err := config.Load(path)
+	if err != nil {
+		if errors.Is(err, config.ErrNotExist) {
+			return nil, apperr.Usage(fmt.Errorf("no config file at %s", path), "run: dagster-oidc config init --issuer URL --client-id ID (or pass --config)")
+		}
+		return nil, apperr.Usage(err, "fix the file, then run: dagster-oidc config validate")
+	}
+	p, err := cfg.Profile(g.profileName(f))
+	if err != nil {
+		return nil, apperr.Usage(err, "")
+	}
+	if flowOverride != "" {
+		cp := *p
+		cp.Flow = flowOverride
+		if cp.Flow != "auto" && !config.IsWorkload(cp.Flow) && cp.Flow != "device" && cp.Flow != "browser" {
+			return nil, apperr.Usage(fmt.Errorf("unknown --flow %q (one of auto, %s, %s)", cp.Flow, strings.Join(config.HumanFlows, ", "), strings.Join(config.WorkloadFlows, ", ")), "")
+		}
+		p = &cp
+	}
+	r := &resolved{f: f, g: g, cfg: cfg, p: p}
+	r.discovery = &flow.Discovery{Issuer: p.Issuer, HTTP: f.HTTPClient(), Dir: f.CacheDir(), Clock: f.Clock}
+	r.resolveFlow()
+	r.build()
+	return r, nil
+}
+
+// resolveFlow picks the flow for `auto`: an ambient workload source when one
+// is detected, else a human flow.
+func (r *resolved) resolveFlow() {
+	r.flowName = r.p.Flow
+	if r.flowName != "auto" {
+		return
+	}
+	d := flow.DetectAmbient(r.workloadOptions(), r.f.Stat)
+	r.detection = &d
+	if d.Chosen != "" {
+		r.flowName = d.Chosen
+		return
+	}
+	if r.f.IO.CanPrompt() && r.f.HasDisplay != nil && r.f.HasDisplay() {
+		r.flowName = "browser"
+	} else {
+		r.flowName = "device"
+	}
+}
+
+func (r *resolved) workloadOptions() flow.WorkloadOptions {
+	aud := r.p.Workload.Audience
+	if aud == "" {
+		aud = r.p.ExpectedAudience()
+	}
+	return flow.WorkloadOptions{
+		Path:     r.p.Workload.Path,
+		Audience: aud,
+		EnvVar:   r.p.Workload.EnvVar,
+		HTTP:     r.f.HTTPClient(),
+		Env:      flow.Env(r.f.Env),
+		Clock:    r.f.Clock,
+		Sleep:    r.f.Sleep,
+	}
+}
+
+func (r *resolved) isWorkload() bool { return config.IsWorkload(r.flowName) }
+
+func (r *resolved) build() {
+	f, p := r.f, r.p
+	dir := f.CacheDir()
+	var fast cache.Store = cache.FileStore{Dir: dir}
+	switch p.Cache {
+	case cache.ModeMemory:
+		fast = &cache.MemoryStore{}
+	case cache.ModeNone:
+		fast = cache.NoneStore{}
+	}
+	mode := p.Cache
+	if r.isWorkload() && (mode == cache.ModeAuto || mode == cache.ModeKeyring) {
+		// Workload tokens are never written to the keyring.
+		mode = cache.ModeFile
+	}
+	r.secrets = &lazyStore{sel: func() (cache.Store, string, error) {
+		return cache.Select(mode, f.Keyring, dir, f.KeyringTimeout)
+	}}
+	clientID := p.ClientID
+	r.mgr = &session.Manager{
+		Profile:     p.Name,
+		Environment: p.Environment,
+		Issuer:      p.Issuer,
+		ClientID:    clientID,
+		Fast:        fast,
+		Secrets:     r.secrets,
+		LockDir:     dir,
+		LockWait:    lockWait,
+		Clock:       f.Clock,
+		Margin:      p.RefreshMargin.D(),
+		CanPrompt:   f.IO.CanPrompt(),
+		Warn:        f.IO.ErrOut,
+		Source:      r.source,
+		Refresher:   r.refresher,
+		Verify:      r.verify,
+	}
+}
+
+// metadata fetches (or reads the cached) discovery document once.
+func (r *resolved) metadata(ctx context.Context) (*flow.Metadata, error) {
+	if r.meta != nil {
+		return r.meta, nil
+	}
+	m, err := r.discovery.Metadata(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r.meta = m
+	return m, nil
+}
+
+func (r *resolved) clientSecret() (string, error) {
+	p := r.p
+	switch {
+	case p.ClientSecretEnv != "":
+		v, ok := r.f.Env(p.ClientSecretEnv)
+		if !ok || v == "" {
+			return "", fmt.Errorf("client_secret_env names %s, which is not set", p.ClientSecretEnv)
+		}
+		return v, nil
+	case p.ClientSecretFile != "":
+		b, err := os.ReadFile(p.ClientSecretFile)
+		if err != nil {
+			return "", fmt.Errorf("could not read client_secret_file: %w", err)
+		}
+		return strings.TrimSpace(string(b)), nil
+	}
+	return "", nil
+}
+
+// source builds the token source of the resolved flow.
+func (r *resolved) source(ctx context.Context) (flow.Source, error) {
+	if r.isWorkload() {
+		return flow.NewWorkloadSource(r.flowName, r.workloadOptions())
+	}
+	return &humanSource{r: r, name: r.flowName}, nil
+}
+
+// humanSource defers discovery until a login actually starts.
+type humanSource struct {
+	r    *resolved
+	name string
+}
+
+func (h *humanSource) Name() string      { return h.name }
+func (h *humanSource) Interactive() bool { return true }
+
+func (h *humanSource) Token(ctx context.Context) (*flow.Token, error) {
+	r := h.r
+	m, err := r.metadata(ctx)
+	if err != nil {
+		return nil, err
+	}
+	secret, err := r.clientSecret()
+	if err != nil {
+		return nil, err
+	}
+	f := r.f
+	switch h.name {
+	case "browser":
+		open := f.OpenBrowser
+		if f.Env.Get(env.NoBrowser) == "1" {
+			open = nil
+		}
+		b := &flow.BrowserFlow{
+			ClientID: r.p.ClientID, ClientSecret: secret, Scopes: r.p.Scopes,
+			AuthURL: m.AuthURL, TokenURL: m.TokenURL, HTTP: f.HTTPClient(),
+			Host: r.p.Browser.Host, Port: r.p.Browser.Port, Path: r.p.Browser.Path, Timeout: r.p.Browser.Timeout.D(),
+			Open: open, Prompt: f.IO.ErrOut,
+			Verify: func(ctx context.Context, raw, nonce string) error {
+				_, err := r.verifyNonce(ctx, raw, nonce)
+				return err
+			},
+		}
+		return b.Token(ctx)
+	default:
+		d := &flow.DeviceFlow{
+			ClientID: r.p.ClientID, ClientSecret: secret, Scopes: r.p.Scopes,
+			DeviceAuthURL: m.DeviceAuthURL, TokenURL: m.TokenURL, HTTP: f.HTTPClient(),
+			Prompt: f.IO.ErrOut, QR: f.IO.StderrTTY, Clock: f.Clock, Sleep: f.Sleep,
+		}
+		return d.Token(ctx)
+	}
+}
+
+func (r *resolved) refresher(ctx context.Context) (*flow.Refresher, error) {
+	m, err := r.metadata(ctx)
+	if err != nil {
+		return nil, err
+	}
+	secret, err := r.clientSecret()
+	if err != nil {
+		return nil, err
+	}
+	return &flow.Refresher{ClientID: r.p.ClientID, ClientSecret: secret, Scopes: r.p.Scopes, TokenURL: m.TokenURL, HTTP: r.f.HTTPClient()}, nil
+}
+
+func (r *resolved) verify(ctx context.Context, raw string) (*flow.Claims, error) {
+	return r.verifyNonce(ctx, raw, "")
+}
+
+// verifyNonce verifies with go-oidc. Workload tokens honour `verify:`:
+// required always checks; when-reachable checks when the issuer answers and
+// otherwise checks expiry only; off checks expiry only.
+func (r *resolved) verifyNonce(ctx context.Context, raw, nonce string) (*flow.Claims, error) {
+	mode := "required"
+	if r.isWorkload() {
+		mode = r.p.Verify
+	}
+	if mode == "off" {
+		return r.unverified(raw)
+	}
+	m, err := r.metadata(ctx)
+	if err != nil {
+		if mode == "when-reachable" {
+			fmt.Fprintf(r.f.IO.ErrOut, "warning: issuer %s not reachable (%v); checked the token's expiry only (verify: when-reachable)\n", r.p.Issuer, err)
+			return r.unverified(raw)
+		}
+		return nil, err
+	}
+	v := &flow.Verifier{
+		Issuer: r.p.Issuer, Audience: r.p.ExpectedAudience(), Keys: r.discovery.KeySet(m.JWKSURL),
+		Clock: r.f.Clock, Skew: r.p.ClockSkew.D(), Algorithms: m.Algorithms,
+	}
+	claims, err := v.Verify(ctx, raw, nonce)
+	if err != nil && mode == "when-reachable" && apperr.KindOf(err) != apperr.KindDenied {
+		fmt.Fprintf(r.f.IO.ErrOut, "warning: could not fetch the issuer's keys (%v); checked the token's expiry only (verify: when-reachable)\n", err)
+		return r.unverified(raw)
+	}
+	return claims, err
+}
+
+// unverified reads the claims without a signature check and still refuses
+// an expired token.
+func (r *resolved) unverified(raw string) (*flow.Claims, error) {
+	all, exp, err := flow.PeekClaims(raw)
+	if err != nil {
+		return nil, apperr.Denied(fmt.Errorf("token from %s is not a JWT: %w", r.flowName, err), "")
+	}
+	if exp.IsZero() || !exp.Add(r.p.ClockSkew.D()).After(r.f.Clock.Now()) {
+		return nil, apperr.Denied(&flow.VerificationError{Reason: flow.ReasonExpired, Detail: fmt.Sprintf("token from %s expired at %s", r.flowName, exp.UTC().Format(time.RFC3339))}, "")
+	}
+	return claimsFromMap(all, exp), nil
+}
+
+// claimsFromMap builds Claims from a decoded payload.
+func claimsFromMap(all map[string]any, exp time.Time) *flow.Claims {
+	c := &flow.Claims{All: all, Expiry: exp}
+	c.Issuer, _ = all["iss"].(string)
+	c.Subject, _ = all["sub"].(string)
+	c.Email, _ = all["email"].(string)
+	switch a := all["aud"].(type) {
+	case string:
+		c.Audience = []string{a}
+	case []any:
+		for _, x := range a {
+			if s, ok := x.(string); ok {
+				c.Audience = append(c.Audience, s)
+			}
+		}
+	}
+	if iat, ok := all["iat"].(float64); ok {
+		c.IssuedAt = time.Unix(int64(iat), 0)
+	}
+	return c
+}
+
+// lazyStore selects the secrets store on first use, so the cached path never
+// probes the keyring.
+type lazyStore struct {
+	once   sync.Once
+	sel    func() (cache.Store, string, error)
+	s      cache.Store
+	reason string
+	err    error
+}
+
+func (l *lazyStore) get() (cache.Store, error) {
+	l.once.Do(func() { l.s, l.reason, l.err = l.sel() })
+	return l.s, l.err
+}
+
+// Name returns the selected store's name, selecting it if needed.
+func (l *lazyStore) Name() string {
+	s, err := l.get()
+	if err != nil {
+		return "unavailable"
+	}
+	return s.Name()
+}
+
+// Get reads through the selected store.
+func (l *lazyStore) Get(key string) ([]byte, error) {
+	s, err := l.get()
+	if err != nil {
+		return nil, err
+	}
+	return s.Get(key)
+}
+
+// Set writes through the selected store.
+func (l *lazyStore) Set(key string, v []byte) error {
+	s, err := l.get()
+	if err != nil {
+		return err
+	}
+	return s.Set(key, v)
+}
+
+// Delete deletes through the selected store.
+func (l *lazyStore) Delete(key string) error {
+	s, err := l.get()
+	if err != nil {
+		return err
+	}
+	return s.Delete(key)
+}
+
+// Reason says which store was chosen and why.
+func (l *lazyStore) Reason() string {
+	if _, err := l.get(); err != nil {
+		return err.Error()
+	}
+	return l.reason
+}
+
+// absPath resolves p against the working directory for messages.
+func absPath(p string) string {
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
+}

@@ -1,0 +1,199 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
+	"github.com/dagster-oidc/dagster-oidc/internal/cache"
+)
+
+// StatusOptions are the options of `status`.
+type StatusOptions struct {
+	f      *Factory
+	g      *globalOptions
+	Output string
+	Flow   string
+}
+
+func newStatusCmd(f *Factory, g *globalOptions, runF func(context.Context, *StatusOptions) error) *cobra.Command {
+	o := &StatusOptions{f: f, g: g}
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Show who you are logged in as, from which source, and where it is stored",
+		Long: `Show the cached login of the profile: subject, issuer, audience, expiry,
+the source that obtained it (and, for flow: auto, why each other source was
+not chosen), and which store holds the tokens and why. It makes no network
+request and never logs in.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if o.Output != "text" && o.Output != "json" {
+				return apperr.Usage(fmt.Errorf("unknown --output %q (text or json)", o.Output), "")
+			}
+			if runF != nil {
+				return runF(cmd.Context(), o)
+			}
+			return statusRun(cmd.Context(), o)
+		},
+	}
+	cmd.Flags().StringVarP(&o.Output, "output", "o", "text", "text|json")
+	cmd.Flags().StringVar(&o.Flow, "flow", "", "override the profile's flow")
+	return cmd
+}
+
+// Status is the `status --output json` document.
+type Status struct {
+	Profile     string     `json:"profile"`
+	Environment string     `json:"environment"`
+	Issuer      string     `json:"issuer"`
+	ClientID    string     `json:"client_id,omitempty"`
+	Flow        string     `json:"flow"`
+	Source      *SourceDoc `json:"source"`
+	LoggedIn    bool       `json:"logged_in"`
+	Subject     string     `json:"subject,omitempty"`
+	Email       string     `json:"email,omitempty"`
+	Audience    []string   `json:"audience,omitempty"`
+	Expiry      *time.Time `json:"expiry,omitempty"`
+	ExpiresIn   string     `json:"expires_in,omitempty"`
+	Valid       bool       `json:"valid"`
+	TokenSource string     `json:"token_source,omitempty"`
+	Store       StoreDoc   `json:"store"`
+}
+
+// SourceDoc says which source the flow resolves to and why.
+type SourceDoc struct {
+	Chosen     string         `json:"chosen"`
+	Reason     string         `json:"reason"`
+	Candidates []CandidateDoc `json:"candidates,omitempty"`
+}
+
+// CandidateDoc is one ambient source considered by flow: auto.
+type CandidateDoc struct {
+	Name      string `json:"name"`
+	Available bool   `json:"available"`
+	Reason    string `json:"reason"`
+}
+
+// StoreDoc says where tokens live.
+type StoreDoc struct {
+	Tokens        string `json:"tokens"`
+	RefreshTokens string `json:"refresh_tokens"`
+	Reason        string `json:"reason"`
+	RefreshToken  bool   `json:"refresh_token_present"`
+	Warning       string `json:"warning,omitempty"`
+}
+
+func statusRun(_ context.Context, o *StatusOptions) error {
+	r, err := loadProfile(o.f, o.g, o.Flow)
+	if err != nil {
+		return err
+	}
+	defer r.close()
+	st := r.status()
+	if o.Output == "json" {
+		enc := json.NewEncoder(o.f.IO.Out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(st)
+	}
+	writeStatus(o.f.IO.Out, st)
+	return nil
+}
+
+func (r *resolved) sourceDoc() *SourceDoc {
+	d := &SourceDoc{Chosen: r.flowName}
+	switch {
+	case r.detection != nil && r.detection.Chosen != "":
+		d.Reason = "flow: auto detected an ambient workload identity"
+	case r.detection != nil:
+		d.Reason = "flow: auto found no workload identity; human login via " + r.flowName
+	default:
+		d.Reason = "flow: " + r.flowName + " set in the profile or by --flow"
+	}
+	if r.detection != nil {
+		for _, c := range r.detection.Candidates {
+			d.Candidates = append(d.Candidates, CandidateDoc{Name: c.Name, Available: c.Available, Reason: c.Reason})
+		}
+	}
+	return d
+}
+
+func (r *resolved) status() *Status {
+	now := r.f.Clock.Now()
+	st := &Status{
+		Profile: r.p.Name, Environment: r.p.Environment, Issuer: r.p.Issuer, ClientID: r.p.ClientID,
+		Flow: r.p.Flow, Source: r.sourceDoc(),
+	}
+	st.Store.Tokens = r.mgr.Fast.Name()
+	st.Store.RefreshTokens = r.secrets.Name()
+	st.Store.Reason = r.secrets.Reason()
+	if r.isWorkload() {
+		st.Store.Reason = "workload tokens are never written to the keyring; " + st.Store.Reason
+	}
+	st.Store.RefreshToken = r.mgr.HasRefreshToken()
+	if st.Store.RefreshToken && r.secrets.Name() == cache.ModeFile {
+		st.Store.Warning = "the refresh token is stored in a file (0600) because no keyring answered; anyone who can read your files as you can use it"
+	}
+	e, _ := r.mgr.Cached()
+	if e == nil {
+		return st
+	}
+	st.LoggedIn = true
+	st.TokenSource = e.Source
+	st.Subject = e.Subject
+	exp := e.Expiry.UTC()
+	st.Expiry = &exp
+	st.Valid = e.Expiry.After(now)
+	if st.Valid {
+		st.ExpiresIn = e.Expiry.Sub(now).Round(time.Second).String()
+	}
+	if c, err := r.cachedClaims(e); err == nil {
+		st.Email, _ = r.visibleClaims(c.All)["email"].(string)
+		st.Audience = c.Audience
+	}
+	return st
+}
+
+func writeStatus(w io.Writer, st *Status) {
+	row := func(k, v string) { fmt.Fprintf(w, "%-14s %s\n", k+":", v) }
+	row("Profile", fmt.Sprintf("%s (environment %s)", st.Profile, st.Environment))
+	row("Issuer", st.Issuer)
+	if st.ClientID != "" {
+		row("Client ID", st.ClientID)
+	}
+	row("Source", fmt.Sprintf("%s (%s)", st.Source.Chosen, st.Source.Reason))
+	for _, c := range st.Source.Candidates {
+		mark := "-"
+		if c.Name == st.Source.Chosen {
+			mark = "*"
+		}
+		fmt.Fprintf(w, "  %s %-18s %s\n", mark, c.Name, c.Reason)
+	}
+	switch {
+	case !st.LoggedIn:
+		row("Logged in", "no (run: dagster-oidc login --profile "+st.Profile+")")
+	case !st.Valid:
+		row("Logged in", "token expired at "+st.Expiry.Format(time.RFC3339)+" (it is refreshed on next use)")
+	default:
+		who := st.Subject
+		if st.Email != "" {
+			who = st.Email + " (sub " + st.Subject + ")"
+		}
+		row("Logged in", who)
+		row("Audience", strings.Join(st.Audience, ", "))
+		row("Expires", fmt.Sprintf("%s (in %s)", st.Expiry.Format(time.RFC3339), st.ExpiresIn))
+		row("Obtained by", st.TokenSource)
+	}
+	row("Store", fmt.Sprintf("tokens: %s, refresh token: %s (%s)", st.Store.Tokens, st.Store.RefreshTokens, st.Store.Reason))
+	if st.Store.RefreshToken {
+		row("Refresh", "a refresh token is stored")
+	}
+	if st.Store.Warning != "" {
+		row("Warning", st.Store.Warning)
+	}
+}

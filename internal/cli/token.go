@@ -1,0 +1,102 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
+	"github.com/dagster-oidc/dagster-oidc/internal/cache"
+	"github.com/dagster-oidc/dagster-oidc/internal/flow"
+)
+
+// TokenOptions are the options of `token`.
+type TokenOptions struct {
+	f      *Factory
+	g      *globalOptions
+	Format string
+	Flow   string
+}
+
+func newTokenCmd(f *Factory, g *globalOptions, runF func(context.Context, *TokenOptions) error) *cobra.Command {
+	o := &TokenOptions{f: f, g: g}
+	cmd := &cobra.Command{
+		Use:   "token",
+		Short: "Print the current ID token, refreshed as needed",
+		Long: `Print the profile's ID token on stdout, from the cache when it has more than
+refresh_margin left, else refreshed (or read again from the workload source).
+Without a terminal it never starts an interactive login: it exits 3 instead.`,
+		Example: `  dagster-oidc token
+  dagster-oidc token --format json | jq .claims.email`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if o.Format != "raw" && o.Format != "json" {
+				return apperr.Usage(fmt.Errorf("unknown --format %q (raw or json)", o.Format), "")
+			}
+			if runF != nil {
+				return runF(cmd.Context(), o)
+			}
+			return tokenRun(cmd.Context(), o)
+		},
+	}
+	cmd.Flags().StringVar(&o.Format, "format", "raw", "raw|json (json includes expiry and claims)")
+	cmd.Flags().StringVar(&o.Flow, "flow", "", "override the profile's flow")
+	return cmd
+}
+
+// tokenJSON is the --format json document.
+type tokenJSON struct {
+	IDToken string         `json:"id_token"`
+	Expiry  time.Time      `json:"expiry"`
+	Source  string         `json:"source"`
+	Profile string         `json:"profile"`
+	Claims  map[string]any `json:"claims"`
+}
+
+func tokenRun(ctx context.Context, o *TokenOptions) error {
+	r, err := loadProfile(o.f, o.g, o.Flow)
+	if err != nil {
+		return err
+	}
+	defer r.close()
+	res, err := r.mgr.Token(ctx)
+	if err != nil {
+		return err
+	}
+	r.served(res)
+	if o.Format == "raw" {
+		_, err = fmt.Fprintln(o.f.IO.Out, res.Entry.IDToken)
+		return err
+	}
+	c, err := r.cachedClaims(&res.Entry)
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(o.f.IO.Out)
+	enc.SetIndent("", "  ")
+	return enc.Encode(tokenJSON{IDToken: res.Entry.IDToken, Expiry: res.Entry.Expiry.UTC(), Source: res.Entry.Source, Profile: r.p.Name, Claims: r.visibleClaims(c.All)})
+}
+
+// cachedClaims decodes a cached (already verified) token's claims.
+func (r *resolved) cachedClaims(e *cache.TokenEntry) (*flow.Claims, error) {
+	all, exp, err := flow.PeekClaims(e.IDToken)
+	if err != nil {
+		return nil, fmt.Errorf("the cached token is unreadable: %w", err)
+	}
+	return claimsFromMap(all, exp), nil
+}
+
+// visibleClaims drops the profile's private_claims.
+func (r *resolved) visibleClaims(all map[string]any) map[string]any {
+	out := make(map[string]any, len(all))
+	for k, v := range all {
+		out[k] = v
+	}
+	for _, k := range r.p.PrivateClaims {
+		delete(out, k)
+	}
+	return out
+}

@@ -1,0 +1,167 @@
+// Package config loads the dagster-oidc profiles file: strict YAML decoding
+// with file:line errors, defaults, and validation.
+package config
+
+import (
+	"fmt"
+	"time"
+)
+
+// File is the whole profiles file.
+type File struct {
+	DefaultProfile string              `yaml:"default_profile"`
+	Audit          Audit               `yaml:"audit"`
+	Profiles       map[string]*Profile `yaml:"profiles"`
+
+	// Path is where the file was read from.
+	Path string `yaml:"-"`
+	// lines maps "profiles.<name>" and "profiles.<name>.<key>" to a line number.
+	lines map[string]int
+}
+
+// Audit configures the audit trail's sinks.
+type Audit struct {
+	File     string   `yaml:"file"`
+	MaxBytes int64    `yaml:"max_bytes"`
+	Stderr   bool     `yaml:"stderr"`
+	Syslog   string   `yaml:"syslog"` // "tcp://127.0.0.1:514" or "udp://..."
+	Disabled bool     `yaml:"disabled"`
+	Claims   []string `yaml:"claims"` // claims logged in clear (none by default)
+}
+
+// Profile is one named identity configuration.
+type Profile struct {
+	// Name is the profile's key in the file.
+	Name string `yaml:"-"`
+
+	Environment      string   `yaml:"environment"`
+	Issuer           string   `yaml:"issuer"`
+	ClientID         string   `yaml:"client_id"`
+	ClientSecretEnv  string   `yaml:"client_secret_env"`
+	ClientSecretFile string   `yaml:"client_secret_file"`
+	Audience         string   `yaml:"audience"`
+	Scopes           []string `yaml:"scopes"`
+	Flow             string   `yaml:"flow"`
+	Cache            string   `yaml:"cache"`
+	Verify           string   `yaml:"verify"`
+	ClockSkew        Duration `yaml:"clock_skew"`
+	RefreshMargin    Duration `yaml:"refresh_margin"`
+	PrivateClaims    []string `yaml:"private_claims"`
+
+	Browser  Browser  `yaml:"browser"`
+	Workload Workload `yaml:"workload"`
+	AWS      *AWS     `yaml:"aws"`
+	GCP      *GCP     `yaml:"gcp"`
+}
+
+// Browser configures the authorization code flow's loopback redirect.
+type Browser struct {
+	Host    string   `yaml:"host"` // 127.0.0.1 (default) or [::1]
+	Port    int      `yaml:"port"` // 0: random
+	Path    string   `yaml:"path"` // default /callback
+	Timeout Duration `yaml:"timeout"`
+}
+
+// Workload configures the workload identity sources.
+type Workload struct {
+	Path     string `yaml:"path"`
+	Audience string `yaml:"audience"`
+	EnvVar   string `yaml:"env_var"`
+}
+
+// AWS configures the AssumeRoleWithWebIdentity exchange.
+type AWS struct {
+	Region        string     `yaml:"region"`
+	STSEndpoint   string     `yaml:"sts_endpoint"`
+	Duration      Duration   `yaml:"duration"`
+	RefreshMargin Duration   `yaml:"refresh_margin"`
+	SessionName   string     `yaml:"session_name"`
+	Policy        string     `yaml:"policy"`
+	PolicyARNs    []string   `yaml:"policy_arns"`
+	Roles         []RoleRule `yaml:"roles"`
+}
+
+// RoleRule maps claims to a role ARN.
+type RoleRule struct {
+	RoleARN     string `yaml:"role_arn"`
+	When        string `yaml:"when"`
+	Environment string `yaml:"environment"`
+	Deny        bool   `yaml:"deny"`
+}
+
+// GCP configures workload identity federation.
+type GCP struct {
+	Audience         string              `yaml:"audience"`
+	SubjectTokenType string              `yaml:"subject_token_type"`
+	TokenURL         string              `yaml:"token_url"`
+	ImpersonationURL string              `yaml:"impersonation_url"`
+	ServiceAccount   string              `yaml:"service_account"`
+	Lifetime         Duration            `yaml:"lifetime"`
+	Scopes           []string            `yaml:"scopes"`
+	ServiceAccounts  []ServiceAccountRule `yaml:"service_accounts"`
+}
+
+// ServiceAccountRule maps claims to a GCP service account.
+type ServiceAccountRule struct {
+	ServiceAccount string `yaml:"service_account"`
+	When           string `yaml:"when"`
+	Environment    string `yaml:"environment"`
+	Deny           bool   `yaml:"deny"`
+}
+
+// Duration is a time.Duration written as "15m", "1h30m" in YAML.
+type Duration time.Duration
+
+// D returns the value as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// UnmarshalText parses a Go duration string.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("invalid duration %q (use e.g. 30s, 15m, 1h)", string(b))
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalText prints the duration.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+// Flows that a profile may name.
+var (
+	HumanFlows    = []string{"device", "browser"}
+	WorkloadFlows = []string{"kubernetes", "web-identity-file", "azure-file", "file", "github-actions", "gitlab", "gcp-metadata"}
+	CacheModes    = []string{"auto", "keyring", "file", "memory", "none"}
+	VerifyModes   = []string{"required", "when-reachable", "off"}
+)
+
+// Defaults applied to unset profile fields.
+const (
+	DefaultRefreshMargin    = 2 * time.Minute
+	DefaultClockSkew        = 30 * time.Second
+	DefaultAWSDuration      = time.Hour
+	DefaultAWSRefreshMargin = 20 * time.Minute
+	DefaultBrowserTimeout   = 5 * time.Minute
+)
+
+// IsWorkload reports whether flow names a workload identity source.
+func IsWorkload(flow string) bool { return contains(WorkloadFlows, flow) }
+
+// ExpectedAudience is the audience ID tokens must carry: the configured one,
+// else the client id.
+func (p *Profile) ExpectedAudience() string {
+	if p.Audience != "" {
+		return p.Audience
+	}
+	return p.ClientID
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}

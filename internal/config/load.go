@@ -1,0 +1,335 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"regexp"
+	"sort"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// MaxFileSize caps how much of a config file is read.
+const MaxFileSize = 1 << 20
+
+// Error is a configuration problem at a place in the file.
+type Error struct {
+	Path string
+	Line int    // 0 when unknown
+	Key  string // dotted key, e.g. profiles.dev.client_id
+	Msg  string
+}
+
+// Error formats as "path:line: key: message".
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString(e.Path)
+	if e.Line > 0 {
+		fmt.Fprintf(&b, ":%d", e.Line)
+	}
+	b.WriteString(": ")
+	if e.Key != "" {
+		b.WriteString(e.Key)
+		b.WriteString(": ")
+	}
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+// ErrNotExist is returned by Load when the file does not exist.
+var ErrNotExist = errors.New("config file does not exist")
+
+// Load reads and validates the profiles file at path.
+func Load(path string) (*File, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("%s: %w", path, ErrNotExist)
+		}
+		return nil, fmt.Errorf("could not read config: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("could not read config %s: %w", path, err)
+	}
+	if len(data) > MaxFileSize {
+		return nil, &Error{Path: path, Msg: fmt.Sprintf("file is larger than %d bytes", MaxFileSize)}
+	}
+	return Parse(path, data)
+}
+
+var yamlLineRE = regexp.MustCompile(`^line (\d+): (.*)$`)
+
+// Parse decodes and validates a profiles file held in memory; path is used in
+// error messages only.
+func Parse(path string, data []byte) (*File, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, yamlError(path, err)
+	}
+	cfg := &File{Path: path, lines: map[string]int{}}
+	if len(root.Content) == 0 {
+		return nil, &Error{Path: path, Line: 1, Msg: "file is empty; run: dagster-oidc config init --issuer URL --client-id ID"}
+	}
+	indexLines(root.Content[0], "", cfg.lines)
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(cfg); err != nil {
+		return nil, yamlError(path, err)
+	}
+	for name, p := range cfg.Profiles {
+		if p == nil {
+			return nil, &Error{Path: path, Line: cfg.line("profiles." + name), Key: "profiles." + name, Msg: "profile is empty"}
+		}
+		p.Name = name
+		p.applyDefaults()
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// yamlError turns a yaml.v3 error into one or more file:line errors.
+func yamlError(path string, err error) error {
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		errs := make([]error, 0, len(te.Errors))
+		for _, msg := range te.Errors {
+			errs = append(errs, lineError(path, msg))
+		}
+		return errors.Join(errs...)
+	}
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	return lineError(path, msg)
+}
+
+func lineError(path, msg string) error {
+	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
+		var line int
+		fmt.Sscanf(m[1], "%d", &line)
+		msg = m[2]
+		msg = strings.Replace(msg, "not found in type", "is not a known key in", 1)
+		msg = typeNameRE.ReplaceAllString(msg, "$1")
+		return &Error{Path: path, Line: line, Msg: msg}
+	}
+	return &Error{Path: path, Msg: msg}
+}
+
+var typeNameRE = regexp.MustCompile(`config\.(\w+)`)
+
+// indexLines records the line of every mapping key under a dotted path.
+func indexLines(n *yaml.Node, prefix string, out map[string]int) {
+	if n.Kind != yaml.MappingNode {
+		if n.Kind == yaml.SequenceNode {
+			for i, c := range n.Content {
+				key := fmt.Sprintf("%s[%d]", prefix, i)
+				out[key] = c.Line
+				indexLines(c, key, out)
+			}
+		}
+		return
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		key := k.Value
+		if prefix != "" {
+			key = prefix + "." + k.Value
+		}
+		out[key] = k.Line
+		indexLines(v, key, out)
+	}
+}
+
+func (f *File) line(key string) int {
+	for key != "" {
+		if l, ok := f.lines[key]; ok {
+			return l
+		}
+		i := strings.LastIndexAny(key, ".[")
+		if i < 0 {
+			break
+		}
+		key = key[:i]
+	}
+	return 0
+}
+
+func (f *File) errorf(key, format string, args ...any) error {
+	return &Error{Path: f.Path, Line: f.line(key), Key: key, Msg: fmt.Sprintf(format, args...)}
+}
+
+func (p *Profile) applyDefaults() {
+	if p.Environment == "" {
+		p.Environment = p.Name
+	}
+	if len(p.Scopes) == 0 {
+		p.Scopes = []string{"openid", "email", "profile", "offline_access"}
+	}
+	if p.Flow == "" {
+		p.Flow = "auto"
+	}
+	if p.Cache == "" {
+		p.Cache = "auto"
+	}
+	if p.Verify == "" {
+		p.Verify = "when-reachable"
+	}
+	if p.ClockSkew == 0 {
+		p.ClockSkew = Duration(DefaultClockSkew)
+	}
+	if p.RefreshMargin == 0 {
+		p.RefreshMargin = Duration(DefaultRefreshMargin)
+	}
+	if p.Browser.Host == "" {
+		p.Browser.Host = "127.0.0.1"
+	}
+	if p.Browser.Path == "" {
+		p.Browser.Path = "/callback"
+	}
+	if p.Browser.Timeout == 0 {
+		p.Browser.Timeout = Duration(DefaultBrowserTimeout)
+	}
+	if p.AWS != nil {
+		if p.AWS.Duration == 0 {
+			p.AWS.Duration = Duration(DefaultAWSDuration)
+		}
+		if p.AWS.RefreshMargin == 0 {
+			p.AWS.RefreshMargin = Duration(DefaultAWSRefreshMargin)
+		}
+	}
+}
+
+func (f *File) validate() error {
+	if len(f.Profiles) == 0 {
+		return f.errorf("profiles", "no profiles defined")
+	}
+	if f.DefaultProfile != "" {
+		if _, ok := f.Profiles[f.DefaultProfile]; !ok {
+			return f.errorf("default_profile", "profile %q is not defined (defined: %s)", f.DefaultProfile, strings.Join(f.ProfileNames(), ", "))
+		}
+	}
+	var errs []error
+	for _, name := range f.ProfileNames() {
+		errs = append(errs, f.validateProfile(f.Profiles[name])...)
+	}
+	return errors.Join(errs...)
+}
+
+func (f *File) validateProfile(p *Profile) []error {
+	k := "profiles." + p.Name
+	var errs []error
+	add := func(key, format string, args ...any) { errs = append(errs, f.errorf(key, format, args...)) }
+	workload := IsWorkload(p.Flow)
+	if p.Issuer == "" && !(workload && p.Verify == "off") {
+		add(k+".issuer", "required: the OpenID issuer URL, e.g. https://id.example.com")
+	} else if p.Issuer != "" {
+		if u, err := url.Parse(p.Issuer); err != nil || u.Host == "" || (u.Scheme != "https" && !isLoopback(u.Hostname())) {
+			add(k+".issuer", "must be an https URL (http only for 127.0.0.1/localhost), got %q", p.Issuer)
+		}
+	}
+	if p.ClientID == "" && !workload {
+		add(k+".client_id", "required for the %s flow", p.Flow)
+	}
+	if p.ClientSecretEnv != "" && p.ClientSecretFile != "" {
+		add(k+".client_secret_env", "set client_secret_env or client_secret_file, not both")
+	}
+	if p.Flow != "auto" && !contains(HumanFlows, p.Flow) && !workload {
+		add(k+".flow", "unknown flow %q (one of auto, %s, %s)", p.Flow, strings.Join(HumanFlows, ", "), strings.Join(WorkloadFlows, ", "))
+	}
+	if !contains(CacheModes, p.Cache) {
+		add(k+".cache", "unknown cache %q (one of %s)", p.Cache, strings.Join(CacheModes, ", "))
+	}
+	if !contains(VerifyModes, p.Verify) {
+		add(k+".verify", "unknown verify mode %q (one of %s)", p.Verify, strings.Join(VerifyModes, ", "))
+	}
+	if p.Verify != "required" && !workload && p.Verify != "when-reachable" {
+		add(k+".verify", "verify: %s is only allowed for workload flows; tokens from human logins are always verified", p.Verify)
+	}
+	if p.Browser.Host != "127.0.0.1" && p.Browser.Host != "[::1]" && p.Browser.Host != "localhost" {
+		add(k+".browser.host", "must be 127.0.0.1, [::1] or localhost (RFC 8252 loopback redirect), got %q", p.Browser.Host)
+	}
+	if p.Browser.Port < 0 || p.Browser.Port > 65535 {
+		add(k+".browser.port", "must be 0 (random) or 1-65535")
+	}
+	if !strings.HasPrefix(p.Browser.Path, "/") {
+		add(k+".browser.path", "must start with /")
+	}
+	if p.Flow == "gitlab" && p.Workload.EnvVar == "" {
+		add(k+".workload.env_var", "required for the gitlab flow: the variable named in id_tokens of .gitlab-ci.yml")
+	}
+	if p.Flow == "file" && p.Workload.Path == "" {
+		add(k+".workload.path", "required for the file flow")
+	}
+	if a := p.AWS; a != nil {
+		if a.Region == "" && a.STSEndpoint == "" {
+			add(k+".aws.region", "required (e.g. us-east-1)")
+		}
+		if len(a.Roles) == 0 {
+			add(k+".aws.roles", "at least one role is required")
+		}
+		for i, r := range a.Roles {
+			rk := fmt.Sprintf("%s.aws.roles[%d]", k, i)
+			if r.RoleARN == "" && !r.Deny {
+				add(rk+".role_arn", "required")
+			} else if r.RoleARN != "" && !strings.HasPrefix(r.RoleARN, "arn:") {
+				add(rk+".role_arn", "%q is not an ARN (arn:aws:iam::ACCOUNT:role/NAME)", r.RoleARN)
+			}
+		}
+	}
+	if g := p.GCP; g != nil {
+		if g.Audience == "" {
+			add(k+".gcp.audience", "required: //iam.googleapis.com/projects/NUMBER/locations/global/workloadIdentityPools/POOL/providers/PROVIDER")
+		}
+		for i, r := range g.ServiceAccounts {
+			if r.ServiceAccount == "" && !r.Deny {
+				add(fmt.Sprintf("%s.gcp.service_accounts[%d].service_account", k, i), "required")
+			}
+		}
+	}
+	return errs
+}
+
+func isLoopback(host string) bool {
+	return host == "127.0.0.1" || host == "localhost" || host == "::1"
+}
+
+// ProfileNames returns the defined profile names, sorted.
+func (f *File) ProfileNames() []string {
+	names := make([]string, 0, len(f.Profiles))
+	for n := range f.Profiles {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Profile selects a profile by name; "" means the default profile, or the only
+// one when there is exactly one.
+func (f *File) Profile(name string) (*Profile, error) {
+	if name == "" {
+		name = f.DefaultProfile
+	}
+	if name == "" {
+		if len(f.Profiles) == 1 {
+			for _, p := range f.Profiles {
+				return p, nil
+			}
+		}
+		return nil, fmt.Errorf("%s defines several profiles and no default_profile; pass --profile (one of %s)", f.Path, strings.Join(f.ProfileNames(), ", "))
+	}
+	p, ok := f.Profiles[name]
+	if !ok {
+		return nil, fmt.Errorf("profile %q is not defined in %s (defined: %s)", name, f.Path, strings.Join(f.ProfileNames(), ", "))
+	}
+	return p, nil
+}
+
+// Line returns the line of a dotted key, for messages about it (0 if unknown).
+func (f *File) Line(key string) int { return f.line(key) }

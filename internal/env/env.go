@@ -1,0 +1,68 @@
+// Package env declares every DAGSTER_OIDC_ environment variable in one
+// registry. Variables of other ecosystems (AWS_WEB_IDENTITY_TOKEN_FILE,
+// ACTIONS_ID_TOKEN_REQUEST_URL, ...) are read only by the source that owns
+// them, through the same injected lookup function.
+package env
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Variable is a registered DAGSTER_OIDC_ environment variable.
+type Variable string
+
+// The registry's variables.
+const (
+	Config    Variable = "DAGSTER_OIDC_CONFIG"
+	Profile   Variable = "DAGSTER_OIDC_PROFILE"
+	CacheDir  Variable = "DAGSTER_OIDC_CACHE_DIR"
+	StateDir  Variable = "DAGSTER_OIDC_STATE_DIR"
+	NoBrowser Variable = "DAGSTER_OIDC_NO_BROWSER"
+	Verbose   Variable = "DAGSTER_OIDC_VERBOSE"
+)
+
+// Options describes a variable.
+type Options struct {
+	Description string
+	Sensitive   bool
+}
+
+// Registry lists every variable dagster-oidc reads under its own prefix.
+var Registry = map[Variable]Options{
+	Config:    {Description: "path of the profiles file (default $XDG_CONFIG_HOME/dagster-oidc/config.yaml)"},
+	Profile:   {Description: "profile to use when --profile is not given"},
+	CacheDir:  {Description: "directory of the file cache, locks and discovery cache (default $XDG_CACHE_HOME/dagster-oidc)"},
+	StateDir:  {Description: "directory of the audit log and other state (default $XDG_STATE_HOME/dagster-oidc)"},
+	NoBrowser: {Description: "set to 1 to never open a browser; the URL is printed instead"},
+	Verbose:   {Description: "set to 1 for debug logs on stderr (tokens are always redacted)"},
+}
+
+// Lookup is an injected environment lookup, os.LookupEnv in production.
+type Lookup func(string) (string, bool)
+
+// Get returns a registered variable's value; it panics on an unregistered
+// name, which is a programming error caught by tests.
+func (l Lookup) Get(v Variable) string {
+	if _, ok := Registry[v]; !ok || !strings.HasPrefix(string(v), "DAGSTER_OIDC_") {
+		panic(fmt.Sprintf("env: %s is not registered", v))
+	}
+	s, _ := l(string(v))
+	return s
+}
+
+// Names returns the registered names, sorted.
+func Names() []Variable {
+	out := make([]Variable, 0, len(Registry))
+	for v := range Registry {
+		out = append(out, v)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
+
+// FromMap builds a Lookup over a map, for tests.
+func FromMap(m map[string]string) Lookup {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}

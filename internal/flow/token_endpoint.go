@@ -1,0 +1,104 @@
+package flow
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// tokenResponse is a token endpoint answer, success or error (RFC 6749 §5).
+type tokenResponse struct {
+	AccessToken  string `json:"access_token"`
+	TokenType    string `json:"token_type"`
+	RefreshToken string `json:"refresh_token"`
+	IDToken      string `json:"id_token"`
+	ExpiresIn    int64  `json:"expires_in"`
+
+	Error            string `json:"error"`
+	ErrorDescription string `json:"error_description"`
+}
+
+// OAuthError is an error answer of an authorization server. It holds no token.
+type OAuthError struct {
+	Endpoint    string
+	StatusCode  int
+	Code        string
+	Description string
+}
+
+// Error returns "<endpoint> answered <code>: <description>".
+func (e *OAuthError) Error() string {
+	msg := fmt.Sprintf("%s answered %s", e.Endpoint, e.Code)
+	if e.Description != "" {
+		msg += ": " + e.Description
+	}
+	return msg
+}
+
+// postForm posts form to endpoint and decodes a token response. A non-JSON or
+// oversized answer is an error naming the endpoint.
+func postForm(ctx context.Context, client *http.Client, endpoint string, form url.Values, clientSecret string) (*tokenResponse, int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
+	if err != nil {
+		return nil, 0, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	if clientSecret != "" {
+		req.SetBasicAuth(url.QueryEscape(form.Get("client_id")), url.QueryEscape(clientSecret))
+	}
+	resp, err := httpClient(client).Do(req)
+	if err != nil {
+		return nil, 0, fmt.Errorf("could not reach %s: %w", endpointName(endpoint), redactURLError(err))
+	}
+	defer resp.Body.Close()
+	body, err := readCapped(resp.Body)
+	if err != nil {
+		return nil, resp.StatusCode, fmt.Errorf("reading the answer of %s: %w", endpointName(endpoint), err)
+	}
+	var tr tokenResponse
+	if err := json.Unmarshal(body, &tr); err != nil {
+		return nil, resp.StatusCode, fmt.Errorf("%s answered HTTP %d with something that is not JSON", endpointName(endpoint), resp.StatusCode)
+	}
+	if tr.Error != "" {
+		return &tr, resp.StatusCode, &OAuthError{Endpoint: endpointName(endpoint), StatusCode: resp.StatusCode, Code: tr.Error, Description: tr.ErrorDescription}
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, resp.StatusCode, fmt.Errorf("%s answered HTTP %d", endpointName(endpoint), resp.StatusCode)
+	}
+	return &tr, resp.StatusCode, nil
+}
+
+// endpointName strips the query from an endpoint URL for messages.
+func endpointName(endpoint string) string {
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		return "the token endpoint"
+	}
+	u.RawQuery, u.Fragment, u.User = "", "", nil
+	return u.String()
+}
+
+// redactURLError drops the URL (which may carry a query) from a transport error.
+func redactURLError(err error) error {
+	if ue, ok := err.(*url.Error); ok {
+		return ue.Err
+	}
+	return err
+}
+
+// sleepCtx waits d or until ctx is done.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

@@ -1,0 +1,352 @@
+// Package session resolves a verified ID token for one profile: it serves
+// the cache, refreshes ahead of expiry under a cross-process lock, reads
+// workload tokens fresh, and starts an interactive login only where a person
+// can answer it.
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
+	"github.com/dagster-oidc/dagster-oidc/internal/cache"
+	"github.com/dagster-oidc/dagster-oidc/internal/clock"
+	"github.com/dagster-oidc/dagster-oidc/internal/flow"
+)
+
+// Event is something the audit trail records.
+type Event struct {
+	// Name is login, refresh, token_served, verification_failed or login_required.
+	Name    string
+	Outcome string // ok, error, denied
+	Source  string
+	Claims  *flow.Claims
+	Expiry  time.Time
+	Err     error
+}
+
+// Manager is the token use case of one profile.
+type Manager struct {
+	Profile     string
+	Environment string
+	Issuer      string
+	ClientID    string
+
+	// Fast holds ID tokens (short-lived; the file store keeps the hot path fast).
+	Fast cache.Store
+	// Secrets holds refresh tokens: the keyring when one exists.
+	Secrets cache.Store
+	// LockDir is where the per-key lock files live; LockWait bounds the wait.
+	LockDir  string
+	LockWait time.Duration
+
+	Clock clock.Clock
+	// Margin: a token with less than this left is refreshed.
+	Margin time.Duration
+	// CanPrompt is true when a person can answer an interactive login.
+	CanPrompt bool
+	// Warn receives warnings (a discarded corrupt entry). Never stdout.
+	Warn io.Writer
+
+	// Source builds the profile's token source; called only on a cache miss.
+	Source func(ctx context.Context) (flow.Source, error)
+	// Refresher builds the refresher; called only when a refresh is due.
+	Refresher func(ctx context.Context) (*flow.Refresher, error)
+	// Verify checks a token from a source or a refresh (nonce checked by the
+	// browser flow itself).
+	Verify func(ctx context.Context, raw string) (*flow.Claims, error)
+	// Observe receives audit events; nil drops them.
+	Observe func(Event)
+}
+
+// Result is a token and how it was obtained.
+type Result struct {
+	Entry     cache.TokenEntry
+	FromCache bool
+	Refreshed bool
+}
+
+func (m *Manager) key(kind string) string {
+	return cache.Key{Kind: kind, Profile: m.Profile, Environment: m.Environment, Issuer: m.Issuer, ClientID: m.ClientID}.String()
+}
+
+// LockKey is the name of the profile's lock.
+func (m *Manager) LockKey() string { return m.key("lock") }
+
+func (m *Manager) loginHint() string { return "run: dagster-oidc login --profile " + m.Profile }
+
+// Cached returns the cached token entry without any network or lock; an
+// unreadable entry is discarded with a warning and reported as absent.
+func (m *Manager) Cached() (*cache.TokenEntry, error) {
+	var e cache.TokenEntry
+	if !m.read(m.Fast, m.key(cache.KindToken), cache.KindToken, &e) {
+		return nil, nil
+	}
+	return &e, nil
+}
+
+// read decodes an entry; false when absent or discarded as corrupt.
+func (m *Manager) read(s cache.Store, key, kind string, v any) bool {
+	data, err := s.Get(key)
+	if err == nil {
+		err = cache.Decode(data, kind, v)
+		if err == nil {
+			return true
+		}
+	}
+	if errors.Is(err, cache.ErrNotFound) {
+		return false
+	}
+	if errors.Is(err, cache.ErrCorrupt) {
+		_ = s.Delete(key)
+		m.warnf("warning: discarded an unreadable cached %s entry (%v); if this repeats, %s", kind, err, m.loginHint())
+		return false
+	}
+	m.warnf("warning: could not read the %s cache (%s store): %v", kind, s.Name(), err)
+	return false
+}
+
+func (m *Manager) warnf(format string, args ...any) {
+	if m.Warn != nil {
+		fmt.Fprintf(m.Warn, format+"\n", args...)
+	}
+}
+
+func (m *Manager) now() time.Time {
+	if m.Clock == nil {
+		return time.Now()
+	}
+	return m.Clock.Now()
+}
+
+func (m *Manager) fresh(e *cache.TokenEntry) bool {
+	return e != nil && e.Expiry.After(m.now().Add(m.Margin))
+}
+
+func (m *Manager) observe(ev Event) {
+	if m.Observe != nil {
+		m.Observe(ev)
+	}
+}
+
+// Token returns a valid ID token: from the cache when it has more than
+// Margin left, else refreshed or read again from a workload source under
+// the profile's lock, else (only where CanPrompt) from an interactive login.
+func (m *Manager) Token(ctx context.Context) (*Result, error) {
+	if e, _ := m.Cached(); m.fresh(e) {
+		return &Result{Entry: *e, FromCache: true}, nil
+	}
+	// Fail fast where nobody can log in and nothing can refresh: no lock, no
+	// network, no browser.
+	if !m.CanPrompt {
+		var r cache.RefreshEntry
+		if !m.read(m.Secrets, m.key(cache.KindRefresh), cache.KindRefresh, &r) {
+			src, err := m.Source(ctx)
+			if err != nil {
+				return nil, err
+			}
+			if isInteractive(src) {
+				err := apperr.LoginRequired(fmt.Errorf("no valid login for profile %q and no terminal to log in from", m.Profile), m.loginHint())
+				m.observe(Event{Name: "login_required", Outcome: "error", Source: src.Name(), Err: err})
+				return nil, err
+			}
+		}
+	}
+	unlock, err := cache.Lock(ctx, m.LockDir, m.LockKey(), m.LockWait)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = unlock() }()
+
+	// Another process may have refreshed while we waited.
+	cached, _ := m.Cached()
+	if m.fresh(cached) {
+		return &Result{Entry: *cached, FromCache: true}, nil
+	}
+	src, err := m.Source(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !isInteractive(src) {
+		return m.fromSource(ctx, src)
+	}
+	if res, err, done := m.refresh(ctx, cached); done {
+		return res, err
+	}
+	if !m.CanPrompt {
+		err := apperr.LoginRequired(fmt.Errorf("the login of profile %q has expired and there is no terminal to log in from", m.Profile), m.loginHint())
+		m.observe(Event{Name: "login_required", Outcome: "error", Source: src.Name(), Err: err})
+		return nil, err
+	}
+	return m.loginLocked(ctx, src)
+}
+
+// refresh tries the refresh token. done is false when a login is needed.
+func (m *Manager) refresh(ctx context.Context, cached *cache.TokenEntry) (res *Result, err error, done bool) {
+	var r cache.RefreshEntry
+	rkey := m.key(cache.KindRefresh)
+	if !m.read(m.Secrets, rkey, cache.KindRefresh, &r) || r.RefreshToken == "" {
+		return nil, nil, false
+	}
+	refresher, err := m.Refresher(ctx)
+	if err != nil {
+		return m.stale(cached, err)
+	}
+	tok, err := refresher.Refresh(ctx, r.RefreshToken)
+	if err != nil {
+		if errors.Is(err, flow.ErrRefreshRejected) {
+			_ = m.Secrets.Delete(rkey)
+			m.observe(Event{Name: "refresh", Outcome: "error", Source: "refresh", Err: err})
+			m.warnf("The identity provider no longer accepts the saved login (%v); a new login is needed.", err)
+			return nil, nil, false
+		}
+		m.observe(Event{Name: "refresh", Outcome: "error", Source: "refresh", Err: err})
+		return m.stale(cached, err)
+	}
+	// Persist a rotated refresh token before anything uses the new tokens:
+	// the old one is already spent at the IdP.
+	if tok.RefreshToken != r.RefreshToken {
+		if err := m.saveRefresh(tok.RefreshToken); err != nil {
+			return nil, fmt.Errorf("could not save the rotated refresh token: %w", err), true
+		}
+	}
+	if tok.IDToken == "" {
+		if cached != nil && cached.Expiry.After(m.now()) {
+			m.warnf("warning: the identity provider's refresh answer carried no id_token; serving the cached one until it expires at %s", cached.Expiry.UTC().Format(time.RFC3339))
+			return &Result{Entry: *cached, FromCache: true}, nil, true
+		}
+		return nil, errors.New("the identity provider's refresh answer carried no id_token and the cached one has expired: ask the IdP administrator to return ID tokens on refresh (e.g. Okta: include openid in the refresh scopes; Entra ID: request the openid scope), or run dagster-oidc login"), true
+	}
+	res, err = m.store(ctx, tok, "refresh")
+	if err == nil {
+		res.Refreshed = true
+	}
+	return res, err, true
+}
+
+// stale serves a still-unexpired cached token when a refresh failed for a
+// reason other than rejection (IdP down): better late than broken.
+func (m *Manager) stale(cached *cache.TokenEntry, err error) (*Result, error, bool) {
+	if cached != nil && cached.Expiry.After(m.now()) {
+		m.warnf("warning: could not refresh (%v); serving the cached token, valid until %s", err, cached.Expiry.UTC().Format(time.RFC3339))
+		return &Result{Entry: *cached, FromCache: true}, nil, true
+	}
+	return nil, fmt.Errorf("could not refresh the login of profile %q: %w", m.Profile, err), true
+}
+
+// Login runs an interactive login with src regardless of the cache.
+func (m *Manager) Login(ctx context.Context, src flow.Source) (*Result, error) {
+	unlock, err := cache.Lock(ctx, m.LockDir, m.LockKey(), m.LockWait)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = unlock() }()
+	if !isInteractive(src) {
+		return m.fromSource(ctx, src)
+	}
+	return m.loginLocked(ctx, src)
+}
+
+func (m *Manager) loginLocked(ctx context.Context, src flow.Source) (*Result, error) {
+	tok, err := src.Token(ctx)
+	if err != nil {
+		m.observe(Event{Name: "login", Outcome: outcome(err), Source: src.Name(), Err: err})
+		return nil, err
+	}
+	if tok.RefreshToken != "" {
+		if err := m.saveRefresh(tok.RefreshToken); err != nil {
+			return nil, fmt.Errorf("could not save the refresh token: %w", err)
+		}
+	} else {
+		_ = m.Secrets.Delete(m.key(cache.KindRefresh))
+	}
+	return m.store(ctx, tok, "login")
+}
+
+// fromSource reads a workload token fresh; it is never written to the keyring.
+func (m *Manager) fromSource(ctx context.Context, src flow.Source) (*Result, error) {
+	tok, err := src.Token(ctx)
+	if err != nil {
+		m.observe(Event{Name: "login", Outcome: "error", Source: src.Name(), Err: err})
+		return nil, err
+	}
+	return m.store(ctx, tok, "login")
+}
+
+// store verifies tok and caches it.
+func (m *Manager) store(ctx context.Context, tok *flow.Token, event string) (*Result, error) {
+	source := tok.Source
+	claims, err := m.Verify(ctx, tok.IDToken)
+	if err != nil {
+		m.observe(Event{Name: "verification_failed", Outcome: "denied", Source: source, Err: err})
+		return nil, err
+	}
+	e := cache.TokenEntry{
+		IDToken: tok.IDToken, Expiry: claims.Expiry, Source: source,
+		Issuer: claims.Issuer, ClientID: m.ClientID, Subject: claims.Subject, ObtainedAt: m.now(),
+	}
+	data, err := cache.Encode(cache.KindToken, e)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.Fast.Set(m.key(cache.KindToken), data); err != nil {
+		return nil, fmt.Errorf("could not cache the ID token (%s store): %w", m.Fast.Name(), err)
+	}
+	m.observe(Event{Name: event, Outcome: "ok", Source: source, Claims: claims, Expiry: claims.Expiry})
+	return &Result{Entry: e}, nil
+}
+
+func (m *Manager) saveRefresh(rt string) error {
+	data, err := cache.Encode(cache.KindRefresh, cache.RefreshEntry{RefreshToken: rt, Issuer: m.Issuer, ClientID: m.ClientID, UpdatedAt: m.now()})
+	if err != nil {
+		return err
+	}
+	return m.Secrets.Set(m.key(cache.KindRefresh), data)
+}
+
+// RefreshToken returns the stored refresh token, "" when none (for logout --revoke).
+func (m *Manager) RefreshToken() string {
+	var r cache.RefreshEntry
+	if m.read(m.Secrets, m.key(cache.KindRefresh), cache.KindRefresh, &r) {
+		return r.RefreshToken
+	}
+	return ""
+}
+
+// HasRefreshToken reports whether a refresh token is stored.
+func (m *Manager) HasRefreshToken() bool { return m.RefreshToken() != "" }
+
+// Logout removes the profile's token, refresh token and any extra keys
+// (cloud credentials) from both stores.
+func (m *Manager) Logout(extra ...string) error {
+	var errs []error
+	for _, k := range append([]string{m.key(cache.KindToken), m.key(cache.KindRefresh)}, extra...) {
+		for _, s := range []cache.Store{m.Fast, m.Secrets} {
+			if err := s.Delete(k); err != nil {
+				errs = append(errs, fmt.Errorf("%s store: %w", s.Name(), err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Key returns the cache key of an entry kind with extra discriminators, for
+// the exchangers' cached credentials.
+func (m *Manager) Key(kind string, extra ...string) string {
+	return cache.Key{Kind: kind, Profile: m.Profile, Environment: m.Environment, Issuer: m.Issuer, ClientID: m.ClientID, Extra: extra}.String()
+}
+
+func isInteractive(src flow.Source) bool {
+	i, ok := src.(flow.Interactive)
+	return ok && i.Interactive()
+}
+
+func outcome(err error) string {
+	if apperr.KindOf(err) == apperr.KindDenied {
+		return "denied"
+	}
+	return "error"
+}
