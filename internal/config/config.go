@@ -5,6 +5,8 @@ package config
 import (
 	"fmt"
 	"time"
+
+	"gopkg.in/yaml.v3"
 )
 
 // File is the whole profiles file.
@@ -115,11 +117,11 @@ type Duration time.Duration
 // D returns the value as a time.Duration.
 func (d Duration) D() time.Duration { return time.Duration(d) }
 
-// UnmarshalText parses a Go duration string.
-func (d *Duration) UnmarshalText(b []byte) error {
-	v, err := time.ParseDuration(string(b))
-	if err != nil {
-		return fmt.Errorf("invalid duration %q (use e.g. 30s, 15m, 1h)", string(b))
+// UnmarshalYAML parses a Go duration string, reporting the line on error.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := time.ParseDuration(n.Value)
+	if err != nil || n.Kind != yaml.ScalarNode {
+		return fmt.Errorf("line %d: invalid duration %q (use e.g. 30s, 15m, 1h)", n.Line, n.Value)
 	}
 	*d = Duration(v)
 	return nil

@@ -1,0 +1,18 @@
+package cli
+
+import (
+	"context"
+	"os"
+	"testing"
+)
+
+var errCanceled = context.Canceled
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
