@@ -52,7 +52,7 @@ func newTestEnv(t *testing.T, o sandbox.Options) *testEnv {
 	dir := t.TempDir()
 	e := &testEnv{t: t, sb: sb, dir: dir, keyring: newMemKeyring(), tty: true, clock: clock.Real{}}
 	e.env = map[string]string{
-		"HOME":                  dir,
+		"HOME":                   dir,
 		"DAGSTER_OIDC_CACHE_DIR": filepath.Join(dir, "cache"),
 		"DAGSTER_OIDC_STATE_DIR": filepath.Join(dir, "state"),
 	}
@@ -91,10 +91,12 @@ func (e *testEnv) run(args ...string) (string, string, int) {
 	var errMu sync.Mutex
 	stderr := &lockedWriter{w: &errOut, mu: &errMu}
 	f := &Factory{
-		IO:          &IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: stderr, StdinTTY: e.tty, StderrTTY: e.tty},
-		Env:         func(k string) (string, bool) { v, ok := e.env[k]; return v, ok },
-		Clock:       e.clock,
-		HTTPClient:  func() *http.Client { return &http.Client{Transport: countingTransport{&e.reqs}, Timeout: 10 * time.Second} },
+		IO:    &IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: stderr, StdinTTY: e.tty, StderrTTY: e.tty},
+		Env:   func(k string) (string, bool) { v, ok := e.env[k]; return v, ok },
+		Clock: e.clock,
+		HTTPClient: func() *http.Client {
+			return &http.Client{Transport: countingTransport{&e.reqs}, Timeout: 10 * time.Second}
+		},
 		OpenBrowser: func(u string) error { e.browsers = append(e.browsers, u); return errors.New("no browser in tests") },
 		HasDisplay:  func() bool { return false },
 		Keyring:     e.keyring,

@@ -93,13 +93,13 @@ type RoleRule struct {
 
 // GCP configures workload identity federation.
 type GCP struct {
-	Audience         string              `yaml:"audience"`
-	SubjectTokenType string              `yaml:"subject_token_type"`
-	TokenURL         string              `yaml:"token_url"`
-	ImpersonationURL string              `yaml:"impersonation_url"`
-	ServiceAccount   string              `yaml:"service_account"`
-	Lifetime         Duration            `yaml:"lifetime"`
-	Scopes           []string            `yaml:"scopes"`
+	Audience         string               `yaml:"audience"`
+	SubjectTokenType string               `yaml:"subject_token_type"`
+	TokenURL         string               `yaml:"token_url"`
+	ImpersonationURL string               `yaml:"impersonation_url"`
+	ServiceAccount   string               `yaml:"service_account"`
+	Lifetime         Duration             `yaml:"lifetime"`
+	Scopes           []string             `yaml:"scopes"`
 	ServiceAccounts  []ServiceAccountRule `yaml:"service_accounts"`
 }
 
