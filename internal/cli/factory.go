@@ -92,11 +92,16 @@ func (f *Factory) userDir(xdg, fallback string) string {
 	if v, ok := f.Env(xdg); ok && filepath.IsAbs(v) {
 		return v
 	}
-	home, _ := f.Env("HOME")
-	if home == "" {
-		home, _ = os.UserHomeDir()
+	return filepath.Join(f.home(), fallback)
+}
+
+// home is $HOME, else the OS's idea of it.
+func (f *Factory) home() string {
+	if home, ok := f.Env("HOME"); ok && home != "" {
+		return home
 	}
-	return filepath.Join(home, fallback)
+	home, _ := os.UserHomeDir()
+	return home
 }
 
 func (f *Factory) sleep(ctx context.Context, d time.Duration) error {

@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 
+	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
 	"github.com/dagster-oidc/dagster-oidc/internal/cache"
 	"github.com/dagster-oidc/dagster-oidc/internal/config"
 	"github.com/dagster-oidc/dagster-oidc/internal/flow"
@@ -51,21 +52,20 @@ func compileRules(cfg *config.File) error {
 	return nil
 }
 
-// credentialKeys are the cache keys of the profile's cloud credentials.
+// credentialKeys are the cache keys of the profile's cloud credentials:
+// one document per cloud, holding every role, service account and job.
 func (r *resolved) credentialKeys() []string {
-	var keys []string
-	for _, rule := range awsRules(r.p) {
-		if rule.Target != "" {
-			keys = append(keys, r.mgr.Key(cache.KindAWS, rule.Target))
-		}
-	}
-	for _, rule := range gcpRules(r.p) {
-		keys = append(keys, r.mgr.Key(cache.KindGCP, rule.Target))
-	}
-	return keys
+	return []string{r.mgr.Key(cache.KindAWS), r.mgr.Key(cache.KindGCP)}
 }
 
 func isInteractiveSource(s flow.Source) bool {
 	i, ok := s.(flow.Interactive)
 	return ok && i.Interactive()
+}
+
+func outcomeOf(err error) string {
+	if apperr.KindOf(err) == apperr.KindDenied {
+		return "denied"
+	}
+	return "error"
 }

@@ -136,7 +136,18 @@ func (m *Manager) observe(ev Event) {
 // Margin left, else refreshed or read again from a workload source under
 // the profile's lock, else (only where CanPrompt) from an interactive login.
 func (m *Manager) Token(ctx context.Context) (*Result, error) {
-	if e, _ := m.Cached(); m.fresh(e) {
+	return m.token(ctx, "")
+}
+
+// Renew returns a token other than stale, which was refused downstream (an
+// STS InvalidIdentityToken): a refresh or a fresh workload read.
+func (m *Manager) Renew(ctx context.Context, stale string) (*Result, error) {
+	return m.token(ctx, stale)
+}
+
+func (m *Manager) token(ctx context.Context, stale string) (*Result, error) {
+	usable := func(e *cache.TokenEntry) bool { return m.fresh(e) && e.IDToken != stale }
+	if e, _ := m.Cached(); usable(e) {
 		return &Result{Entry: *e, FromCache: true}, nil
 	}
 	// Fail fast where nobody can log in and nothing can refresh: no lock, no
@@ -163,7 +174,7 @@ func (m *Manager) Token(ctx context.Context) (*Result, error) {
 
 	// Another process may have refreshed while we waited.
 	cached, _ := m.Cached()
-	if m.fresh(cached) {
+	if usable(cached) {
 		return &Result{Entry: *cached, FromCache: true}, nil
 	}
 	src, err := m.Source(ctx)

@@ -1,0 +1,170 @@
+//go:build e2e
+
+// Package e2e drives the built dagster-oidc binary against real peers: the
+// sandbox OpenID provider, MinIO's STS and S3, Debian's awscli and boto3,
+// Google's Go client library and Chromium. Run with: go test -tags e2e ./e2e
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dagster-oidc/dagster-oidc/internal/sandbox"
+)
+
+// bin holds the paths of the binaries built once for the whole package.
+var bin struct{ cli, sandbox string }
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "dagster-oidc-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	bin.cli = filepath.Join(dir, "dagster-oidc")
+	bin.sandbox = filepath.Join(dir, "dagster-oidc-sandbox")
+	for out, pkg := range map[string]string{bin.cli: "./cmd/dagster-oidc", bin.sandbox: "./cmd/dagster-oidc-sandbox"} {
+		cmd := exec.Command("go", "build", "-o", out, pkg)
+		cmd.Dir = ".."
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		if err := cmd.Run(); err != nil {
+			fmt.Fprintf(os.Stderr, "building %s: %v\n", pkg, err)
+			os.Exit(1)
+		}
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// world is one sandbox provider and a private HOME for the binary.
+type world struct {
+	t      *testing.T
+	sb     *sandbox.Server
+	dir    string
+	config string
+	env    map[string]string
+}
+
+// newWorld starts a sandbox and writes a config whose profile "sandbox"
+// uses the device flow, plus extra (indented YAML appended to the profile).
+func newWorld(t *testing.T, o sandbox.Options, extra string) *world {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	sb, err := sandbox.Start(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sb.Close() })
+	dir := t.TempDir()
+	w := &world{t: t, sb: sb, dir: dir, env: map[string]string{
+		"HOME":                   dir,
+		"PATH":                   "/usr/local/bin:/usr/bin:/bin",
+		"DAGSTER_OIDC_CACHE_DIR": filepath.Join(dir, "cache"),
+		"DAGSTER_OIDC_STATE_DIR": filepath.Join(dir, "state"),
+		"XDG_CONFIG_HOME":        filepath.Join(dir, "config"),
+	}}
+	w.writeConfig(w.profile(extra))
+	return w
+}
+
+// profile returns the default sandbox profile YAML with extra appended.
+func (w *world) profile(extra string) string {
+	return fmt.Sprintf(`default_profile: sandbox
+profiles:
+  sandbox:
+    environment: dev
+    issuer: %s
+    client_id: %s
+    scopes: [openid, email, profile, groups, offline_access]
+    flow: device
+    cache: file
+%s`, w.sb.Issuer(), w.sb.ClientID(), extra)
+}
+
+func (w *world) writeConfig(s string) {
+	w.t.Helper()
+	w.config = filepath.Join(w.dir, "config.yaml")
+	if err := os.WriteFile(w.config, []byte(s), 0o600); err != nil {
+		w.t.Fatal(err)
+	}
+	w.env["DAGSTER_OIDC_CONFIG"] = w.config
+}
+
+func (w *world) environ() []string {
+	out := make([]string, 0, len(w.env))
+	for k, v := range w.env {
+		out = append(out, k+"="+v)
+	}
+	return out
+}
+
+// command prepares the binary with the world's environment and no terminal.
+func (w *world) command(ctx context.Context, name string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Env = w.environ()
+	cmd.Dir = w.dir
+	return cmd
+}
+
+// run runs dagster-oidc and returns stdout, stderr and the exit code.
+func (w *world) run(args ...string) (string, string, int) {
+	w.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := w.command(ctx, bin.cli, args...)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		w.t.Fatalf("running dagster-oidc %v: %v", args, err)
+	}
+	return out.String(), errOut.String(), code
+}
+
+var userCode = regexp.MustCompile(`the code ([A-Z0-9-]+)`)
+
+// login runs `dagster-oidc login` and approves its device code as user.
+func (w *world) login(user string) {
+	w.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := w.command(ctx, bin.cli, "login")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		w.t.Fatal(err)
+	}
+	var seen strings.Builder
+	sc := bufio.NewScanner(stderr)
+	approved := false
+	for sc.Scan() {
+		seen.WriteString(sc.Text() + "\n")
+		if m := userCode.FindStringSubmatch(sc.Text()); m != nil && !approved {
+			if err := w.sb.ApproveDevice(ctx, m[1], user); err != nil {
+				w.t.Fatalf("approve: %v", err)
+			}
+			approved = true
+		}
+	}
+	_, _ = io.Copy(io.Discard, stderr)
+	if err := cmd.Wait(); err != nil {
+		w.t.Fatalf("login: %v\n%s", err, seen.String())
+	}
+}

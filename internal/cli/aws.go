@@ -1,0 +1,197 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
+	"github.com/dagster-oidc/dagster-oidc/internal/awsconfig"
+	"github.com/dagster-oidc/dagster-oidc/internal/output"
+	"github.com/dagster-oidc/dagster-oidc/internal/policy"
+	"github.com/dagster-oidc/dagster-oidc/internal/runctx"
+)
+
+func newAWSCmd(f *Factory, g *globalOptions) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "aws",
+		Short: "Short-lived AWS credentials from AssumeRoleWithWebIdentity",
+	}
+	cmd.AddCommand(newAWSCredentialProcessCmd(f, g, nil), newAWSEnvCmd(f, g, nil), newAWSConfigureCmd(f, g, nil))
+	return cmd
+}
+
+// AWSOptions are the options shared by the aws commands that print credentials.
+type AWSOptions struct {
+	f      *Factory
+	g      *globalOptions
+	Role   string
+	Format string
+}
+
+func newAWSCredentialProcessCmd(f *Factory, g *globalOptions, runF func(context.Context, *AWSOptions) error) *cobra.Command {
+	o := &AWSOptions{f: f, g: g}
+	cmd := &cobra.Command{
+		Use:   "credential-process",
+		Short: "Print credentials as AWS credential_process JSON",
+		Long: `Print one credential_process JSON document (Version 1, AccessKeyId,
+SecretAccessKey, SessionToken, Expiration) for an AWS config profile's
+credential_process setting. Cached credentials are reused until they have
+less than aws.refresh_margin left. It never starts an interactive login:
+without a valid login it exits 3 with the command to run.`,
+		Example: `  # ~/.aws/config
+  [profile data]
+  credential_process = /usr/local/bin/dagster-oidc aws credential-process --profile dev`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if runF != nil {
+				return runF(cmd.Context(), o)
+			}
+			return awsPrintRun(cmd.Context(), o, "credential-process")
+		},
+	}
+	cmd.Flags().StringVar(&o.Role, "role", "", "role ARN to assume, among those the policy allows (default: the first allowed)")
+	return cmd
+}
+
+func newAWSEnvCmd(f *Factory, g *globalOptions, runF func(context.Context, *AWSOptions) error) *cobra.Command {
+	o := &AWSOptions{f: f, g: g}
+	cmd := &cobra.Command{
+		Use:   "env",
+		Short: "Print credentials as environment variables",
+		Example: `  eval "$(dagster-oidc aws env)"
+  dagster-oidc aws env --format fish | source
+  dagster-oidc aws env --format dotenv > .env.aws`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			switch o.Format {
+			case "sh", "fish", "pwsh", "dotenv", "json":
+			default:
+				return apperr.Usage(fmt.Errorf("unknown --format %q (sh, fish, pwsh, dotenv or json)", o.Format), "")
+			}
+			if runF != nil {
+				return runF(cmd.Context(), o)
+			}
+			return awsPrintRun(cmd.Context(), o, "env")
+		},
+	}
+	cmd.Flags().StringVar(&o.Role, "role", "", "role ARN to assume, among those the policy allows")
+	cmd.Flags().StringVar(&o.Format, "format", "sh", "sh|fish|pwsh|dotenv|json")
+	return cmd
+}
+
+func awsPrintRun(ctx context.Context, o *AWSOptions, what string) error {
+	r, err := loadProfile(o.f, o.g, "")
+	if err != nil {
+		return err
+	}
+	defer r.close()
+	run := runctx.Parse(nil, o.f.Env)
+	res, err := r.awsCredentials(ctx, awsRequest{Role: o.Role, Run: policy.Run{ID: run.ID, Job: run.Job, Location: run.Location}})
+	if err != nil {
+		return err
+	}
+	r.auditCredentialServed("token_served", res, run.ID, run.Job)
+	c := output.AWSCredentials{
+		AccessKeyID: res.Entry.AccessKeyID, SecretAccessKey: res.Entry.SecretAccessKey,
+		SessionToken: res.Entry.SessionToken, Expiration: res.Entry.Expiration,
+	}
+	if what == "credential-process" {
+		return output.CredentialProcess(o.f.IO.Out, c)
+	}
+	return output.AWSEnv(o.f.IO.Out, o.Format, c, r.p.AWS.Region)
+}
+
+// AWSConfigureOptions are the options of `aws configure`.
+type AWSConfigureOptions struct {
+	f          *Factory
+	g          *globalOptions
+	AWSProfile string
+	File       string
+	Role       string
+}
+
+func newAWSConfigureCmd(f *Factory, g *globalOptions, runF func(context.Context, *AWSConfigureOptions) error) *cobra.Command {
+	o := &AWSConfigureOptions{f: f, g: g}
+	cmd := &cobra.Command{
+		Use:   "configure",
+		Short: "Write a credential_process profile into the AWS config file",
+		Long: `Write or update [profile NAME] in the AWS config file ($AWS_CONFIG_FILE or
+~/.aws/config) so that the AWS CLI and SDKs call this binary for
+credentials. Other profiles, lines and comments are kept; running it twice
+changes nothing.`,
+		Example: `  dagster-oidc aws configure --profile dev --aws-profile data
+  aws s3 ls --profile data`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if runF != nil {
+				return runF(cmd.Context(), o)
+			}
+			return awsConfigureRun(o)
+		},
+	}
+	cmd.Flags().StringVar(&o.AWSProfile, "aws-profile", "", "AWS profile name to write (default: the dagster-oidc profile name)")
+	cmd.Flags().StringVar(&o.File, "file", "", "AWS config file (default $AWS_CONFIG_FILE or ~/.aws/config)")
+	cmd.Flags().StringVar(&o.Role, "role", "", "pin --role in the written command")
+	return cmd
+}
+
+func awsConfigureRun(o *AWSConfigureOptions) error {
+	r, err := loadProfile(o.f, o.g, "")
+	if err != nil {
+		return err
+	}
+	defer r.close()
+	if _, err := r.awsConfig(); err != nil {
+		return err
+	}
+	exe, err := o.f.Executable()
+	if err != nil {
+		return fmt.Errorf("could not find this binary's path: %w", err)
+	}
+	args := []string{quoteArg(exe), "aws", "credential-process", "--profile", quoteArg(r.p.Name)}
+	if o.g.ConfigPath != "" {
+		args = append(args, "--config", quoteArg(absPath(o.g.ConfigPath)))
+	}
+	if o.Role != "" {
+		args = append(args, "--role", quoteArg(o.Role))
+	}
+	settings := map[string]string{"credential_process": strings.Join(args, " ")}
+	if r.p.AWS.Region != "" {
+		settings["region"] = r.p.AWS.Region
+	}
+	path := o.File
+	if path == "" {
+		if v, ok := o.f.Env("AWS_CONFIG_FILE"); ok && v != "" {
+			path = v
+		} else {
+			path = filepath.Join(o.f.home(), ".aws", "config")
+		}
+	}
+	name := o.AWSProfile
+	if name == "" {
+		name = r.p.Name
+	}
+	changed, err := awsconfig.UpsertProfile(path, name, settings)
+	if err != nil {
+		return fmt.Errorf("could not update %s: %w", path, err)
+	}
+	if changed {
+		fmt.Fprintf(o.f.IO.ErrOut, "Wrote [profile %s] to %s. Try: aws sts get-caller-identity --profile %s\n", name, path, name)
+	} else {
+		fmt.Fprintf(o.f.IO.ErrOut, "[profile %s] in %s is already up to date.\n", name, path)
+	}
+	return nil
+}
+
+// quoteArg quotes a credential_process argument the way botocore's shlex
+// split and a POSIX shell both read back.
+func quoteArg(s string) string {
+	if s != "" && !strings.ContainsAny(s, " \t\n'\"\\$`") {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'"'"'`) + "'"
+}

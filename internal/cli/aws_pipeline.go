@@ -1,0 +1,176 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
+	"github.com/dagster-oidc/dagster-oidc/internal/cache"
+	"github.com/dagster-oidc/dagster-oidc/internal/exchange/awssts"
+	"github.com/dagster-oidc/dagster-oidc/internal/policy"
+)
+
+// awsDoc is the cached document of a profile's AWS credentials: one entry
+// per (requested role, Dagster job), so that logout removes them all at once.
+type awsDoc struct {
+	Entries map[string]cache.AWSEntry `json:"entries"`
+}
+
+// awsRequest says which credentials a command wants.
+type awsRequest struct {
+	Role string // --role; "" = the first the policy allows
+	Run  policy.Run
+}
+
+func (q awsRequest) slot() string { return q.Role + "\x00" + q.Run.Job }
+
+// awsResult is the credentials and how they were obtained.
+type awsResult struct {
+	Entry     cache.AWSEntry
+	FromCache bool
+	Decision  *policy.Decision
+}
+
+func (r *resolved) awsConfig() (*awsConfig, error) {
+	a := r.p.AWS
+	if a == nil {
+		return nil, apperr.Usage(fmt.Errorf("profile %q has no aws section", r.p.Name), "add aws: {region: ..., roles: [...]} to the profile (see docs/aws.md)")
+	}
+	margin := a.RefreshMargin.D()
+	if err := awssts.ValidateDuration(a.Duration.D(), margin); err != nil {
+		return nil, apperr.Usage(fmt.Errorf("profile %q: %w", r.p.Name, err), "")
+	}
+	return &awsConfig{margin: margin}, nil
+}
+
+type awsConfig struct{ margin time.Duration }
+
+func (r *resolved) awsDocKey() string { return r.mgr.Key(cache.KindAWS) }
+
+func (r *resolved) readAWSDoc() awsDoc {
+	doc := awsDoc{Entries: map[string]cache.AWSEntry{}}
+	data, err := r.mgr.Fast.Get(r.awsDocKey())
+	if err != nil {
+		return doc
+	}
+	if err := cache.Decode(data, cache.KindAWS, &doc); err != nil {
+		if errors.Is(err, cache.ErrCorrupt) {
+			_ = r.mgr.Fast.Delete(r.awsDocKey())
+			fmt.Fprintf(r.f.IO.ErrOut, "warning: discarded unreadable cached AWS credentials (%v)\n", err)
+		}
+		return awsDoc{Entries: map[string]cache.AWSEntry{}}
+	}
+	if doc.Entries == nil {
+		doc.Entries = map[string]cache.AWSEntry{}
+	}
+	return doc
+}
+
+// cachedAWS is the hot path: one file read, no token, no policy, no network.
+func (r *resolved) cachedAWS(q awsRequest, margin time.Duration) (*cache.AWSEntry, bool) {
+	doc := r.readAWSDoc()
+	e, ok := doc.Entries[q.slot()]
+	if !ok || !e.Expiration.After(r.f.Clock.Now().Add(margin)) {
+		return nil, false
+	}
+	return &e, true
+}
+
+// awsCredentials returns credentials for q: cached while they have more than
+// the refresh margin left, else from AssumeRoleWithWebIdentity with the role
+// the policy chooses.
+func (r *resolved) awsCredentials(ctx context.Context, q awsRequest) (*awsResult, error) {
+	ac, err := r.awsConfig()
+	if err != nil {
+		return nil, err
+	}
+	if e, ok := r.cachedAWS(q, ac.margin); ok {
+		return &awsResult{Entry: *e, FromCache: true}, nil
+	}
+	unlock, err := cache.Lock(ctx, r.f.CacheDir(), r.mgr.Key("aws-lock"), lockWait)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = unlock() }()
+	if e, ok := r.cachedAWS(q, ac.margin); ok {
+		return &awsResult{Entry: *e, FromCache: true}, nil
+	}
+	tok, err := r.mgr.Token(ctx)
+	if err != nil {
+		return nil, err
+	}
+	claims, err := r.cachedClaims(&tok.Entry)
+	if err != nil {
+		return nil, err
+	}
+	d, err := r.decide(awsRules(r.p), claims.All, q.Role, q.Run, "role")
+	if err != nil {
+		r.auditPolicyDenied(claims, q.Run, err)
+		return nil, err
+	}
+	a := r.p.AWS
+	vars := map[string]string{
+		awssts.VarRunID: q.Run.ID, awssts.VarJob: q.Run.Job, awssts.VarEmail: claims.Email,
+		awssts.VarSubject: claims.Subject, awssts.VarProfile: r.p.Name,
+	}
+	vars[awssts.VarUsername], _ = claims.All["preferred_username"].(string)
+	session := awssts.SessionName(a.SessionName, vars)
+	client := &awssts.Client{HTTP: r.f.HTTPClient(), Endpoint: a.STSEndpoint, Region: a.Region, Sleep: r.f.Sleep}
+	current := tok.Entry.IDToken
+	creds, err := client.AssumeRoleWithWebIdentity(ctx, awssts.Request{
+		RoleARN: d.Target, SessionName: session, Duration: a.Duration.D(), Policy: a.Policy, PolicyARNs: a.PolicyARNs,
+	}, func(ctx context.Context, fresh bool) (string, error) {
+		if !fresh {
+			return current, nil
+		}
+		res, err := r.mgr.Renew(ctx, current)
+		if err != nil {
+			return "", err
+		}
+		current = res.Entry.IDToken
+		return current, nil
+	})
+	if err != nil {
+		r.auditExchange(claims, q.Run, d.Target, session, time.Time{}, err)
+		return nil, err
+	}
+	e := cache.AWSEntry{
+		AccessKeyID: creds.AccessKeyID, SecretAccessKey: creds.SecretAccessKey, SessionToken: creds.SessionToken,
+		Expiration: creds.Expiration, RoleARN: d.Target, SessionName: session,
+	}
+	r.auditExchange(claims, q.Run, d.Target, session, creds.Expiration, nil)
+	if left := time.Until(creds.Expiration); left <= ac.margin {
+		fmt.Fprintf(r.f.IO.ErrOut, "warning: STS issued credentials valid for %s, less than aws.refresh_margin %s; they will be exchanged again on every call\n", left.Round(time.Second), ac.margin)
+	}
+	doc := r.readAWSDoc()
+	now := r.f.Clock.Now()
+	for k, old := range doc.Entries {
+		if !old.Expiration.After(now) {
+			delete(doc.Entries, k)
+		}
+	}
+	doc.Entries[q.slot()] = e
+	if data, err := cache.Encode(cache.KindAWS, doc); err == nil {
+		if err := r.mgr.Fast.Set(r.awsDocKey(), data); err != nil {
+			fmt.Fprintf(r.f.IO.ErrOut, "warning: could not cache the AWS credentials: %v\n", err)
+		}
+	}
+	return &awsResult{Entry: e, Decision: d}, nil
+}
+
+// decide evaluates the rules; what names the target kind in messages.
+func (r *resolved) decide(rules []policy.Rule, claims map[string]any, want string, run policy.Run, what string) (*policy.Decision, error) {
+	d, err := policy.Evaluate(rules, policy.Input{Claims: claims, Run: run, Environment: r.p.Environment}, want)
+	if err != nil {
+		if apperr.KindOf(err) == apperr.KindDenied {
+			return d, err
+		}
+		return d, apperr.Usage(fmt.Errorf("profile %q: %w", r.p.Name, err), "fix the rule, then run: dagster-oidc config validate")
+	}
+	if d.Target == "" {
+		return d, apperr.Denied(fmt.Errorf("no %s rule of profile %q allows this identity", what, r.p.Name), "run: dagster-oidc explain --profile "+r.p.Name)
+	}
+	return d, nil
+}

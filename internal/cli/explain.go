@@ -1,0 +1,134 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
+	"github.com/dagster-oidc/dagster-oidc/internal/policy"
+	"github.com/dagster-oidc/dagster-oidc/internal/runctx"
+)
+
+// ExplainOptions are the options of `explain`.
+type ExplainOptions struct {
+	f    *Factory
+	g    *globalOptions
+	Role string
+	Job  string
+	Run  string
+}
+
+func newExplainCmd(f *Factory, g *globalOptions, runF func(context.Context, *ExplainOptions) error) *cobra.Command {
+	o := &ExplainOptions{f: f, g: g}
+	cmd := &cobra.Command{
+		Use:   "explain",
+		Short: "Show the token's source, claims and each policy rule's outcome, without calling out",
+		Long: `Show which source the profile's token comes from (and why), its claims
+(minus private_claims), each AWS role and GCP service-account rule with its
+outcome, and the chosen role. It calls no STS; it exits 4 when no rule allows
+the identity, as credential-process would.`,
+		Example: `  dagster-oidc explain
+  dagster-oidc explain --job etl_daily --role arn:aws:iam::123456789012:role/etl`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if runF != nil {
+				return runF(cmd.Context(), o)
+			}
+			return explainRun(cmd.Context(), o)
+		},
+	}
+	cmd.Flags().StringVar(&o.Role, "role", "", "the role (or service account) you would ask for")
+	cmd.Flags().StringVar(&o.Job, "job", "", "evaluate as the Dagster job NAME (run.job)")
+	cmd.Flags().StringVar(&o.Run, "run-id", "", "evaluate as the Dagster run ID (run.id)")
+	return cmd
+}
+
+func explainRun(ctx context.Context, o *ExplainOptions) error {
+	r, err := loadProfile(o.f, o.g, "")
+	if err != nil {
+		return err
+	}
+	defer r.close()
+	w := o.f.IO.Out
+	src := r.sourceDoc()
+	fmt.Fprintf(w, "Profile:      %s (environment %s)\n", r.p.Name, r.p.Environment)
+	fmt.Fprintf(w, "Source:       %s (%s)\n", src.Chosen, src.Reason)
+	for _, c := range src.Candidates {
+		fmt.Fprintf(w, "  - %-18s %s\n", c.Name, c.Reason)
+	}
+	tok, err := r.mgr.Token(ctx)
+	if err != nil {
+		return err
+	}
+	claims, err := r.cachedClaims(&tok.Entry)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "Token:        from %s, expires %s\n", tok.Entry.Source, tok.Entry.Expiry.UTC().Format("2006-01-02T15:04:05Z"))
+	fmt.Fprintln(w, "Claims:")
+	writeClaims(w, r.visibleClaims(claims.All))
+	run := runctx.Parse(nil, o.f.Env)
+	if o.Job != "" {
+		run.Job = o.Job
+	}
+	if o.Run != "" {
+		run.ID = o.Run
+	}
+	prun := policy.Run{ID: run.ID, Job: run.Job, Location: run.Location}
+	if run.Job != "" || run.ID != "" {
+		fmt.Fprintf(w, "Run:          id %q, job %q\n", run.ID, run.Job)
+	}
+	var denied error
+	for _, sec := range []struct {
+		name  string
+		rules []policy.Rule
+	}{{"AWS roles", awsRules(r.p)}, {"GCP service accounts", gcpRules(r.p)}} {
+		if len(sec.rules) == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "\n%s:\n", sec.name)
+		d, err := policy.Evaluate(sec.rules, policy.Input{Claims: claims.All, Run: prun, Environment: r.p.Environment}, o.Role)
+		if d != nil {
+			if xerr := d.Explain(w); xerr != nil {
+				return xerr
+			}
+		}
+		if err != nil {
+			if apperr.KindOf(err) != apperr.KindDenied {
+				return err
+			}
+			denied = err
+		}
+	}
+	if denied != nil {
+		r.auditPolicyDenied(claims, prun, denied)
+		return denied
+	}
+	return nil
+}
+
+func writeClaims(w io.Writer, claims map[string]any) {
+	keys := make([]string, 0, len(claims))
+	for k := range claims {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		v := claims[k]
+		text := strings.TrimSpace(fmt.Sprintf("%v", v))
+		if n, ok := v.(float64); ok && n == float64(int64(n)) {
+			text = fmt.Sprintf("%d", int64(n))
+			switch k {
+			case "exp", "iat", "nbf", "auth_time":
+				text += " (" + time.Unix(int64(n), 0).UTC().Format(time.RFC3339) + ")"
+			}
+		}
+		fmt.Fprintf(w, "  %-20s %s\n", k+":", text)
+	}
+}

@@ -1,0 +1,130 @@
+package cli
+
+import (
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/dagster-oidc/dagster-oidc/internal/sandbox"
+)
+
+// TestVerificationFailures feeds the file source one bad token at a time and
+// checks each is refused with exit 4 and its own message, nothing cached.
+func TestVerificationFailures(t *testing.T) {
+	e := newTestEnv(t, sandbox.Options{})
+	valid, err := e.sb.MintIDToken(map[string]any{"sub": "alice"}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mint := func(claims map[string]any) string {
+		tok, err := e.sb.MintIDToken(claims, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	parts := strings.Split(valid, ".")
+	sig, _ := base64.RawURLEncoding.DecodeString(parts[2])
+	sig[0] ^= 0xff
+	badSig := parts[0] + "." + parts[1] + "." + base64.RawURLEncoding.EncodeToString(sig)
+	none := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none","typ":"JWT"}`)) + "." + parts[1] + "."
+
+	tests := []struct {
+		name  string
+		token string
+		want  string
+	}{
+		{"wrong issuer", mint(map[string]any{"iss": "https://evil.example.com"}), `ID token refused: issued by "https://evil.example.com", expected "` + e.sb.Issuer() + `"`},
+		{"wrong audience", mint(map[string]any{"aud": "someone-else"}), `wrong audience: the token's audience ["someone-else"] does not include "dagster-oidc"`},
+		{"expired", mint(map[string]any{"exp": time.Now().Add(-time.Hour).Unix(), "iat": time.Now().Add(-2 * time.Hour).Unix()}), "the token expired at"},
+		{"bad signature", badSig, "ID token refused: signature does not verify against the issuer's published keys"},
+		{"alg none", none, "not a signed JWT: unsigned token (alg none)"},
+		{"HS256 with the public key as secret", hs256WithPublicKey(t, e.sb.Issuer(), parts[1]), "not a signed JWT: symmetric algorithm HS256 is never accepted"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(e.dir, "token.jwt")
+			if err := os.WriteFile(path, []byte(tt.token), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			e.writeConfig(fmt.Sprintf(`profiles:
+  wl:
+    issuer: %s
+    audience: %s
+    flow: file
+    verify: required
+    workload:
+      path: %s
+`, e.sb.Issuer(), e.sb.ClientID(), path))
+			out, stderr, code := e.run("token")
+			if code != 4 {
+				t.Fatalf("exit %d, want 4; stderr %q", code, stderr)
+			}
+			if !strings.Contains(stderr, tt.want) {
+				t.Errorf("stderr = %q, want %q", stderr, tt.want)
+			}
+			if out != "" || strings.Contains(stderr, parts[1]) {
+				t.Errorf("token leaked: stdout %q stderr %q", out, stderr)
+			}
+			if st, _, _ := e.run("status", "-o", "json"); !strings.Contains(st, `"logged_in": false`) {
+				t.Errorf("a refused token was cached: %s", st)
+			}
+		})
+	}
+	t.Run("valid token accepted", func(t *testing.T) {
+		path := filepath.Join(e.dir, "token.jwt")
+		if err := os.WriteFile(path, []byte(valid), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		out, stderr, code := e.run("token")
+		if code != 0 || strings.TrimSpace(out) != valid {
+			t.Errorf("exit %d stderr %q", code, stderr)
+		}
+	})
+}
+
+// hs256WithPublicKey forges the classic key-confusion token: HS256 signed
+// with the issuer's RSA public key (PEM) as the HMAC secret.
+func hs256WithPublicKey(t *testing.T, issuer, payloadB64 string) string {
+	t.Helper()
+	resp, err := http.Get(issuer + "/keys")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	var set jose.JSONWebKeySet
+	if err := json.Unmarshal(body, &set); err != nil || len(set.Keys) == 0 {
+		t.Fatalf("jwks: %v %s", err, body)
+	}
+	der, err := x509.MarshalPKIXPublicKey(set.Keys[0].Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.HS256, Key: secret}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, _ := base64.RawURLEncoding.DecodeString(payloadB64)
+	obj, err := signer.Sign(payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := obj.CompactSerialize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}

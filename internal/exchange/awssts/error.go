@@ -1,0 +1,122 @@
+package awssts
+
+import (
+	"fmt"
+	"strings"
+	"unicode/utf8"
+)
+
+// STS error codes the client treats specially (specs §1.3).
+const (
+	CodeAccessDenied          = "AccessDenied"
+	CodeExpiredToken          = "ExpiredTokenException"
+	CodeInvalidIdentityToken  = "InvalidIdentityToken"
+	CodeIDPRejectedClaim      = "IDPRejectedClaim"
+	CodeIDPCommunicationError = "IDPCommunicationError"
+	CodeRegionDisabled        = "RegionDisabledException"
+	CodeMalformedPolicy       = "MalformedPolicyDocument"
+	CodePackedPolicyTooLarge  = "PackedPolicyTooLarge"
+	CodeValidationError       = "ValidationError"
+	CodeThrottling            = "Throttling"
+	CodeThrottlingException   = "ThrottlingException"
+	CodeRequestLimitExceeded  = "RequestLimitExceeded"
+)
+
+// maxMessageLen bounds the STS message kept in an Error.
+const maxMessageLen = 512
+
+// Error is an error answer from STS: the awsquery ErrorResponse envelope, or
+// an HTTP status without one (Code is then empty). It never holds the token.
+type Error struct {
+	// Code is the STS error code, e.g. "AccessDenied".
+	Code string
+	// Message is STS's message, on one line and at most 512 bytes.
+	Message string
+	// RequestID is STS's request id, for AWS support and CloudTrail.
+	RequestID string
+	// StatusCode is the HTTP status of the answer.
+	StatusCode int
+}
+
+// Error returns one line: code, message, HTTP status and request id.
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString("sts AssumeRoleWithWebIdentity failed: ")
+	if e.Code != "" {
+		b.WriteString(e.Code)
+	} else {
+		b.WriteString("unexpected answer")
+	}
+	if e.Message != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Message)
+	}
+	fmt.Fprintf(&b, " (HTTP %d", e.StatusCode)
+	if e.RequestID != "" {
+		b.WriteString(", request id ")
+		b.WriteString(e.RequestID)
+	}
+	b.WriteString(")")
+	return b.String()
+}
+
+// Explain returns a one-line explanation for a user: what the error usually
+// means and what to check. It is "" for codes without a known explanation.
+func (e *Error) Explain() string {
+	switch e.Code {
+	case CodeAccessDenied:
+		return "the role's trust policy does not accept this token: check its Federated principal (the OIDC provider), the aud and sub conditions, and sts:TagSession if the token carries session tags"
+	case CodeExpiredToken:
+		return "the ID token expired before STS checked it: log in again (dagster-oidc login) or check this machine's clock"
+	case CodeInvalidIdentityToken:
+		return "STS could not validate the ID token: check that the IAM OIDC provider's URL matches the token's issuer exactly, that its client IDs include the token's audience, and its thumbprint"
+	case CodeIDPRejectedClaim:
+		return "the identity provider or STS rejected a claim of the token (it may be expired or revoked): log in again"
+	case CodeIDPCommunicationError:
+		return "STS could not reach the identity provider's discovery or JWKS endpoint: check that the issuer is reachable from the internet, then retry"
+	case CodeRegionDisabled:
+		return "STS is not activated in this region for the account: activate it in IAM account settings or use another region"
+	case CodeMalformedPolicy, CodePackedPolicyTooLarge:
+		return "the session policy or the token's session tags are invalid or too large: shorten the policy or the tags"
+	case CodeValidationError:
+		return "STS refused a request parameter, often a duration above the role's maximum session duration: lower the duration or raise the role's maximum"
+	case CodeThrottling, CodeThrottlingException, CodeRequestLimitExceeded:
+		return "STS is throttling requests: wait and retry, or reuse cached credentials for longer"
+	}
+	if e.StatusCode >= 500 {
+		return "STS had an internal error: retry later"
+	}
+	return ""
+}
+
+// retryable reports whether the call may succeed if repeated unchanged.
+func (e *Error) retryable() bool {
+	switch e.Code {
+	case CodeIDPCommunicationError, CodeThrottling, CodeThrottlingException, CodeRequestLimitExceeded:
+		return true
+	}
+	return e.StatusCode >= 500 || e.StatusCode == 429
+}
+
+// denied reports whether the error is a verdict on the token or the trust
+// policy (exit code 4) rather than a failure.
+func (e *Error) denied() bool {
+	switch e.Code {
+	case CodeAccessDenied, CodeInvalidIdentityToken, CodeExpiredToken, CodeIDPRejectedClaim:
+		return true
+	}
+	return false
+}
+
+// oneLine flattens and bounds a message from STS.
+func oneLine(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > maxMessageLen {
+		n := maxMessageLen
+		for n > 0 && !utf8.RuneStart(s[n]) {
+			n--
+		}
+		s = s[:n] + "…"
+	}
+	return s
+}

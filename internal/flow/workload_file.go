@@ -1,0 +1,74 @@
+package flow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+)
+
+// fileSource reads a JWT from a file on every call: kubernetes (a projected
+// service-account token), web-identity-file (AWS_WEB_IDENTITY_TOKEN_FILE, EKS
+// IRSA), azure-file (AZURE_FEDERATED_TOKEN_FILE) and file (any path).
+//
+// The kubelet swaps projected tokens atomically through a ..data symlink, so
+// the file is opened by path each time and no descriptor is kept.
+type fileSource struct {
+	name string
+	// envVar names the variable holding the path; path overrides it when set.
+	envVar string
+	path   string
+	o      WorkloadOptions
+	hint   string
+}
+
+// Name returns the source's name.
+func (s *fileSource) Name() string { return s.name }
+
+// Interactive returns false: no human is needed.
+func (s *fileSource) Interactive() bool { return false }
+
+// Token reads and checks the token file.
+func (s *fileSource) Token(ctx context.Context) (*Token, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	path, where := s.path, "file "+s.path
+	if path == "" {
+		v, ok := s.o.lookup(s.envVar)
+		if !ok {
+			return nil, workloadFail(s.name, "variable "+s.envVar, fmt.Errorf("%s is not set", s.envVar), s.hint)
+		}
+		path, where = v, fmt.Sprintf("file %s from %s", v, s.envVar)
+	}
+	data, err := s.o.ReadFile(path)
+	if err != nil {
+		return nil, workloadFail(s.name, where, fmt.Errorf("could not read the token file: %w", err), s.hint)
+	}
+	tok, err := workloadToken(s.name, string(data), s.o)
+	if err != nil {
+		return nil, workloadFail(s.name, where, err, s.hint)
+	}
+	return tok, nil
+}
+
+// errWorkloadTooLarge is returned for files and bodies over workloadMaxBody.
+var errWorkloadTooLarge = errors.New("larger than 1 MiB")
+
+// workloadReadFile opens path, reads at most workloadMaxBody bytes and closes it.
+func workloadReadFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, workloadMaxBody+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > workloadMaxBody {
+		return nil, errWorkloadTooLarge
+	}
+	return data, nil
+}

@@ -1,0 +1,126 @@
+package output
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// gcpOutputFileMaxBytes is the size Google's libraries read at most.
+const gcpOutputFileMaxBytes = 1 << 20
+
+// gcpOutputFileEntry parses an output file strictly enough to tell a missing
+// field from a zero one.
+type gcpOutputFileEntry struct {
+	Version        int    `json:"version"`
+	Success        *bool  `json:"success"`
+	TokenType      string `json:"token_type"`
+	IDToken        string `json:"id_token"`
+	ExpirationTime int64  `json:"expiration_time"`
+}
+
+// ReadGCPOutputFile reads the executable's cache file named by
+// GOOGLE_EXTERNAL_ACCOUNT_OUTPUT_FILE. It reports usable when the file holds a
+// successful response that stays valid for at least minRemaining after now.
+// A missing or empty file and a success:false entry are not usable and no
+// error; a malformed file is an error (Google's libraries fail on it too
+// without running the executable, so the caller should overwrite it).
+func ReadGCPOutputFile(path string, now time.Time, minRemaining time.Duration) (*GCPExecutableResult, bool, error) {
+	if path == "" {
+		return nil, false, nil
+	}
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("could not open the gcp output file: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, gcpOutputFileMaxBytes+1))
+	if err != nil {
+		return nil, false, fmt.Errorf("could not read the gcp output file %s: %w", path, err)
+	}
+	if len(data) > gcpOutputFileMaxBytes {
+		return nil, false, fmt.Errorf("the gcp output file %s exceeds %d bytes", path, gcpOutputFileMaxBytes)
+	}
+	data = bytes.TrimSpace(data)
+	if len(data) == 0 {
+		return nil, false, nil
+	}
+	var e gcpOutputFileEntry
+	if err := json.Unmarshal(data, &e); err != nil {
+		return nil, false, fmt.Errorf("could not parse the gcp output file %s: %w", path, err)
+	}
+	if e.Success != nil && !*e.Success {
+		return nil, false, nil
+	}
+	switch {
+	case e.Version != 1:
+		return nil, false, fmt.Errorf("the gcp output file %s has version %d, want 1", path, e.Version)
+	case e.Success == nil:
+		return nil, false, fmt.Errorf("the gcp output file %s has no success field", path)
+	case e.TokenType != GCPTokenTypeIDToken && e.TokenType != GCPTokenTypeJWT:
+		return nil, false, fmt.Errorf("the gcp output file %s has unsupported token type %q", path, e.TokenType)
+	case e.IDToken == "":
+		return nil, false, fmt.Errorf("the gcp output file %s has no id_token", path)
+	case e.ExpirationTime == 0:
+		return nil, false, fmt.Errorf("the gcp output file %s has no expiration_time", path)
+	}
+	r := &GCPExecutableResult{IDToken: e.IDToken, Expiry: time.Unix(e.ExpirationTime, 0), TokenType: e.TokenType}
+	return r, r.Expiry.Sub(now) >= minRemaining, nil
+}
+
+// WriteGCPOutputFile stores r as the executable's cache file: the same JSON
+// as GCPExecutable, mode 0600, written to a temporary file and renamed so
+// that a concurrent reader never sees half a document. Missing parent
+// directories are created with mode 0700.
+func WriteGCPOutputFile(path string, r GCPExecutableResult) error {
+	resp, err := gcpResponseFor(r)
+	if err != nil {
+		return fmt.Errorf("could not write the gcp output file: %w", err)
+	}
+	var buf bytes.Buffer
+	if err := gcpWriteJSON(&buf, resp); err != nil {
+		return fmt.Errorf("could not write the gcp output file: %w", err)
+	}
+	if err := gcpWriteFileAtomic(path, buf.Bytes()); err != nil {
+		return fmt.Errorf("could not write the gcp output file: %w", err)
+	}
+	return nil
+}
+
+// gcpWriteFileAtomic writes data to path with mode 0600 through a rename.
+func gcpWriteFileAtomic(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // a no-op after the rename
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}

@@ -1,0 +1,81 @@
+package sandbox
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"gopkg.in/yaml.v3"
+)
+
+func TestWriteConfigGolden(t *testing.T) {
+	o := Options{}.withDefaults()
+	tests := []struct {
+		name  string
+		write func(*bytes.Buffer) error
+	}{
+		{"config.golden", func(b *bytes.Buffer) error {
+			return writeConfig(b, configView{Issuer: "http://127.0.0.1:8555", ClientID: o.ClientID, STSEndpoint: "http://127.0.0.1:8555/sts", Roles: o.Roles})
+		}},
+		{"instructions.golden", func(b *bytes.Buffer) error {
+			return writeInstructions(b, "http://127.0.0.1:8555", "http://127.0.0.1:8555/device", o.Users)
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var b bytes.Buffer
+			if err := tt.write(&b); err != nil {
+				t.Fatal(err)
+			}
+			golden := filepath.Join("testdata", tt.name)
+			if *update {
+				if err := os.WriteFile(golden, b.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("read golden (run with -update): %v", err)
+			}
+			if diff := cmp.Diff(string(want), b.String()); diff != "" {
+				t.Errorf("%s (-want +got):\n%s", tt.name, diff)
+			}
+		})
+	}
+}
+
+// TestWriteConfigParses checks the printed config of a live server is YAML
+// with the server's own endpoints.
+func TestWriteConfigParses(t *testing.T) {
+	s := startServer(t, Options{})
+	var b bytes.Buffer
+	if err := s.WriteConfig(&b); err != nil {
+		t.Fatal(err)
+	}
+	var cfg struct {
+		DefaultProfile string `yaml:"default_profile"`
+		Profiles       map[string]struct {
+			Issuer   string `yaml:"issuer"`
+			ClientID string `yaml:"client_id"`
+			AWS      struct {
+				STSEndpoint string `yaml:"sts_endpoint"`
+				Roles       []struct {
+					RoleARN string `yaml:"role_arn"`
+					When    string `yaml:"when"`
+				} `yaml:"roles"`
+			} `yaml:"aws"`
+		} `yaml:"profiles"`
+	}
+	if err := yaml.Unmarshal(b.Bytes(), &cfg); err != nil {
+		t.Fatalf("parse:\n%s\n%v", b.String(), err)
+	}
+	p := cfg.Profiles[cfg.DefaultProfile]
+	if p.Issuer != s.Issuer() || p.ClientID != s.ClientID() || p.AWS.STSEndpoint != s.STSEndpoint() {
+		t.Errorf("profile = %+v", p)
+	}
+	if len(p.AWS.Roles) != 2 || p.AWS.Roles[0].RoleARN != DemoDataEngRoleARN || p.AWS.Roles[0].When != "'data-eng' in claims.groups" {
+		t.Errorf("roles = %+v", p.AWS.Roles)
+	}
+}
