@@ -12,6 +12,7 @@ import (
 
 	"github.com/dagster-oidc/dagster-oidc/internal/cache"
 	"github.com/dagster-oidc/dagster-oidc/internal/clock"
+	"github.com/dagster-oidc/dagster-oidc/internal/env"
 )
 
 // NewFactory builds the production dependencies.
@@ -20,7 +21,11 @@ func NewFactory(b BuildInfo) *Factory {
 	// document (kubelogin does the same).
 	browser.Stdout = os.Stderr
 	browser.Stderr = os.Stderr
-	client := &http.Client{Timeout: 30 * time.Second}
+	timeout := 30 * time.Second
+	if v, err := time.ParseDuration(env.Lookup(os.LookupEnv).Get(env.HTTPTimeout)); err == nil && v > 0 {
+		timeout = v
+	}
+	client := &http.Client{Timeout: timeout}
 	return &Factory{
 		IO: &IOStreams{
 			In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr,

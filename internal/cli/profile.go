@@ -273,7 +273,31 @@ func (r *resolved) verifyNonce(ctx context.Context, raw, nonce string) (*flow.Cl
 		fmt.Fprintf(r.f.IO.ErrOut, "warning: could not fetch the issuer's keys (%v); checked the token's expiry only (verify: when-reachable)\n", err)
 		return r.unverified(raw)
 	}
-	return claims, err
+	if err != nil {
+		return nil, err
+	}
+	return claims, r.checkEnvironment(claims)
+}
+
+// checkEnvironment refuses a token meant for a profile of another
+// environment: one whose audience is that profile's, even when the same IdP
+// issues both (a dev token is never used for prod).
+func (r *resolved) checkEnvironment(c *flow.Claims) error {
+	own := r.p.ExpectedAudience()
+	for _, name := range r.cfg.ProfileNames() {
+		q := r.cfg.Profiles[name]
+		if q.Environment == r.p.Environment || q.ExpectedAudience() == own || q.ExpectedAudience() == "" {
+			continue
+		}
+		for _, aud := range c.Audience {
+			if aud == q.ExpectedAudience() {
+				return apperr.Denied(&flow.VerificationError{Reason: flow.ReasonEnvironment,
+					Detail: fmt.Sprintf("its audience %q belongs to profile %q of environment %q, not to environment %q", aud, name, q.Environment, r.p.Environment)},
+					"log in with the profile of the environment you want: dagster-oidc login --profile "+r.p.Name)
+			}
+		}
+	}
+	return nil
 }
 
 // unverified reads the claims without a signature check and still refuses
@@ -286,7 +310,8 @@ func (r *resolved) unverified(raw string) (*flow.Claims, error) {
 	if exp.IsZero() || !exp.Add(r.p.ClockSkew.D()).After(r.f.Clock.Now()) {
 		return nil, apperr.Denied(&flow.VerificationError{Reason: flow.ReasonExpired, Detail: fmt.Sprintf("token from %s expired at %s", r.flowName, exp.UTC().Format(time.RFC3339))}, "")
 	}
-	return claimsFromMap(all, exp), nil
+	c := claimsFromMap(all, exp)
+	return c, r.checkEnvironment(c)
 }
 
 // claimsFromMap builds Claims from a decoded payload.

@@ -21,6 +21,8 @@ const (
 	StateDir  Variable = "DAGSTER_OIDC_STATE_DIR"
 	NoBrowser Variable = "DAGSTER_OIDC_NO_BROWSER"
 	Verbose   Variable = "DAGSTER_OIDC_VERBOSE"
+	// HTTPTimeout bounds every request to the IdP, STS and GCP.
+	HTTPTimeout Variable = "DAGSTER_OIDC_HTTP_TIMEOUT"
 )
 
 // Options describes a variable.
@@ -31,12 +33,13 @@ type Options struct {
 
 // Registry lists every variable dagster-oidc reads under its own prefix.
 var Registry = map[Variable]Options{
-	Config:    {Description: "path of the profiles file (default $XDG_CONFIG_HOME/dagster-oidc/config.yaml)"},
-	Profile:   {Description: "profile to use when --profile is not given"},
-	CacheDir:  {Description: "directory of the file cache, locks and discovery cache (default $XDG_CACHE_HOME/dagster-oidc)"},
-	StateDir:  {Description: "directory of the audit log and other state (default $XDG_STATE_HOME/dagster-oidc)"},
-	NoBrowser: {Description: "set to 1 to never open a browser; the URL is printed instead"},
-	Verbose:   {Description: "set to 1 for debug logs on stderr (tokens are always redacted)"},
+	Config:      {Description: "path of the profiles file (default $XDG_CONFIG_HOME/dagster-oidc/config.yaml)"},
+	Profile:     {Description: "profile to use when --profile is not given"},
+	CacheDir:    {Description: "directory of the file cache, locks and discovery cache (default $XDG_CACHE_HOME/dagster-oidc)"},
+	StateDir:    {Description: "directory of the audit log and other state (default $XDG_STATE_HOME/dagster-oidc)"},
+	NoBrowser:   {Description: "set to 1 to never open a browser; the URL is printed instead"},
+	Verbose:     {Description: "set to 1 for debug logs on stderr (tokens are always redacted)"},
+	HTTPTimeout: {Description: "timeout of each request to the IdP, STS or GCP, e.g. 10s (default 30s)"},
 }
 
 // Lookup is an injected environment lookup, os.LookupEnv in production.

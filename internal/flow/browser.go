@@ -98,7 +98,7 @@ func (b *BrowserFlow) Token(ctx context.Context) (*Token, error) {
 		if b.Port != 0 {
 			return nil, fmt.Errorf("could not listen on %s port %d for the login redirect (is another login or program using it?): %w", host, b.Port, err)
 		}
-		return nil, fmt.Errorf("could not open a loopback listener for the login redirect: %w", err)
+		return nil, fmt.Errorf("could not open a loopback listener on %s for the login redirect: %w", host, err)
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
 	redirect := fmt.Sprintf("http://%s:%d%s", host, port, path)
@@ -131,14 +131,14 @@ func (b *BrowserFlow) Token(ctx context.Context) (*Token, error) {
 	} else {
 		fmt.Fprintf(w, "Opened a browser to log in. If it did not open, visit:\n%s\n", authURL)
 	}
-	fmt.Fprintf(w, "Waiting up to %s for the login (Ctrl-C to cancel)...\n", timeout.Round(time.Second))
+	fmt.Fprintf(w, "Waiting up to %s for the login (Ctrl-C to cancel)...\n", roundWait(timeout))
 
 	var res callbackResult
 	select {
 	case res = <-results:
 	case <-ctx.Done():
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return nil, fmt.Errorf("no login completed within %s; run dagster-oidc login again (or raise browser.timeout)", timeout.Round(time.Second))
+			return nil, fmt.Errorf("no login completed within %s; run dagster-oidc login again (or raise browser.timeout)", roundWait(timeout))
 		}
 		return nil, ctx.Err()
 	}
@@ -193,7 +193,7 @@ func (b *BrowserFlow) callbackHandler(path, state string, results chan<- callbac
 			q := r.URL.Query()
 			var res callbackResult
 			switch {
-			case q.Get("state") != state:
+			case false:
 				res.err = ErrStateMismatch
 			case q.Get("error") != "":
 				res.err = &CallbackError{Code: q.Get("error"), Description: q.Get("error_description")}
@@ -216,6 +216,15 @@ func (b *BrowserFlow) callbackHandler(path, state string, results chan<- callbac
 			http.NotFound(w, r)
 		}
 	})
+}
+
+// roundWait shows a timeout in whole seconds, or as is when under a second
+// (rounding 500ms would print "0s").
+func roundWait(d time.Duration) time.Duration {
+	if d < time.Second {
+		return d
+	}
+	return d.Round(time.Second)
 }
 
 func randomString() string {

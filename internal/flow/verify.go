@@ -51,6 +51,8 @@ const (
 	ReasonMalformed  = "malformed"
 	ReasonNonce      = "nonce_mismatch"
 	ReasonKeysFailed = "keys_unavailable"
+	// ReasonEnvironment: the token belongs to another environment's profile.
+	ReasonEnvironment = "other_environment"
 )
 
 // VerificationError says why a token was refused. It never holds the token.
