@@ -15,15 +15,15 @@ func TestProductBinaryStaysLean(t *testing.T) {
 		t.Fatalf("go list -deps: %v\n%s", err, out)
 	}
 	denied := []string{
-		"github.com/zitadel/",            // the sandbox provider: +1.1 ms at start
-		"github.com/google/cel-go",       // +2.2 ms at start
-		"google.golang.org/protobuf",     // pulled in by cel-go and gRPC
-		"github.com/aws/aws-sdk-go-v2",   // +0.9 ms; internal/exchange/awssts speaks the one Query call
-		"github.com/chromedp/",           // browser tests only
-		"golang.org/x/oauth2/google",     // GCP client library: tests only
-		"cloud.google.com/go",            // likewise
-		"/internal/sandbox",              // a token-minting provider never ships in the product
-		"github.com/go-chi/",             // the sandbox's router
+		"github.com/zitadel/",          // the sandbox provider: +1.1 ms at start
+		"github.com/google/cel-go",     // +2.2 ms at start
+		"google.golang.org/protobuf",   // pulled in by cel-go and gRPC
+		"github.com/aws/aws-sdk-go-v2", // +0.9 ms; internal/exchange/awssts speaks the one Query call
+		"github.com/chromedp/",         // browser tests only
+		"golang.org/x/oauth2/google",   // GCP client library: tests only
+		"cloud.google.com/go",          // likewise
+		"/internal/sandbox",            // a token-minting provider never ships in the product
+		"github.com/go-chi/",           // the sandbox's router
 	}
 	deps := strings.Fields(string(out))
 	if len(deps) < 50 {
