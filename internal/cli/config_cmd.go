@@ -12,6 +12,7 @@ import (
 
 	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
 	"github.com/dagster-oidc/dagster-oidc/internal/config"
+	"github.com/dagster-oidc/dagster-oidc/internal/exchange/awssts"
 	"github.com/dagster-oidc/dagster-oidc/internal/flow"
 )
 
@@ -124,6 +125,16 @@ func configValidateRun(ctx context.Context, o *ConfigValidateOptions) error {
 		return apperr.Usage(err, "")
 	}
 	w := o.f.IO.ErrOut
+	for _, name := range cfg.ProfileNames() {
+		if a := cfg.Profiles[name].AWS; a != nil {
+			if err := awssts.ValidateDuration(a.Duration.D(), a.RefreshMargin.D()); err != nil {
+				return apperr.Usage(fmt.Errorf("%s:%d: profiles.%s.aws: %w", path, cfg.Line("profiles."+name+".aws"), name, err), "")
+			}
+			if advice := awssts.MarginAdvice(a.RefreshMargin.D()); advice != "" {
+				fmt.Fprintf(w, "profile %s: note: %s\n", name, advice)
+			}
+		}
+	}
 	fmt.Fprintf(w, "%s: %d profile(s), syntax and keys OK\n", path, len(cfg.Profiles))
 	if o.Offline {
 		return nil

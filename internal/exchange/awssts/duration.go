@@ -30,18 +30,18 @@ const (
 	// MinUsableLifetime is how long credentials must stay usable between
 	// being handed out and being refreshed (requested duration minus the
 	// refresh margin); less would call STS on nearly every use.
-	MinUsableLifetime = 5 * time.Minute
+	MinUsableLifetime = 30 * time.Second
 )
 
 // ValidateDuration checks a requested session duration and the refresh
 // margin used with it. A requested duration of zero means STS's default of
 // one hour.
 //
-// The duration must be whole seconds in 900 s..43200 s. The margin must be
-// at least MandatoryRefreshWindow (credentials served with less left make
-// boto3's forced refresh fail) and leave at least MinUsableLifetime of the
-// duration usable. Because STS's minimum equals botocore's advisory window,
-// a 15-minute session is always refused: ask for 30 minutes or more.
+// The duration must be whole seconds in 900 s..43200 s. The margin must not
+// be negative and must leave at least MinUsableLifetime of the duration
+// usable. A margin below AdvisoryRefreshWindow works but makes botocore call
+// credential_process again on its next use of the credentials (see
+// MarginAdvice); exec's credential endpoint uses short margins on purpose.
 func ValidateDuration(requested, refreshMargin time.Duration) error {
 	if requested == 0 {
 		requested = DefaultDuration
@@ -49,9 +49,8 @@ func ValidateDuration(requested, refreshMargin time.Duration) error {
 	if err := validDuration(requested); err != nil {
 		return err
 	}
-	if refreshMargin < MandatoryRefreshWindow {
-		return fmt.Errorf("refresh margin %s is below botocore's %s mandatory refresh window; use at least %s (%s recommended)",
-			refreshMargin, MandatoryRefreshWindow, MandatoryRefreshWindow, AdvisoryRefreshWindow)
+	if refreshMargin < 0 {
+		return fmt.Errorf("refresh margin %s is negative", refreshMargin)
 	}
 	if usable := requested - refreshMargin; usable < MinUsableLifetime {
 		return fmt.Errorf("session duration %s minus the refresh margin %s leaves %s of use, less than %s; ask for a duration of at least %s",
@@ -69,4 +68,14 @@ func validDuration(d time.Duration) error {
 		return fmt.Errorf("session duration %s is outside STS's limits of %s to %s", d, MinDuration, MaxDuration)
 	}
 	return nil
+}
+
+// MarginAdvice returns a one-line advice when margin is below botocore's
+// advisory refresh window (boto3 then asks for credentials again on its next
+// use), or "" when it is not.
+func MarginAdvice(refreshMargin time.Duration) string {
+	if refreshMargin >= AdvisoryRefreshWindow {
+		return ""
+	}
+	return fmt.Sprintf("aws.refresh_margin %s is below botocore's %s advisory refresh window: boto3 will run credential_process again on its next use of credentials with less than %s left", refreshMargin, AdvisoryRefreshWindow, AdvisoryRefreshWindow)
 }

@@ -88,13 +88,13 @@ func TestValidateDuration(t *testing.T) {
 		{"one hour, 15 min", time.Hour, 15 * time.Minute, ""},
 		{"maximum", 12 * time.Hour, 30 * time.Minute, ""},
 		{"20 minutes with the mandatory margin leaves 10 min", 20 * time.Minute, 10 * time.Minute, ""},
-		{"STS minimum is inside the advisory window", 15 * time.Minute, 15 * time.Minute, "leaves 0s of use"},
+		{"margin equal to the duration", 15 * time.Minute, 15 * time.Minute, "leaves 0s of use"},
 		{"below minimum", 10 * time.Minute, 10 * time.Minute, "outside STS's limits of 15m0s to 12h0m0s"},
 		{"above maximum", 13 * time.Hour, 15 * time.Minute, "outside STS's limits"},
 		{"fractional seconds", time.Hour + 500*time.Millisecond, 15 * time.Minute, "whole number of seconds"},
-		{"margin below botocore's mandatory window", time.Hour, 5 * time.Minute, "below botocore's 10m0s mandatory refresh window"},
-		{"negative margin", time.Hour, -time.Minute, "mandatory refresh window"},
-		{"margin leaves too little", 30 * time.Minute, 27 * time.Minute, "ask for a duration of at least 32m0s"},
+		{"short margin for exec's endpoint", 15 * time.Minute, 14 * time.Minute, ""},
+		{"negative margin", time.Hour, -time.Minute, "is negative"},
+		{"margin leaves too little", 15 * time.Minute, 14*time.Minute + 45*time.Second, "ask for a duration of at least 15m15s"},
 		{"margin longer than duration", 30 * time.Minute, time.Hour, "leaves -30m0s of use"},
 	}
 	for _, tt := range tests {
