@@ -14,6 +14,7 @@ type auditRecord struct {
 	Outcome        string
 	Source         string
 	Claims         *flow.Claims
+	Subject        string
 	Role           string
 	ServiceAccount string
 	SessionName    string
@@ -24,7 +25,7 @@ type auditRecord struct {
 
 // served records that a token was handed out.
 func (r *resolved) served(res *session.Result) {
-	r.audit(auditRecord{Event: "token_served", Outcome: "ok", Source: res.Entry.Source, Expiry: res.Entry.Expiry})
+	r.audit(auditRecord{Event: "token_served", Outcome: "ok", Source: res.Entry.Source, Subject: res.Entry.Subject, Expiry: res.Entry.Expiry})
 }
 
 func (r *resolved) auditExchange(claims *flow.Claims, run policy.Run, role, session string, expiry time.Time, err error) {

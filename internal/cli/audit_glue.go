@@ -1,7 +1,170 @@
 package cli
 
-// audit writes one record to the configured sinks.
-func (r *resolved) audit(rec auditRecord) {}
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"sync"
 
-// close flushes what the resolved profile opened (the audit sinks).
-func (r *resolved) close() {}
+	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
+	"github.com/dagster-oidc/dagster-oidc/internal/audit"
+	"github.com/dagster-oidc/dagster-oidc/internal/cache"
+	"github.com/dagster-oidc/dagster-oidc/internal/config"
+	"github.com/dagster-oidc/dagster-oidc/internal/exchange/awssts"
+	"github.com/dagster-oidc/dagster-oidc/internal/exchange/gcpsts"
+	"github.com/dagster-oidc/dagster-oidc/internal/flow"
+	"github.com/dagster-oidc/dagster-oidc/internal/runctx"
+	"github.com/dagster-oidc/dagster-oidc/internal/session"
+)
+
+// auditKeyName is the file-store key of the installation's subject-hash key.
+const auditKeyName = "audit-hmac-key"
+
+// auditTrail opens the configured sinks on first use.
+type auditTrail struct {
+	once   sync.Once
+	logger *audit.Logger
+}
+
+// auditSinks builds the sinks of an audit config. The file sink defaults to
+// $XDG_STATE_HOME/dagster-oidc/audit.jsonl.
+func auditSinks(f *Factory, a config.Audit) ([]audit.Sink, error) {
+	if a.Disabled {
+		return nil, nil
+	}
+	var sinks []audit.Sink
+	path := a.File
+	if path == "" {
+		path = filepath.Join(f.StateDir(), "audit.jsonl")
+	}
+	if strings.HasPrefix(path, "~/") {
+		path = filepath.Join(f.home(), path[2:])
+	}
+	fs, err := audit.NewFileSink(path, a.MaxBytes)
+	if err != nil {
+		return nil, fmt.Errorf("audit file %s: %w", path, err)
+	}
+	sinks = append(sinks, fs)
+	if a.Stderr {
+		sinks = append(sinks, audit.NewWriterSink("stderr", f.IO.ErrOut))
+	}
+	if a.Syslog != "" {
+		u, err := url.Parse(a.Syslog)
+		if err != nil || (u.Scheme != "tcp" && u.Scheme != "udp") || u.Host == "" {
+			return nil, fmt.Errorf("audit.syslog %q: want tcp://HOST:PORT or udp://HOST:PORT", a.Syslog)
+		}
+		s, err := audit.NewSyslogSink(u.Scheme, u.Host, "dagster-oidc", audit.SyslogOptions{Clock: f.Clock})
+		if err != nil {
+			return nil, fmt.Errorf("audit syslog %s: %w", a.Syslog, err)
+		}
+		sinks = append(sinks, s)
+	}
+	return sinks, nil
+}
+
+func (r *resolved) auditLogger() *audit.Logger {
+	r.trail.once.Do(func() {
+		sinks, err := auditSinks(r.f, r.cfg.Audit)
+		if err != nil {
+			fmt.Fprintf(r.f.IO.ErrOut, "warning: audit trail unavailable: %v\n", err)
+			return
+		}
+		if len(sinks) == 0 {
+			return
+		}
+		keys := cache.FileStore{Dir: r.f.CacheDir()}
+		key, err := audit.LoadOrCreateKey(func() ([]byte, error) {
+			b, err := keys.Get(auditKeyName)
+			if errors.Is(err, cache.ErrNotFound) {
+				return nil, nil
+			}
+			return b, err
+		}, func(b []byte) error { return keys.Set(auditKeyName, b) })
+		if err != nil {
+			fmt.Fprintf(r.f.IO.ErrOut, "warning: audit subject hashes disabled: %v\n", err)
+		}
+		var reported sync.Map
+		r.trail.logger = audit.New(sinks, audit.Options{
+			Clock: r.f.Clock, Key: key, AllowClaims: r.cfg.Audit.Claims,
+			OnSinkError: func(name string, err error) {
+				if _, dup := reported.LoadOrStore(name, true); !dup {
+					fmt.Fprintf(r.f.IO.ErrOut, "warning: audit sink %s failed (%v); events still go to the other sinks\n", name, err)
+				}
+			},
+		})
+	})
+	return r.trail.logger
+}
+
+// audit writes one record to the configured sinks; it never fails the
+// credential path.
+func (r *resolved) audit(rec auditRecord) {
+	l := r.auditLogger()
+	if l == nil {
+		return
+	}
+	run := rec.Run
+	if run.ID == "" && run.Job == "" {
+		rc := runctx.Parse(nil, r.f.Env)
+		run.ID, run.Job = rc.ID, rc.Job
+	}
+	e := audit.Event{
+		Event: rec.Event, Outcome: rec.Outcome, Profile: r.p.Name, Environment: r.p.Environment,
+		Source: rec.Source, Issuer: r.p.Issuer, Role: rec.Role, ServiceAccount: rec.ServiceAccount,
+		SessionName: rec.SessionName, CredentialExpiry: rec.Expiry, RunID: run.ID, JobName: run.Job,
+	}
+	if e.Source == "" {
+		e.Source = r.flowName
+	}
+	if c := rec.Claims; c != nil {
+		e.Issuer = c.Issuer
+		e.SubjectHash = l.SubjectHash(c.Subject, c.Issuer)
+		e.Claims = c.All
+	} else if rec.Subject != "" {
+		e.SubjectHash = l.SubjectHash(rec.Subject, r.p.Issuer)
+	}
+	if rec.Err != nil {
+		e.ErrorClass, e.Reason = errorClass(rec.Err)
+	}
+	l.Log(e)
+}
+
+// errorClass names an error for the audit trail: a verification reason, an
+// STS or GCP error code, or the error kind. The reason is one line, without
+// tokens (the audit package scrubs it again).
+func errorClass(err error) (class, reason string) {
+	var ve *flow.VerificationError
+	var se *awssts.Error
+	var ge *gcpsts.Error
+	switch {
+	case errors.As(err, &ve):
+		class = ve.Reason
+	case errors.As(err, &se):
+		class = se.Code
+	case errors.As(err, &ge):
+		class = ge.Stage + ":" + ge.Code
+	default:
+		class = map[apperr.Kind]string{apperr.KindError: "error", apperr.KindUsage: "usage", apperr.KindLoginRequired: "login_required", apperr.KindDenied: "denied", apperr.KindInterrupted: "interrupted"}[apperr.KindOf(err)]
+	}
+	reason = strings.SplitN(err.Error(), "\n", 2)[0]
+	if len(reason) > 300 {
+		reason = reason[:300]
+	}
+	return class, reason
+}
+
+// observe maps the token use case's events to audit records.
+func (r *resolved) observe(ev session.Event) {
+	r.audit(auditRecord{Event: ev.Name, Outcome: ev.Outcome, Source: ev.Source, Claims: ev.Claims, Expiry: ev.Expiry, Err: ev.Err})
+}
+
+// close flushes the audit sinks.
+func (r *resolved) close() {
+	if r.trail.logger != nil {
+		if err := r.trail.logger.Close(); err != nil {
+			fmt.Fprintf(r.f.IO.ErrOut, "warning: %v\n", err)
+		}
+	}
+}

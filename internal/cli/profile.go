@@ -35,6 +35,7 @@ type resolved struct {
 	detection *flow.Detection
 	discovery *flow.Discovery
 	meta      *flow.Metadata
+	trail     auditTrail
 }
 
 // loadProfile reads the config and selects the profile; flowOverride is --flow.
@@ -139,6 +140,7 @@ func (r *resolved) build() {
 		Source:      r.source,
 		Refresher:   r.refresher,
 		Verify:      r.verify,
+		Observe:     r.observe,
 	}
 }
 

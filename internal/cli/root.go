@@ -61,6 +61,8 @@ Stdout carries only the requested output; prompts and logs go to stderr.`,
 		newExplainCmd(f, g, nil),
 		newAWSCmd(f, g),
 		newGCPCmd(f, g),
+		newExecCmd(f, g, nil),
+		newAuditCmd(f, g),
 		newConfigCmd(f, g),
 		newVersionCmd(f),
 	)

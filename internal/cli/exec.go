@@ -1,0 +1,237 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
+	"github.com/dagster-oidc/dagster-oidc/internal/credserver"
+	"github.com/dagster-oidc/dagster-oidc/internal/policy"
+	"github.com/dagster-oidc/dagster-oidc/internal/proc"
+	"github.com/dagster-oidc/dagster-oidc/internal/runctx"
+)
+
+// ExecOptions are the options of `exec`.
+type ExecOptions struct {
+	f              *Factory
+	g              *globalOptions
+	AWS            bool
+	GCP            bool
+	AWSMode        string
+	Role           string
+	ServiceAccount string
+	Args           []string
+}
+
+func newExecCmd(f *Factory, g *globalOptions, runF func(context.Context, *ExecOptions) error) *cobra.Command {
+	o := &ExecOptions{f: f, g: g}
+	cmd := &cobra.Command{
+		Use:   "exec [--aws] [--gcp] -- CMD [ARGS...]",
+		Short: "Run a command (a Dagster run worker) with credentials kept fresh for its whole life",
+		Long: `Run CMD with short-lived cloud credentials that stay fresh however long it
+runs: the run-launcher entrypoint wrapper (ENTRYPOINT ["dagster-oidc", "exec", "--"]).
+
+AWS (--aws): a credential endpoint on 127.0.0.1 that the AWS SDKs' container
+provider calls (AWS_CONTAINER_CREDENTIALS_FULL_URI and
+AWS_CONTAINER_AUTHORIZATION_TOKEN are set in the child; variables that would
+win over them are removed). --aws-mode token-file instead keeps a web-identity
+token file fresh and sets AWS_WEB_IDENTITY_TOKEN_FILE, AWS_ROLE_ARN and
+AWS_ROLE_SESSION_NAME, for SDKs that should call STS themselves.
+
+GCP (--gcp): a private external_account file whose executable is this binary
+(GOOGLE_APPLICATION_CREDENTIALS, GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES=1).
+
+The Dagster run id and job name are read from 'dagster api execute_run' /
+'execute_step' arguments (or DAGSTER_RUN_ID / DAGSTER_RUN_JOB_NAME); rules see
+them as run.id and run.job, and they label the STS session and every audit
+line. A job no rule allows never starts (exit 4). Signals are forwarded; the
+exit code is the child's (128+signal when it was killed).`,
+		Example: `  dagster-oidc exec -- dagster api execute_run '{"__class__": "ExecuteRunArgs", ...}'
+  dagster-oidc exec --aws --gcp --profile prod -- python pipeline.py`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if cmd.ArgsLenAtDash() != 0 {
+				return apperr.Usage(errors.New("put the command after --: dagster-oidc exec [flags] -- CMD [ARGS...]"), "")
+			}
+			if o.AWSMode != "server" && o.AWSMode != "token-file" {
+				return apperr.Usage(fmt.Errorf("unknown --aws-mode %q (server or token-file)", o.AWSMode), "")
+			}
+			o.Args = args
+			if runF != nil {
+				return runF(cmd.Context(), o)
+			}
+			return execRun(cmd.Context(), o)
+		},
+	}
+	cmd.Flags().BoolVar(&o.AWS, "aws", false, "provide AWS credentials (default: when the profile has an aws section)")
+	cmd.Flags().BoolVar(&o.GCP, "gcp", false, "provide GCP credentials (default: when the profile has a gcp section)")
+	cmd.Flags().StringVar(&o.AWSMode, "aws-mode", "server", "server (loopback credential endpoint) or token-file (web-identity token file)")
+	cmd.Flags().StringVar(&o.Role, "role", "", "role ARN, among those the policy allows")
+	cmd.Flags().StringVar(&o.ServiceAccount, "service-account", "", "GCP service account, among those the policy allows")
+	return cmd
+}
+
+func execRun(ctx context.Context, o *ExecOptions) (err error) {
+	r, err := loadProfile(o.f, o.g, "")
+	if err != nil {
+		return err
+	}
+	defer r.close()
+	// Signals go to the child; the credential endpoint must outlive its
+	// shutdown, so nothing here is cancelled by them.
+	ctx = context.WithoutCancel(ctx)
+	if !o.AWS && !o.GCP {
+		o.AWS, o.GCP = r.p.AWS != nil, r.p.GCP != nil
+		if !o.AWS && !o.GCP {
+			return apperr.Usage(fmt.Errorf("profile %q has neither an aws nor a gcp section", r.p.Name), "add one (docs/aws.md, docs/gcp.md) or pass --aws/--gcp")
+		}
+	}
+	run := runctx.Parse(o.Args, o.f.Env)
+	prun := policy.Run{ID: run.ID, Job: run.Job, Location: run.Location}
+	env := o.f.Environ()
+	if run.ID != "" {
+		env = proc.SetEnv(env, "DAGSTER_RUN_ID", run.ID)
+	}
+	if run.Job != "" {
+		env = proc.SetEnv(env, "DAGSTER_RUN_JOB_NAME", run.Job)
+	}
+	tmp, err := os.MkdirTemp("", "dagster-oidc-exec-")
+	if err != nil {
+		return fmt.Errorf("could not create a private temp directory: %w", err)
+	}
+	defer os.RemoveAll(tmp)
+
+	if o.AWS {
+		q := awsRequest{Role: o.Role, Run: prun}
+		// The first exchange decides the role: a job no rule allows stops here.
+		first, err := r.awsCredentials(ctx, q)
+		if err != nil {
+			return err
+		}
+		env = proc.ScrubAWSEnv(env)
+		if reg := r.p.AWS.Region; reg != "" {
+			env = setDefault(env, "AWS_REGION", reg)
+			env = setDefault(env, "AWS_DEFAULT_REGION", reg)
+		}
+		if o.AWSMode == "server" {
+			srv, err := credserver.Start(ctx, r.credentialProvider(q, run), credserver.Options{})
+			if err != nil {
+				return fmt.Errorf("could not start the credential endpoint: %w", err)
+			}
+			defer srv.Close()
+			env = proc.SetEnv(env, "AWS_CONTAINER_CREDENTIALS_FULL_URI", srv.URL())
+			env = proc.SetEnv(env, "AWS_CONTAINER_AUTHORIZATION_TOKEN", srv.AuthToken())
+		} else {
+			stop, err := r.keepTokenFile(ctx, filepath.Join(tmp, "web-identity-token"))
+			if err != nil {
+				return err
+			}
+			defer stop()
+			env = proc.SetEnv(env, "AWS_WEB_IDENTITY_TOKEN_FILE", filepath.Join(tmp, "web-identity-token"))
+			env = proc.SetEnv(env, "AWS_ROLE_ARN", first.Entry.RoleARN)
+			env = proc.SetEnv(env, "AWS_ROLE_SESSION_NAME", first.Entry.SessionName)
+		}
+	}
+	if o.GCP {
+		data, err := r.gcpExternalAccount(ctx, gcpConfigRequest{ServiceAccount: o.ServiceAccount, Run: prun})
+		if err != nil {
+			return err
+		}
+		path := filepath.Join(tmp, "gcp-external-account.json")
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			return fmt.Errorf("could not write the external_account file: %w", err)
+		}
+		env = proc.SetEnv(env, "GOOGLE_APPLICATION_CREDENTIALS", path)
+		env = proc.SetEnv(env, "GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES", "1")
+	}
+	code, err := proc.Run(ctx, proc.Options{
+		Path: o.Args[0], Args: o.Args[1:], Env: env,
+		Stdin: o.f.IO.In, Stdout: o.f.IO.Out, Stderr: o.f.IO.ErrOut,
+	})
+	if err != nil {
+		return fmt.Errorf("could not run %s: %w", o.Args[0], err)
+	}
+	if code != 0 {
+		return &exitError{code: code}
+	}
+	return nil
+}
+
+// credentialProvider serves the credential endpoint from the cached document,
+// exchanging again when what it holds has less than the margin left.
+func (r *resolved) credentialProvider(q awsRequest, run runctx.Run) credserver.Provider {
+	return func(ctx context.Context) (*credserver.Credentials, error) {
+		res, err := r.awsCredentials(ctx, q)
+		if err != nil {
+			r.audit(auditRecord{Event: "credential_served", Outcome: outcomeOf(err), Run: q.Run, Err: err})
+			return nil, err
+		}
+		r.auditCredentialServed("credential_served", res, run.ID, run.Job)
+		return &credserver.Credentials{
+			AccessKeyID: res.Entry.AccessKeyID, SecretAccessKey: res.Entry.SecretAccessKey,
+			SessionToken: res.Entry.SessionToken, Expiration: res.Entry.Expiration,
+		}, nil
+	}
+}
+
+// keepTokenFile writes the current ID token to path (0600) and rewrites it
+// ahead of the token's expiry until stop is called.
+func (r *resolved) keepTokenFile(ctx context.Context, path string) (stop func(), err error) {
+	write := func() (time.Time, error) {
+		res, err := r.mgr.Token(ctx)
+		if err != nil {
+			return time.Time{}, err
+		}
+		tmp := path + ".tmp"
+		if err := os.WriteFile(tmp, []byte(res.Entry.IDToken), 0o600); err != nil {
+			return time.Time{}, err
+		}
+		return res.Entry.Expiry, os.Rename(tmp, path)
+	}
+	exp, err := write()
+	if err != nil {
+		return nil, fmt.Errorf("could not write the web-identity token file: %w", err)
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			wait := time.Until(exp) - r.p.RefreshMargin.D()
+			if wait < 5*time.Second {
+				wait = 5 * time.Second
+			}
+			select {
+			case <-done:
+				return
+			case <-time.After(wait):
+			}
+			next, err := write()
+			if err != nil {
+				fmt.Fprintf(r.f.IO.ErrOut, "dagster-oidc: warning: could not refresh the web-identity token file: %v\n", err)
+				continue
+			}
+			exp = next
+		}
+	}()
+	return func() { close(done); wg.Wait() }, nil
+}
+
+// setDefault sets key unless env already has it.
+func setDefault(env []string, key, value string) []string {
+	for _, kv := range env {
+		if strings.HasPrefix(kv, key+"=") {
+			return env
+		}
+	}
+	return append(env, key+"="+value)
+}

@@ -1,0 +1,348 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
+	"github.com/dagster-oidc/dagster-oidc/internal/gcpconfig"
+	"github.com/dagster-oidc/dagster-oidc/internal/output"
+	"github.com/dagster-oidc/dagster-oidc/internal/policy"
+	"github.com/dagster-oidc/dagster-oidc/internal/runctx"
+)
+
+// Variables Google's client libraries set for an executable-sourced
+// credential (specs.md §2.2). Only `gcp executable` reads them.
+const (
+	gcpEnvAudience         = "GOOGLE_EXTERNAL_ACCOUNT_AUDIENCE"
+	gcpEnvTokenType        = "GOOGLE_EXTERNAL_ACCOUNT_TOKEN_TYPE"
+	gcpEnvInteractive      = "GOOGLE_EXTERNAL_ACCOUNT_INTERACTIVE"
+	gcpEnvOutputFile       = "GOOGLE_EXTERNAL_ACCOUNT_OUTPUT_FILE"
+	gcpEnvImpersonated     = "GOOGLE_EXTERNAL_ACCOUNT_IMPERSONATED_EMAIL"
+	gcpEnvAllowExecutables = "GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES"
+)
+
+const (
+	// gcpExpirySafety is taken off the ID token's exp in expiration_time, so
+	// that consumers reusing an output_file stop before STS finds it expired.
+	gcpExpirySafety = time.Minute
+	// gcpOutputFileReuse is the least validity an output_file entry needs
+	// to be printed again instead of a fresh token.
+	gcpOutputFileReuse = 30 * time.Second
+)
+
+func newGCPCmd(f *Factory, g *globalOptions) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "gcp",
+		Short: "Google Cloud credentials through workload identity federation",
+	}
+	cmd.AddCommand(newGCPExecutableCmd(f, g, nil), newGCPConfigCmd(f, g, nil), newGCPTokenCmd(f, g, nil), newGCPEnvCmd(f, g, nil))
+	return cmd
+}
+
+// GCPExecutableOptions are the options of `gcp executable`.
+type GCPExecutableOptions struct {
+	f *Factory
+	g *globalOptions
+}
+
+func newGCPExecutableCmd(f *Factory, g *globalOptions, runF func(context.Context, *GCPExecutableOptions) error) *cobra.Command {
+	o := &GCPExecutableOptions{f: f, g: g}
+	cmd := &cobra.Command{
+		Use:   "executable",
+		Short: "Print the ID token as a Google executable-sourced credential response",
+		Long: `Print one executable-sourced credential response for Google's client
+libraries: {"version":1,"success":true,"token_type":...,"id_token":...,
+"expiration_time":...}. The libraries run it from the credential_source of
+the file that "gcp config" writes, with GOOGLE_EXTERNAL_ACCOUNT_* set.
+
+It writes GOOGLE_EXTERNAL_ACCOUNT_OUTPUT_FILE when that is set, and prints
+that file's token again while it is valid. It never prompts unless
+GOOGLE_EXTERNAL_ACCOUNT_INTERACTIVE=1 and a terminal is attached: without
+a valid login it prints {"success":false,"code":"401",...} and exits 3.`,
+		Example: `  dagster-oidc gcp executable --profile prod`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if runF != nil {
+				return runF(cmd.Context(), o)
+			}
+			return gcpExecutableRun(cmd.Context(), o)
+		},
+	}
+	return cmd
+}
+
+// gcpExecutableRun prints the response, or on failure the success:false
+// document, and returns the error so that the exit status is non-zero.
+func gcpExecutableRun(ctx context.Context, o *GCPExecutableOptions) error {
+	err := gcpExecutable(ctx, o)
+	if err == nil {
+		return nil
+	}
+	if werr := output.GCPExecutableError(o.f.IO.Out, gcpExecutableCode(err), gcpExecutableMessage(err)); werr != nil {
+		fmt.Fprintf(o.f.IO.ErrOut, "warning: %v\n", werr)
+	}
+	return err
+}
+
+func gcpExecutable(ctx context.Context, o *GCPExecutableOptions) error {
+	f := o.f
+	if v, _ := f.Env(gcpEnvInteractive); v != "1" {
+		f = withoutTerminal(f)
+	}
+	r, err := loadProfile(f, o.g, "")
+	if err != nil {
+		return err
+	}
+	defer r.close()
+	tokenType, err := r.gcpExecutableTokenType()
+	if err != nil {
+		return err
+	}
+	outFile, _ := f.Env(gcpEnvOutputFile)
+	if outFile != "" {
+		prev, usable, err := output.ReadGCPOutputFile(outFile, f.Clock.Now(), gcpOutputFileReuse)
+		if err != nil {
+			fmt.Fprintf(f.IO.ErrOut, "warning: %v; writing a new one\n", err)
+		}
+		if usable {
+			return output.GCPExecutable(f.IO.Out, *prev)
+		}
+	}
+	tok, err := r.mgr.Token(ctx)
+	if err != nil {
+		return err
+	}
+	claims, err := r.cachedClaims(&tok.Entry)
+	if err != nil {
+		return err
+	}
+	run := runctx.Parse(nil, f.Env)
+	prun := policy.Run{ID: run.ID, Job: run.Job, Location: run.Location}
+	// Google names the service account only for its own IAM Credentials
+	// URL; then the policy must allow it, as for `gcp token`.
+	sa, _ := f.Env(gcpEnvImpersonated)
+	if sa != "" && len(gcpRules(r.p)) > 0 {
+		if _, err := r.gcpServiceAccount(claims, sa, prun); err != nil {
+			return err
+		}
+	}
+	res := output.GCPExecutableResult{IDToken: tok.Entry.IDToken, Expiry: gcpExecutableExpiry(tok.Entry.Expiry, f.Clock.Now()), TokenType: tokenType}
+	if outFile != "" {
+		if err := output.WriteGCPOutputFile(outFile, res); err != nil {
+			fmt.Fprintf(f.IO.ErrOut, "warning: %v\n", err)
+		}
+	}
+	r.audit(auditRecord{Event: "token_served", Outcome: "ok", Source: tok.Entry.Source, ServiceAccount: sa, Expiry: res.Expiry, Run: prun})
+	return output.GCPExecutable(f.IO.Out, res)
+}
+
+// gcpExecutableTokenType checks the file's audience against the profile's
+// and returns the token_type to answer: GOOGLE_EXTERNAL_ACCOUNT_TOKEN_TYPE,
+// else the profile's subject_token_type, else the id_token type.
+func (r *resolved) gcpExecutableTokenType() (string, error) {
+	aud, _ := r.f.Env(gcpEnvAudience)
+	if g := r.p.GCP; g != nil && aud != "" && g.Audience != "" && aud != g.Audience {
+		return "", apperr.Usage(fmt.Errorf("the credential configuration's audience %q is not profile %q's gcp.audience %q", aud, r.p.Name, g.Audience),
+			"write the file again: dagster-oidc gcp config --profile "+r.p.Name)
+	}
+	tt, _ := r.f.Env(gcpEnvTokenType)
+	if tt == "" && r.p.GCP != nil {
+		tt = r.p.GCP.SubjectTokenType
+	}
+	switch tt {
+	case "":
+		return output.GCPTokenTypeIDToken, nil
+	case output.GCPTokenTypeIDToken, output.GCPTokenTypeJWT:
+		return tt, nil
+	}
+	return "", apperr.Usage(fmt.Errorf("unsupported subject token type %q: dagster-oidc provides OIDC ID tokens", tt),
+		"set subject_token_type to "+output.GCPTokenTypeJWT+" in the credential configuration")
+}
+
+// gcpExecutableExpiry is the expiration_time to print: the ID token's exp
+// minus gcpExpirySafety, unless that is already past.
+func gcpExecutableExpiry(exp, now time.Time) time.Time {
+	if safe := exp.Add(-gcpExpirySafety); safe.After(now) {
+		return safe
+	}
+	return exp
+}
+
+// gcpExecutableCode maps an error to the response's code field.
+func gcpExecutableCode(err error) string {
+	switch apperr.KindOf(err) {
+	case apperr.KindLoginRequired:
+		return "401"
+	case apperr.KindDenied:
+		return "403"
+	case apperr.KindUsage:
+		return "400"
+	case apperr.KindInterrupted:
+		return "499"
+	}
+	return "500"
+}
+
+// gcpExecutableMessage is the error and its hint on one line.
+func gcpExecutableMessage(err error) string {
+	msg := err.Error()
+	if hint := apperr.HintOf(err); hint != "" {
+		msg += "; " + hint
+	}
+	return strings.Join(strings.Fields(msg), " ")
+}
+
+// withoutTerminal returns a copy of f whose streams are not a terminal, so
+// that nothing prompts.
+func withoutTerminal(f *Factory) *Factory {
+	c := *f
+	streams := *f.IO
+	streams.StdinTTY, streams.StderrTTY = false, false
+	c.IO = &streams
+	return &c
+}
+
+// GCPConfigOptions are the options of `gcp config`.
+type GCPConfigOptions struct {
+	f              *Factory
+	g              *globalOptions
+	Output         string
+	OutputFile     string
+	ServiceAccount string
+	Timeout        time.Duration
+}
+
+func newGCPConfigCmd(f *Factory, g *globalOptions, runF func(context.Context, *GCPConfigOptions) error) *cobra.Command {
+	o := &GCPConfigOptions{f: f, g: g}
+	cmd := &cobra.Command{
+		Use:   "config",
+		Short: "Write the external_account credential configuration for Google's client libraries",
+		Long: `Write an external_account JSON file whose credential source is
+"<this binary> gcp executable --profile NAME": point
+GOOGLE_APPLICATION_CREDENTIALS at it and set
+GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES=1 in the consumer's environment.
+
+The impersonated service account is --service-account, else the one the
+profile's service_accounts rules choose (this needs a login), else the
+profile's service_account, else none. Google's libraries split the command
+on whitespace, so paths with spaces are refused.`,
+		Example: `  dagster-oidc gcp config --profile prod --output ~/.config/gcloud/dagster-oidc.json
+  export GOOGLE_APPLICATION_CREDENTIALS=~/.config/gcloud/dagster-oidc.json GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES=1`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if runF != nil {
+				return runF(cmd.Context(), o)
+			}
+			return gcpConfigRun(cmd.Context(), o)
+		},
+	}
+	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "write the JSON to FILE (mode 0600) instead of stdout")
+	cmd.Flags().StringVar(&o.OutputFile, "output-file", "", "the executable's output_file: a cache Google's libraries read before running it")
+	cmd.Flags().StringVar(&o.ServiceAccount, "service-account", "", "service account email to impersonate (default: the policy's choice)")
+	cmd.Flags().DurationVar(&o.Timeout, "timeout", time.Duration(gcpconfig.DefaultTimeoutMillis)*time.Millisecond, "the executable's timeout, 5s to 120s")
+	return cmd
+}
+
+func gcpConfigRun(ctx context.Context, o *GCPConfigOptions) error {
+	r, err := loadProfile(o.f, o.g, "")
+	if err != nil {
+		return err
+	}
+	defer r.close()
+	run := runctx.Parse(nil, o.f.Env)
+	data, err := r.gcpExternalAccount(ctx, gcpConfigRequest{
+		ServiceAccount: o.ServiceAccount, OutputFile: o.OutputFile, Timeout: o.Timeout,
+		Run: policy.Run{ID: run.ID, Job: run.Job, Location: run.Location},
+	})
+	if err != nil {
+		return err
+	}
+	if o.Output == "" || o.Output == "-" {
+		_, err := o.f.IO.Out.Write(data)
+		return err
+	}
+	path := absPath(o.Output)
+	if err := gcpconfig.Write(path, data); err != nil {
+		return err
+	}
+	fmt.Fprintf(o.f.IO.ErrOut, "Wrote %s. Use it with:\n  export GOOGLE_APPLICATION_CREDENTIALS=%s %s=1\n", path, path, gcpEnvAllowExecutables)
+	return nil
+}
+
+// GCPTokenOptions are the options of `gcp token` and `gcp env`.
+type GCPTokenOptions struct {
+	f              *Factory
+	g              *globalOptions
+	ServiceAccount string
+	Format         string
+}
+
+func newGCPTokenCmd(f *Factory, g *globalOptions, runF func(context.Context, *GCPTokenOptions) error) *cobra.Command {
+	o := &GCPTokenOptions{f: f, g: g}
+	cmd := &cobra.Command{
+		Use:   "token",
+		Short: "Print a Google Cloud access token",
+		Long: `Exchange the ID token at Google STS (then impersonate the service account
+the policy chooses, if any) and print the access token. It is cached until
+5 minutes before it expires.`,
+		Example: `  curl -H "Authorization: Bearer $(dagster-oidc gcp token)" https://storage.googleapis.com/storage/v1/b/my-bucket/o
+  dagster-oidc gcp token --format json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if o.Format != output.GCPFormatRaw && o.Format != output.GCPFormatJSON {
+				return apperr.Usage(fmt.Errorf("unknown --format %q (raw or json)", o.Format), "")
+			}
+			if runF != nil {
+				return runF(cmd.Context(), o)
+			}
+			return gcpTokenRun(cmd.Context(), o)
+		},
+	}
+	cmd.Flags().StringVar(&o.ServiceAccount, "service-account", "", "service account to impersonate, among those the policy allows (default: the first allowed)")
+	cmd.Flags().StringVar(&o.Format, "format", output.GCPFormatRaw, "raw|json")
+	return cmd
+}
+
+func newGCPEnvCmd(f *Factory, g *globalOptions, runF func(context.Context, *GCPTokenOptions) error) *cobra.Command {
+	o := &GCPTokenOptions{f: f, g: g, Format: output.GCPFormatEnv}
+	cmd := &cobra.Command{
+		Use:   "env",
+		Short: "Print a Google Cloud access token as sh export lines",
+		Long: `Print CLOUDSDK_AUTH_ACCESS_TOKEN (gcloud) and GOOGLE_OAUTH_ACCESS_TOKEN
+(Terraform's google provider) as sh export lines. Their consumers cannot
+refresh them: prefer "gcp config" for long-running work.`,
+		Example: `  eval "$(dagster-oidc gcp env --profile prod)"`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if runF != nil {
+				return runF(cmd.Context(), o)
+			}
+			return gcpTokenRun(cmd.Context(), o)
+		},
+	}
+	cmd.Flags().StringVar(&o.ServiceAccount, "service-account", "", "service account to impersonate, among those the policy allows")
+	return cmd
+}
+
+func gcpTokenRun(ctx context.Context, o *GCPTokenOptions) error {
+	r, err := loadProfile(o.f, o.g, "")
+	if err != nil {
+		return err
+	}
+	defer r.close()
+	run := runctx.Parse(nil, o.f.Env)
+	prun := policy.Run{ID: run.ID, Job: run.Job, Location: run.Location}
+	res, err := r.gcpAccessToken(ctx, gcpRequest{ServiceAccount: o.ServiceAccount, Run: prun})
+	if err != nil {
+		return err
+	}
+	r.audit(auditRecord{Event: "token_served", Outcome: "ok", ServiceAccount: res.Entry.ServiceAccount, Expiry: res.Entry.Expiry, Run: prun})
+	return output.GCPAccessToken(o.f.IO.Out, o.Format, output.GCPToken{
+		AccessToken: res.Entry.AccessToken, Expiry: res.Entry.Expiry, ServiceAccount: res.Entry.ServiceAccount,
+	})
+}
