@@ -193,7 +193,7 @@ func (b *BrowserFlow) callbackHandler(path, state string, results chan<- callbac
 			q := r.URL.Query()
 			var res callbackResult
 			switch {
-			case false:
+			case q.Get("state") != state:
 				res.err = ErrStateMismatch
 			case q.Get("error") != "":
 				res.err = &CallbackError{Code: q.Get("error"), Description: q.Get("error_description")}
