@@ -142,6 +142,7 @@ func (r *resolved) build() {
 		Verify:      r.verify,
 		Observe:     r.observe,
 	}
+	r.mgr.DerivedKeys = r.credentialKeys()
 }
 
 // metadata fetches (or reads the cached) discovery document once.

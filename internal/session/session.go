@@ -60,6 +60,11 @@ type Manager struct {
 	Verify func(ctx context.Context, raw string) (*flow.Claims, error)
 	// Observe receives audit events; nil drops them.
 	Observe func(Event)
+	// DerivedKeys are the Fast-store keys of what was obtained with the
+	// token (cloud credentials). They are deleted whenever a token of
+	// another subject is stored, so one person's credentials are never
+	// served after another logs in on the same profile.
+	DerivedKeys []string
 }
 
 // Result is a token and how it was obtained.
@@ -294,6 +299,13 @@ func (m *Manager) store(ctx context.Context, tok *flow.Token, event string) (*Re
 	if err != nil {
 		m.observe(Event{Name: "verification_failed", Outcome: "denied", Source: source, Err: err})
 		return nil, err
+	}
+	if prev, _ := m.Cached(); prev == nil || prev.Subject != claims.Subject || prev.Issuer != claims.Issuer {
+		for _, k := range m.DerivedKeys {
+			if err := m.Fast.Delete(k); err != nil {
+				return nil, fmt.Errorf("could not remove the previous identity's cached credentials: %w", err)
+			}
+		}
 	}
 	e := cache.TokenEntry{
 		IDToken: tok.IDToken, Expiry: claims.Expiry, Source: source,
