@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"regexp"
+	"sync"
 )
 
 // neverLogged are claims dropped even when allow-listed: the raw subject
@@ -101,7 +102,7 @@ func filterValue(v any, depth int) (any, bool) {
 // bits: collision-free for any realistic number of users, short to read).
 const subjectHashLen = 32
 
-var subjectHashPattern = regexp.MustCompile(`^[0-9a-f]{32}$`)
+var subjectHashPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9a-f]{32}$`) })
 
 // SubjectHash returns HMAC-SHA256(key, iss + "\x00" + sub) in hex, truncated
 // to 32 characters: stable per installation, so one user's events can be

@@ -13,6 +13,7 @@ package audit
 import (
 	"encoding/json"
 	"regexp"
+	"sync"
 	"time"
 )
 
@@ -108,21 +109,24 @@ func formatTime(t time.Time) string {
 const maxString = 512
 
 // secretPatterns match values that must never reach a sink.
-var secretPatterns = []*regexp.Regexp{
-	// a JWS/JWT: base64url JSON header "eyJ" and two more segments
-	regexp.MustCompile(`eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*`),
-	// an HTTP credential
-	regexp.MustCompile(`(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}`),
-	// an AWS secret access key or session token in key=value form
-	regexp.MustCompile(`(?i)(secret_?access_?key|session_?token|refresh_?token|id_?token|access_?token|client_?secret)["']?\s*[:=]\s*["']?[^\s"',}]+`),
-}
+// They compile on first use: an audit line is not written on every start.
+var secretPatterns = sync.OnceValue(func() []*regexp.Regexp {
+	return []*regexp.Regexp{
+		// a JWS/JWT: base64url JSON header "eyJ" and two more segments
+		regexp.MustCompile(`eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*`),
+		// an HTTP credential
+		regexp.MustCompile(`(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}`),
+		// an AWS secret access key or session token in key=value form
+		regexp.MustCompile(`(?i)(secret_?access_?key|session_?token|refresh_?token|id_?token|access_?token|client_?secret)["']?\s*[:=]\s*["']?[^\s"',}]+`),
+	}
+})
 
 // Redacted replaces a secret-looking value.
 const Redacted = "[redacted]"
 
 // scrub removes secret-looking substrings from s and bounds its length.
 func scrub(s string) string {
-	for _, p := range secretPatterns {
+	for _, p := range secretPatterns() {
 		s = p.ReplaceAllString(s, Redacted)
 	}
 	if len(s) > maxString {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"sync"
 )
 
 // VerifyError names the first line at which a log stops being intact.
@@ -21,7 +22,7 @@ func (e *VerifyError) Error() string {
 	return fmt.Sprintf("line %d: %s", e.Line, e.Reason)
 }
 
-var hashPattern = regexp.MustCompile(`^[0-9a-f]{64}$`)
+var hashPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9a-f]{64}$`) })
 
 // Verify reads a hash-chained log (one file, or rotated files concatenated
 // oldest first) and checks that every line is a JSON object whose "prev" is
@@ -48,7 +49,7 @@ func Verify(r io.Reader) (lines int, err error) {
 		if err := json.Unmarshal(line, &head); err != nil {
 			return lines - 1, &VerifyError{Line: lines, Reason: "not a JSON object"}
 		}
-		if head.Prev == nil || !hashPattern.MatchString(*head.Prev) {
+		if head.Prev == nil || !hashPattern().MatchString(*head.Prev) {
 			return lines - 1, &VerifyError{Line: lines, Reason: `no valid "prev" hash`}
 		}
 		if lines > 1 && *head.Prev != prevHash {

@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"fmt"
 	"net/url"
+	"sync"
 	"text/template"
 
 	"gopkg.in/yaml.v3"
 )
 
-var starter = template.Must(template.New("starter").Parse(`# dagster-oidc profiles. Reference: docs/configuration.md
+var starter = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("starter").Parse(`# dagster-oidc profiles. Reference: docs/configuration.md
 default_profile: {{.Profile}}
 
 # audit:
@@ -38,6 +40,7 @@ profiles:
     #   audience: //iam.googleapis.com/projects/NUMBER/locations/global/workloadIdentityPools/POOL/providers/PROVIDER
     #   service_account: pipelines@PROJECT.iam.gserviceaccount.com
 `))
+})
 
 // StarterOptions fills the starter file.
 type StarterOptions struct {
@@ -68,7 +71,7 @@ func Starter(o StarterOptions) ([]byte, error) {
 		}
 	}
 	var b bytes.Buffer
-	if err := starter.Execute(&b, o); err != nil {
+	if err := starter().Execute(&b, o); err != nil {
 		return nil, err
 	}
 	if _, err := Parse("starter", b.Bytes()); err != nil {

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 
 	"gopkg.in/yaml.v3"
 )
@@ -64,7 +65,7 @@ func Load(path string) (*File, error) {
 	return Parse(path, data)
 }
 
-var yamlLineRE = regexp.MustCompile(`^line (\d+): (.*)$`)
+var yamlLineRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^line (\d+): (.*)$`) })
 
 // Parse decodes and validates a profiles file held in memory; path is used in
 // error messages only.
@@ -111,18 +112,18 @@ func yamlError(path string, err error) error {
 }
 
 func lineError(path, msg string) error {
-	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
+	if m := yamlLineRE().FindStringSubmatch(msg); m != nil {
 		var line int
 		fmt.Sscanf(m[1], "%d", &line)
 		msg = m[2]
 		msg = strings.Replace(msg, "not found in type", "is not a known key in", 1)
-		msg = typeNameRE.ReplaceAllString(msg, "$1")
+		msg = typeNameRE().ReplaceAllString(msg, "$1")
 		return &Error{Path: path, Line: line, Msg: msg}
 	}
 	return &Error{Path: path, Msg: msg}
 }
 
-var typeNameRE = regexp.MustCompile(`config\.(\w+)`)
+var typeNameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`config\.(\w+)`) })
 
 // indexLines records the line of every mapping key under a dotted path.
 func indexLines(n *yaml.Node, prefix string, out map[string]int) {

@@ -23,6 +23,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // Commands of `dagster api` that run a job.
@@ -277,11 +278,11 @@ func clean(s string) string {
 }
 
 // runIDPattern accepts Dagster run ids (UUIDs) and similar opaque ids.
-var runIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
+var runIDPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`) })
 
 // validID returns id when it looks like a run id, otherwise "".
 func validID(id string) string {
-	if runIDPattern.MatchString(id) {
+	if runIDPattern().MatchString(id) {
 		return id
 	}
 	return ""

@@ -132,7 +132,7 @@ func FuzzParse(f *testing.F) {
 		default:
 			t.Fatalf("unexpected command %q", r.Command)
 		}
-		if r.ID != "" && !runIDPattern.MatchString(r.ID) {
+		if r.ID != "" && !runIDPattern().MatchString(r.ID) {
 			t.Fatalf("invalid run id %q", r.ID)
 		}
 	})

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
 )
@@ -148,7 +149,9 @@ func newError(stage string, status int, body []byte, secrets ...string) *Error {
 }
 
 // jwtLike matches compact JWS/JWE serialisations.
-var jwtLike = regexp.MustCompile(`[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}`)
+var jwtLike = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}`)
+})
 
 // sanitize makes s one short line free of the given secrets and of JWTs.
 func sanitize(s string, secrets []string) string {
@@ -157,7 +160,7 @@ func sanitize(s string, secrets []string) string {
 			s = strings.ReplaceAll(s, secret, "[redacted]")
 		}
 	}
-	s = jwtLike.ReplaceAllString(s, "[redacted]")
+	s = jwtLike().ReplaceAllString(s, "[redacted]")
 	s = strings.Join(strings.Fields(s), " ")
 	if r := []rune(s); len(r) > maxDescription {
 		s = string(r[:maxDescription]) + "…"
