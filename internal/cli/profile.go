@@ -100,6 +100,7 @@ func (r *resolved) workloadOptions() flow.WorkloadOptions {
 		Env:      flow.Env(r.f.Env),
 		Clock:    r.f.Clock,
 		Sleep:    r.f.Sleep,
+		Skew:     r.p.ClockSkew.D(),
 	}
 }
 

@@ -51,6 +51,8 @@ const (
 	ReasonMalformed  = "malformed"
 	ReasonNonce      = "nonce_mismatch"
 	ReasonKeysFailed = "keys_unavailable"
+	// ReasonNotYetValid: nbf is in the future (the clock may be behind).
+	ReasonNotYetValid = "not_yet_valid"
 	// ReasonEnvironment: the token belongs to another environment's profile.
 	ReasonEnvironment = "other_environment"
 )
@@ -137,6 +139,9 @@ func (v *Verifier) classify(raw string, err error) error {
 	}
 	if !audienceContains(claims["aud"], v.Audience) {
 		return deny(&VerificationError{Reason: ReasonAudience, Detail: fmt.Sprintf("audience %v does not include %q", claims["aud"], v.Audience), Err: err})
+	}
+	if nbf, ok := claims["nbf"].(float64); ok && strings.Contains(err.Error(), "nbf") {
+		return deny(&VerificationError{Reason: ReasonNotYetValid, Detail: fmt.Sprintf("not valid before %s (nbf); this machine's clock may be behind", time.Unix(int64(nbf), 0).UTC().Format(time.RFC3339)), Err: err})
 	}
 	if fe, ok := v.Keys.(interface{ FetchError() error }); ok && fe.FetchError() != nil {
 		return fmt.Errorf("could not verify the ID token: %w", fe.FetchError())

@@ -78,6 +78,9 @@ type WorkloadOptions struct {
 	// Timeout bounds each HTTP request (default 10s for github-actions, 3s for
 	// gcp-metadata).
 	Timeout time.Duration
+	// Skew is how far past exp a token is still accepted (the profile's
+	// clock_skew).
+	Skew time.Duration
 }
 
 // WorkloadSourceNames returns the names NewWorkloadSource accepts, in
@@ -230,8 +233,8 @@ func workloadToken(source, raw string, o WorkloadOptions) (*Token, error) {
 	if exp.IsZero() {
 		return nil, errors.New("the token has no exp claim")
 	}
-	if now := o.Clock.Now(); !now.Before(exp) {
-		return nil, fmt.Errorf("the %w at %s", ErrTokenExpired, exp.UTC().Format(time.RFC3339))
+	if now := o.Clock.Now(); !now.Before(exp.Add(o.Skew)) {
+		return nil, fmt.Errorf("the %w at %s (allowed clock skew %s)", ErrTokenExpired, exp.UTC().Format(time.RFC3339), o.Skew)
 	}
 	return &Token{IDToken: raw, Expiry: exp, Source: source}, nil
 }

@@ -211,6 +211,13 @@ func (m *Manager) refresh(ctx context.Context, cached *cache.TokenEntry) (res *R
 	if err != nil {
 		return m.stale(cached, err)
 	}
+	// A rotating IdP spends the refresh token as soon as it answers: make
+	// sure the rotated one can be stored before spending this one.
+	if raw, err := m.Secrets.Get(rkey); err == nil {
+		if err := m.Secrets.Set(rkey, raw); err != nil {
+			return m.stale(cached, fmt.Errorf("the refresh token store (%s) is not writable, so the refresh token was not spent: %w", m.Secrets.Name(), err))
+		}
+	}
 	tok, err := refresher.Refresh(ctx, r.RefreshToken)
 	if err != nil {
 		if errors.Is(err, flow.ErrRefreshRejected) {
