@@ -94,7 +94,7 @@ func awsPrintRun(ctx context.Context, o *AWSOptions, what string) error {
 	if err != nil {
 		return err
 	}
-	r.auditCredentialServed("token_served", res, run.ID, run.Job)
+	r.auditCredentialServed("credential_served", res, run.ID, run.Job)
 	c := output.AWSCredentials{
 		AccessKeyID: res.Entry.AccessKeyID, SecretAccessKey: res.Entry.SecretAccessKey,
 		SessionToken: res.Entry.SessionToken, Expiration: res.Entry.Expiration,

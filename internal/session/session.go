@@ -293,7 +293,12 @@ func (m *Manager) loginLocked(ctx context.Context, src flow.Source) (*Result, er
 func (m *Manager) fromSource(ctx context.Context, src flow.Source) (*Result, error) {
 	tok, err := src.Token(ctx)
 	if err != nil {
-		m.observe(Event{Name: "login", Outcome: "error", Source: src.Name(), Err: err})
+		name := "login"
+		if apperr.KindOf(err) == apperr.KindDenied {
+			// The source read a token that cannot be accepted.
+			name = "verification_failed"
+		}
+		m.observe(Event{Name: name, Outcome: outcome(err), Source: src.Name(), Err: err})
 		return nil, err
 	}
 	return m.store(ctx, tok, "login")
