@@ -197,6 +197,10 @@ func (h *humanSource) Interactive() bool { return true }
 
 func (h *humanSource) Token(ctx context.Context) (*flow.Token, error) {
 	r := h.r
+	if r.p.ClientID == "" {
+		return nil, apperr.Usage(fmt.Errorf("profile %q found no workload identity and has no client_id for a %s login", r.p.Name, h.name),
+			"set client_id in the profile, or run where a workload identity is available (see dagster-oidc status)")
+	}
 	m, err := r.metadata(ctx)
 	if err != nil {
 		return nil, err

@@ -235,7 +235,7 @@ func (f *File) validateProfile(p *Profile) []error {
 			add(k+".issuer", "must be an https URL (http only for 127.0.0.1/localhost), got %q", p.Issuer)
 		}
 	}
-	if p.ClientID == "" && !workload {
+	if p.ClientID == "" && (p.Flow == "device" || p.Flow == "browser") {
 		add(k+".client_id", "required for the %s flow", p.Flow)
 	}
 	if p.ClientSecretEnv != "" && p.ClientSecretFile != "" {
