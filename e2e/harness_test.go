@@ -44,6 +44,14 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
+	if code == 0 {
+		if leaks := ledger.leaks(); len(leaks) > 0 {
+			fmt.Fprintf(os.Stderr, "LEAK: %d token or secret occurrences where none may be:\n%s\n", len(leaks), strings.Join(leaks, "\n"))
+			code = 1
+		} else {
+			fmt.Fprintf(os.Stderr, "leak check: %d issued tokens and secrets searched for in %d outputs and audit trails; none found where they must not be\n", ledger.secretCount(), ledger.outputCount())
+		}
+	}
 	os.Exit(code)
 }
 
@@ -66,8 +74,14 @@ func newWorld(t *testing.T, o sandbox.Options, extra string) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { sb.Close() })
 	dir := t.TempDir()
+	t.Cleanup(func() {
+		ledger.addSecrets(sb.IssuedSecrets())
+		if b, err := os.ReadFile(filepath.Join(dir, "state", "audit.jsonl")); err == nil {
+			ledger.addOutput(t.Name()+": audit trail", string(b), false)
+		}
+		sb.Close()
+	})
 	w := &world{t: t, sb: sb, dir: dir, env: map[string]string{
 		"HOME":                   dir,
 		"PATH":                   "/usr/local/bin:/usr/bin:/bin",
@@ -133,6 +147,9 @@ func (w *world) run(args ...string) (string, string, int) {
 	} else if err != nil {
 		w.t.Fatalf("running dagster-oidc %v: %v", args, err)
 	}
+	name := w.t.Name() + ": dagster-oidc " + strings.Join(args, " ")
+	ledger.addOutput(name+" (stdout)", out.String(), printsCredentials(args))
+	ledger.addOutput(name+" (stderr)", errOut.String(), false)
 	return out.String(), errOut.String(), code
 }
 
@@ -164,6 +181,7 @@ func (w *world) login(user string) {
 		}
 	}
 	_, _ = io.Copy(io.Discard, stderr)
+	ledger.addOutput(w.t.Name()+": dagster-oidc login (stderr)", seen.String(), false)
 	if err := cmd.Wait(); err != nil {
 		w.t.Fatalf("login: %v\n%s", err, seen.String())
 	}

@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/dagster-oidc/dagster-oidc/internal/sandbox"
 	"io"
 	"net"
 	"net/http"
@@ -19,6 +20,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -194,6 +197,9 @@ func minioErrorCode(body []byte) string {
 	return s[i+len("<Code>") : j]
 }
 
+// minioSecretRE finds the secrets of an AssumeRoleWithWebIdentity answer.
+var minioSecretRE = regexp.MustCompile(`<(SecretAccessKey|SessionToken)>([^<]+)</`)
+
 // stsCounter is a reverse proxy on 127.0.0.1 that counts the requests it
 // forwards to MinIO.
 type stsCounter struct {
@@ -209,7 +215,24 @@ func newSTSCounter(t *testing.T, target string) *stsCounter {
 		t.Fatal(err)
 	}
 	c := &stsCounter{}
-	rp := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) { r.SetURL(u) }}
+	rp := &httputil.ReverseProxy{
+		Rewrite: func(r *httputil.ProxyRequest) { r.SetURL(u) },
+		// Record the credentials MinIO issues for the suite's leak check.
+		ModifyResponse: func(resp *http.Response) error {
+			body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+			resp.Body.Close()
+			if err != nil {
+				return err
+			}
+			for _, m := range minioSecretRE.FindAllSubmatch(body, -1) {
+				ledger.addSecrets([]sandbox.Secret{{Kind: "sts_" + strings.ToLower(string(m[1])), Value: string(m[2])}})
+			}
+			resp.Body = io.NopCloser(bytes.NewReader(body))
+			resp.ContentLength = int64(len(body))
+			resp.Header.Set("Content-Length", strconv.Itoa(len(body)))
+			return nil
+		},
+	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		rp.ServeHTTP(rec, r)

@@ -49,5 +49,9 @@ func (s *Server) MintIDToken(claims map[string]any, lifetime time.Duration) (str
 	if err != nil {
 		return "", fmt.Errorf("could not sign the token: %w", err)
 	}
-	return jws.CompactSerialize()
+	tok, err := jws.CompactSerialize()
+	if err == nil {
+		s.rec.secret("minted_id_token", tok)
+	}
+	return tok, err
 }

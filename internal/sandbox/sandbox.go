@@ -140,6 +140,16 @@ func (s *Server) DenyDevice(ctx context.Context, userCode string) error {
 	return s.store.decideDevice(ctx, userCode, "")
 }
 
+// IssuedSecrets returns every token and secret the sandbox handed out so
+// far: access, ID and refresh tokens from the token endpoint, tokens from
+// MintIDToken, and the STS emulator's secret keys and session tokens. Leak
+// tests search outputs and logs for them.
+func (s *Server) IssuedSecrets() []Secret {
+	s.rec.mu.Lock()
+	defer s.rec.mu.Unlock()
+	return append([]Secret(nil), s.rec.secrets...)
+}
+
 // Stats returns a copy of the counters.
 func (s *Server) Stats() Stats { return s.rec.snapshot() }
 

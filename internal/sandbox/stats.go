@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"encoding/json"
 	"maps"
 	"sync"
 	"time"
@@ -47,8 +48,37 @@ type STSSession struct {
 
 // recorder is the concurrency-safe Stats being filled.
 type recorder struct {
-	mu sync.Mutex
-	s  Stats
+	mu      sync.Mutex
+	s       Stats
+	secrets []Secret
+}
+
+// Secret is one token or key the sandbox handed out.
+type Secret struct {
+	// Kind is access_token, id_token, refresh_token (token endpoint),
+	// minted_id_token (MintIDToken), sts_secret_access_key or
+	// sts_session_token (STS emulator).
+	Kind  string
+	Value string
+}
+
+// issued records the string fields named of a token endpoint answer.
+func (r *recorder) issued(resp map[string]json.RawMessage, fields ...string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, f := range fields {
+		var v string
+		if json.Unmarshal(resp[f], &v) == nil && v != "" {
+			r.secrets = append(r.secrets, Secret{Kind: f, Value: v})
+		}
+	}
+}
+
+// secret records one issued secret.
+func (r *recorder) secret(kind, v string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.secrets = append(r.secrets, Secret{Kind: kind, Value: v})
 }
 
 func newRecorder() *recorder {

@@ -236,6 +236,8 @@ func (e *stsEmulator) issue(req stsRequest, role Role, tok *oidc.IDToken, d time
 	c.AccessKeyID = "ASIA" + randomBase32(16)
 	c.SecretAccessKey = randomBase64(30)
 	c.SessionToken = randomBase64(300)
+	e.rec.secret("sts_secret_access_key", c.SecretAccessKey)
+	e.rec.secret("sts_session_token", c.SessionToken)
 	c.Expiration = exp.Format("2006-01-02T15:04:05Z")
 	res := &resp.Result
 	res.SubjectFromWebIdentityToken = tok.Subject

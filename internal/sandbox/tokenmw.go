@@ -12,7 +12,7 @@ import (
 const maxFormBytes = 1 << 20
 
 // tokenMiddleware sits in front of the op's token endpoint: it counts
-// requests by grant type, answers slow_down to the first SlowDownPolls
+// requests by grant type, records every token it hands out (IssuedSecrets), answers slow_down to the first SlowDownPolls
 // device polls (RFC 8628 §3.5; the op never does, quirk 7) and strips
 // id_token from refresh responses when OmitIDTokenOnRefresh is set.
 type tokenMiddleware struct {
@@ -49,19 +49,18 @@ func (m *tokenMiddleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeOAuthError(w, http.StatusBadRequest, "slow_down", "polling too fast")
 		return
 	}
-	if !(m.omitID && name == "refresh_token") {
-		m.next.ServeHTTP(w, r)
-		return
-	}
 	rw := &bufferedWriter{header: http.Header{}, status: http.StatusOK}
 	m.next.ServeHTTP(rw, r)
 	out := rw.buf.Bytes()
 	if rw.status == http.StatusOK {
 		var resp map[string]json.RawMessage
 		if json.Unmarshal(out, &resp) == nil {
-			delete(resp, "id_token")
-			if b, err := json.Marshal(resp); err == nil {
-				out = b
+			m.rec.issued(resp, "access_token", "id_token", "refresh_token")
+			if m.omitID && name == "refresh_token" {
+				delete(resp, "id_token")
+				if b, err := json.Marshal(resp); err == nil {
+					out = b
+				}
 			}
 		}
 	}
