@@ -137,3 +137,28 @@ func normalizeAudit(s, issuer string) string {
 	s = auditHash.ReplaceAllString(s, `"$1":"H"`)
 	return auditKeyID.ReplaceAllString(s, "ASIA…")
 }
+
+// TestAuditSinkDownStillServes: with the syslog collector unreachable, the
+// credential path still works, the file sink still gets the event, and the
+// failure is reported once on stderr.
+func TestAuditSinkDownStillServes(t *testing.T) {
+	e := newTestEnv(t, sandbox.Options{})
+	e.login("alice")
+	cfg := readFile(t, e.config)
+	e.writeConfig(strings.Replace(cfg, "default_profile: sandbox\n", "default_profile: sandbox\naudit:\n  syslog: tcp://127.0.0.1:1\n", 1))
+	start := time.Now()
+	out, stderr, code := e.run("token")
+	if code != 0 || strings.Count(out, ".") != 2 {
+		t.Fatalf("token with syslog down: exit %d %s", code, stderr)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("a down syslog collector slowed the token by %s", d)
+	}
+	if n := strings.Count(stderr, "audit sink syslog"); n != 1 {
+		t.Errorf("failure reported %d times:\n%s", n, stderr)
+	}
+	trail := readFile(t, filepath.Join(e.dir, "state", "audit.jsonl"))
+	if !strings.Contains(trail, `"event":"token_served"`) {
+		t.Errorf("the file sink lost the event:\n%s", trail)
+	}
+}
