@@ -9,6 +9,7 @@ import (
 	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
 	"github.com/dagster-oidc/dagster-oidc/internal/cache"
 	"github.com/dagster-oidc/dagster-oidc/internal/exchange/awssts"
+	"github.com/dagster-oidc/dagster-oidc/internal/flow"
 	"github.com/dagster-oidc/dagster-oidc/internal/policy"
 )
 
@@ -110,13 +111,8 @@ func (r *resolved) awsCredentials(ctx context.Context, q awsRequest) (*awsResult
 		r.auditPolicyDenied(claims, q.Run, err)
 		return nil, err
 	}
+	session := r.sessionName(claims, q.Run)
 	a := r.p.AWS
-	vars := map[string]string{
-		awssts.VarRunID: q.Run.ID, awssts.VarJob: q.Run.Job, awssts.VarEmail: claims.Email,
-		awssts.VarSubject: claims.Subject, awssts.VarProfile: r.p.Name,
-	}
-	vars[awssts.VarUsername], _ = claims.All["preferred_username"].(string)
-	session := awssts.SessionName(a.SessionName, vars)
 	client := &awssts.Client{HTTP: r.f.HTTPClient(), Endpoint: a.STSEndpoint, Region: a.Region, Sleep: r.f.Sleep}
 	current := tok.Entry.IDToken
 	creds, err := client.AssumeRoleWithWebIdentity(ctx, awssts.Request{
@@ -173,4 +169,36 @@ func (r *resolved) decide(rules []policy.Rule, claims map[string]any, want strin
 		return d, apperr.Denied(fmt.Errorf("no %s rule of profile %q allows this identity", what, r.p.Name), "run: dagster-oidc explain --profile "+r.p.Name)
 	}
 	return d, nil
+}
+
+// sessionName expands the profile's session_name template for a run.
+func (r *resolved) sessionName(claims *flow.Claims, run policy.Run) string {
+	vars := map[string]string{
+		awssts.VarRunID: run.ID, awssts.VarJob: run.Job, awssts.VarEmail: claims.Email,
+		awssts.VarSubject: claims.Subject, awssts.VarProfile: r.p.Name,
+	}
+	vars[awssts.VarUsername], _ = claims.All["preferred_username"].(string)
+	return awssts.SessionName(r.p.AWS.SessionName, vars)
+}
+
+// awsRoleDecision decides the role and session name by policy alone, for
+// SDKs that call STS themselves (exec --aws-mode token-file).
+func (r *resolved) awsRoleDecision(ctx context.Context, q awsRequest) (role, session string, err error) {
+	if _, err := r.awsConfig(); err != nil {
+		return "", "", err
+	}
+	tok, err := r.mgr.Token(ctx)
+	if err != nil {
+		return "", "", err
+	}
+	claims, err := r.cachedClaims(&tok.Entry)
+	if err != nil {
+		return "", "", err
+	}
+	d, err := r.decide(awsRules(r.p), claims.All, q.Role, q.Run, "role")
+	if err != nil {
+		r.auditPolicyDenied(claims, q.Run, err)
+		return "", "", err
+	}
+	return d.Target, r.sessionName(claims, q.Run), nil
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -64,6 +66,9 @@ exit code is the child's (128+signal when it was killed).`,
 			if o.AWSMode != "server" && o.AWSMode != "token-file" {
 				return apperr.Usage(fmt.Errorf("unknown --aws-mode %q (server or token-file)", o.AWSMode), "")
 			}
+			if cmd.Flags().Changed("aws-mode") {
+				o.AWS = true
+			}
 			o.Args = args
 			if runF != nil {
 				return runF(cmd.Context(), o)
@@ -80,6 +85,16 @@ exit code is the child's (128+signal when it was killed).`,
 }
 
 func execRun(ctx context.Context, o *ExecOptions) (err error) {
+	// As a shell does: 127 for a command that is not there, 126 for one
+	// that cannot be run; nothing is exchanged for either.
+	if _, err := exec.LookPath(o.Args[0]); err != nil {
+		code := 127
+		if errors.Is(err, fs.ErrPermission) {
+			code = 126
+		}
+		fmt.Fprintf(o.f.IO.ErrOut, "dagster-oidc exec: %s: %v\n", o.Args[0], err)
+		return &exitError{code: code}
+	}
 	r, err := loadProfile(o.f, o.g, "")
 	if err != nil {
 		return err
@@ -111,17 +126,17 @@ func execRun(ctx context.Context, o *ExecOptions) (err error) {
 
 	if o.AWS {
 		q := awsRequest{Role: o.Role, Run: prun}
-		// The first exchange decides the role: a job no rule allows stops here.
-		first, err := r.awsCredentials(ctx, q)
-		if err != nil {
-			return err
-		}
 		env = proc.ScrubAWSEnv(env)
 		if reg := r.p.AWS.Region; reg != "" {
 			env = setDefault(env, "AWS_REGION", reg)
 			env = setDefault(env, "AWS_DEFAULT_REGION", reg)
 		}
 		if o.AWSMode == "server" {
+			// The first exchange decides the role and proves it works: a
+			// job no rule allows stops here, before the child starts.
+			if _, err := r.awsCredentials(ctx, q); err != nil {
+				return err
+			}
 			srv, err := credserver.Start(ctx, r.credentialProvider(q, run), credserver.Options{})
 			if err != nil {
 				return fmt.Errorf("could not start the credential endpoint: %w", err)
@@ -130,14 +145,19 @@ func execRun(ctx context.Context, o *ExecOptions) (err error) {
 			env = proc.SetEnv(env, "AWS_CONTAINER_CREDENTIALS_FULL_URI", srv.URL())
 			env = proc.SetEnv(env, "AWS_CONTAINER_AUTHORIZATION_TOKEN", srv.AuthToken())
 		} else {
+			// The SDK calls STS itself: decide the role by policy only.
+			role, session, err := r.awsRoleDecision(ctx, q)
+			if err != nil {
+				return err
+			}
 			stop, err := r.keepTokenFile(ctx, filepath.Join(tmp, "web-identity-token"))
 			if err != nil {
 				return err
 			}
 			defer stop()
 			env = proc.SetEnv(env, "AWS_WEB_IDENTITY_TOKEN_FILE", filepath.Join(tmp, "web-identity-token"))
-			env = proc.SetEnv(env, "AWS_ROLE_ARN", first.Entry.RoleARN)
-			env = proc.SetEnv(env, "AWS_ROLE_SESSION_NAME", first.Entry.SessionName)
+			env = proc.SetEnv(env, "AWS_ROLE_ARN", role)
+			env = proc.SetEnv(env, "AWS_ROLE_SESSION_NAME", session)
 		}
 	}
 	if o.GCP {
@@ -200,20 +220,24 @@ func (r *resolved) keepTokenFile(ctx context.Context, path string) (stop func(),
 	if err != nil {
 		return nil, fmt.Errorf("could not write the web-identity token file: %w", err)
 	}
-	done := make(chan struct{})
+	loopCtx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		for {
-			wait := time.Until(exp) - r.p.RefreshMargin.D()
+			wait := exp.Sub(r.f.Clock.Now()) - r.p.RefreshMargin.D()
 			if wait < 5*time.Second {
 				wait = 5 * time.Second
 			}
+			// A real timer: the injected sleeper is for polls that tests
+			// drive step by step, not for a loop that runs beside a child.
+			t := time.NewTimer(wait)
 			select {
-			case <-done:
+			case <-loopCtx.Done():
+				t.Stop()
 				return
-			case <-time.After(wait):
+			case <-t.C:
 			}
 			next, err := write()
 			if err != nil {
@@ -223,7 +247,7 @@ func (r *resolved) keepTokenFile(ctx context.Context, path string) (stop func(),
 			exp = next
 		}
 	}()
-	return func() { close(done); wg.Wait() }, nil
+	return func() { cancel(); wg.Wait() }, nil
 }
 
 // setDefault sets key unless env already has it.
