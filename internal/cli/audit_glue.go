@@ -74,7 +74,8 @@ func (r *resolved) auditLogger() *audit.Logger {
 		if len(sinks) == 0 {
 			return
 		}
-		keys := cache.FileStore{Dir: r.f.CacheDir()}
+		// Its own directory: logout --all clears the cache, not the installation key.
+		keys := cache.FileStore{Dir: filepath.Join(r.f.CacheDir(), "audit-key")}
 		key, err := audit.LoadOrCreateKey(func() ([]byte, error) {
 			b, err := keys.Get(auditKeyName)
 			if errors.Is(err, cache.ErrNotFound) {

@@ -114,3 +114,27 @@ func TestStatusNamesAmbientSource(t *testing.T) {
 		t.Errorf("token: exit %d %s", code, stderr)
 	}
 }
+
+func TestLogoutAll(t *testing.T) {
+	e := newTestEnv(t, sandbox.Options{})
+	e.login("alice")
+	e.writeConfig(strings.Replace(readFile(t, e.config), "default_profile: sandbox\nprofiles:\n", "default_profile: sandbox\nprofiles:\n  other:\n    issuer: "+e.sb.Issuer()+"\n    client_id: "+e.sb.ClientID()+"\n    flow: device\n", 1))
+	e.env["DAGSTER_OIDC_PROFILE"] = "other"
+	e.login("bob")
+	delete(e.env, "DAGSTER_OIDC_PROFILE")
+	if e.keyring.count() == 0 {
+		t.Fatal("no keyring items after two logins")
+	}
+	if _, stderr, code := e.run("logout", "--all"); code != 0 {
+		t.Fatalf("logout --all: exit %d %s", code, stderr)
+	}
+	if n := e.keyring.count(); n != 0 {
+		t.Errorf("%d keyring items left", n)
+	}
+	if files, _ := filepath.Glob(filepath.Join(e.dir, "cache", "*.entry")); len(files) != 0 {
+		t.Errorf("cache files left: %v", files)
+	}
+	if _, err := os.Stat(filepath.Join(e.dir, "cache", "audit-key")); err != nil {
+		t.Errorf("the installation's audit key went with the logout: %v", err)
+	}
+}

@@ -208,3 +208,15 @@ func (m *memKeyring) count() int {
 	defer m.mu.Unlock()
 	return len(m.items)
 }
+
+// DeleteAll removes every item of service, as go-keyring's DeleteAll does.
+func (m *memKeyring) DeleteAll(service string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for k := range m.items {
+		if strings.HasPrefix(k, service+"\x00") {
+			delete(m.items, k)
+		}
+	}
+	return nil
+}
