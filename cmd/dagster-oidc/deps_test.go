@@ -19,6 +19,8 @@ func TestProductBinaryStaysLean(t *testing.T) {
 		"github.com/google/cel-go",     // +2.2 ms at start
 		"google.golang.org/protobuf",   // pulled in by cel-go and gRPC
 		"github.com/aws/aws-sdk-go-v2", // +0.9 ms; internal/exchange/awssts speaks the one Query call
+		"github.com/aws/smithy-go",     // the AWS SDK's runtime
+		"google.golang.org/grpc",       // GCP client libraries' transport
 		"github.com/chromedp/",         // browser tests only
 		"golang.org/x/oauth2/google",   // GCP client library: tests only
 		"cloud.google.com/go",          // likewise

@@ -5,8 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"regexp"
-	"sync"
 )
 
 // neverLogged are claims dropped even when allow-listed: the raw subject
@@ -102,7 +100,20 @@ func filterValue(v any, depth int) (any, bool) {
 // bits: collision-free for any realistic number of users, short to read).
 const subjectHashLen = 32
 
-var subjectHashPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9a-f]{32}$`) })
+// isSubjectHash reports whether s is a subject hash: exactly
+// subjectHashLen lower-case hex digits (no regular expression: Log runs it
+// on every event, in a process that starts for one credential).
+func isSubjectHash(s string) bool {
+	if len(s) != subjectHashLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
 
 // SubjectHash returns HMAC-SHA256(key, iss + "\x00" + sub) in hex, truncated
 // to 32 characters: stable per installation, so one user's events can be

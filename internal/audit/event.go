@@ -13,8 +13,10 @@ package audit
 import (
 	"encoding/json"
 	"regexp"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // Event names.
@@ -109,7 +111,9 @@ func formatTime(t time.Time) string {
 const maxString = 512
 
 // secretPatterns match values that must never reach a sink.
-// They compile on first use: an audit line is not written on every start.
+// They compile on first use, and only when a string could match one
+// (mayHoldSecret): most audit lines hold none, and compiling them would cost
+// every credential_process start.
 var secretPatterns = sync.OnceValue(func() []*regexp.Regexp {
 	return []*regexp.Regexp{
 		// a JWS/JWT: base64url JSON header "eyJ" and two more segments
@@ -121,13 +125,38 @@ var secretPatterns = sync.OnceValue(func() []*regexp.Regexp {
 	}
 })
 
+// mayHoldSecret reports whether any secretPatterns could match s: it holds
+// "eyJ", or, ignoring ASCII case, "bearer", "basic", "token" or "secret"
+// (every alternative of the last two patterns contains one of them). A
+// string with a non-ASCII byte is always checked, since (?i) also folds
+// U+017F to s and U+212A to k.
+func mayHoldSecret(s string) bool {
+	if strings.Contains(s, "eyJ") {
+		return true
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return true
+		}
+	}
+	l := strings.ToLower(s)
+	for _, w := range []string{"bearer", "basic", "token", "secret"} {
+		if strings.Contains(l, w) {
+			return true
+		}
+	}
+	return false
+}
+
 // Redacted replaces a secret-looking value.
 const Redacted = "[redacted]"
 
 // scrub removes secret-looking substrings from s and bounds its length.
 func scrub(s string) string {
-	for _, p := range secretPatterns() {
-		s = p.ReplaceAllString(s, Redacted)
+	if mayHoldSecret(s) {
+		for _, p := range secretPatterns() {
+			s = p.ReplaceAllString(s, Redacted)
+		}
 	}
 	if len(s) > maxString {
 		s = s[:maxString] + "…"

@@ -178,8 +178,15 @@ func predecessorHash(path string) (string, error) {
 // maxLine bounds how far back lastLineHash looks for a line start.
 const maxLine = 1 << 20
 
+// tailChunk is the first window lastLineHash reads from the end of the
+// file; it doubles until it holds a whole line (an audit line is well under
+// 4 KiB, so one read is the rule).
+const tailChunk = 4 << 10
+
 // lastLineHash returns the hash of f's last line (GenesisPrev for an empty
-// file) and f's size.
+// file) and f's size. It reads only the file's tail, never more than
+// maxLine bytes: the log grows with every credential served, and reading
+// all of it at each start would make every call slower than the last.
 func lastLineHash(f *os.File) (string, int64, error) {
 	st, err := f.Stat()
 	if err != nil {
@@ -189,16 +196,21 @@ func lastLineHash(f *os.File) (string, int64, error) {
 	if size == 0 {
 		return GenesisPrev, 0, nil
 	}
-	n := min(size, maxLine)
-	buf := make([]byte, n)
-	if _, err := f.ReadAt(buf, size-n); err != nil && !errors.Is(err, io.EOF) {
-		return "", 0, fmt.Errorf("could not read the audit log: %w", err)
+	limit := min(size, maxLine)
+	for n := min(size, tailChunk); ; n = min(2*n, limit) {
+		buf := make([]byte, n)
+		if _, err := f.ReadAt(buf, size-n); err != nil && !errors.Is(err, io.EOF) {
+			return "", 0, fmt.Errorf("could not read the audit log: %w", err)
+		}
+		buf = bytes.TrimRight(buf, "\n")
+		if i := bytes.LastIndexByte(buf, '\n'); i >= 0 {
+			return lineHash(buf[i+1:]), size, nil
+		}
+		if n == limit {
+			// The whole file, or maxLine bytes, hold no line start.
+			return lineHash(buf), size, nil
+		}
 	}
-	buf = bytes.TrimRight(buf, "\n")
-	if i := bytes.LastIndexByte(buf, '\n'); i >= 0 {
-		buf = buf[i+1:]
-	}
-	return lineHash(buf), size, nil
 }
 
 // lineHash is the chain hash of one line (without its newline).

@@ -133,7 +133,7 @@ func (l *Logger) Log(e Event) {
 		e.Time = l.clock.Now()
 	}
 	e.Claims = l.FilterClaims(e.Claims)
-	if !subjectHashPattern().MatchString(e.SubjectHash) {
+	if !isSubjectHash(e.SubjectHash) {
 		e.SubjectHash = ""
 	}
 	line, err := marshal(e)

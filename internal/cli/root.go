@@ -27,8 +27,34 @@ func (g *globalOptions) profileName(f *Factory) string {
 	return f.Env.Get(env.Profile)
 }
 
+// topCommand is a top-level command, built on demand.
+type topCommand struct {
+	name  string
+	build func(*Factory, *globalOptions) *cobra.Command
+}
+
+// topCommands are the top-level commands in help order.
+var topCommands = []topCommand{
+	{"login", func(f *Factory, g *globalOptions) *cobra.Command { return newLoginCmd(f, g, nil) }},
+	{"logout", func(f *Factory, g *globalOptions) *cobra.Command { return newLogoutCmd(f, g, nil) }},
+	{"status", func(f *Factory, g *globalOptions) *cobra.Command { return newStatusCmd(f, g, nil) }},
+	{"token", func(f *Factory, g *globalOptions) *cobra.Command { return newTokenCmd(f, g, nil) }},
+	{"explain", func(f *Factory, g *globalOptions) *cobra.Command { return newExplainCmd(f, g, nil) }},
+	{"aws", newAWSCmd},
+	{"gcp", newGCPCmd},
+	{"exec", func(f *Factory, g *globalOptions) *cobra.Command { return newExecCmd(f, g, nil) }},
+	{"audit", newAuditCmd},
+	{"config", newConfigCmd},
+	{"version", func(f *Factory, _ *globalOptions) *cobra.Command { return newVersionCmd(f) }},
+}
+
 // NewRootCmd builds the command tree.
-func NewRootCmd(f *Factory) *cobra.Command {
+func NewRootCmd(f *Factory) *cobra.Command { return newRootCmd(f, "") }
+
+// newRootCmd builds the root and every top-level command, or only the one
+// named only: a credential_process start then builds one branch of the tree
+// instead of all of them (see docs/performance.md).
+func newRootCmd(f *Factory, only string) *cobra.Command {
 	g := &globalOptions{}
 	root := &cobra.Command{
 		Use:   "dagster-oidc",
@@ -53,26 +79,50 @@ Stdout carries only the requested output; prompts and logs go to stderr.`,
 	pf.StringVarP(&g.Profile, "profile", "p", "", "profile to use (default $DAGSTER_OIDC_PROFILE or the file's default_profile)")
 	pf.BoolVarP(&g.Verbose, "verbose", "v", false, "debug logs on stderr (tokens are never printed)")
 
-	root.AddCommand(
-		newLoginCmd(f, g, nil),
-		newLogoutCmd(f, g, nil),
-		newStatusCmd(f, g, nil),
-		newTokenCmd(f, g, nil),
-		newExplainCmd(f, g, nil),
-		newAWSCmd(f, g),
-		newGCPCmd(f, g),
-		newExecCmd(f, g, nil),
-		newAuditCmd(f, g),
-		newConfigCmd(f, g),
-		newVersionCmd(f),
-	)
+	for _, c := range topCommands {
+		if only == "" || c.name == only {
+			root.AddCommand(c.build(f, g))
+		}
+	}
+	if only != "" {
+		// Unreachable when args name another command; cobra would build
+		// it (four shells' subcommands) at every start.
+		root.CompletionOptions.DisableDefaultCmd = true
+	}
 	return root
+}
+
+// targetCommand returns the top-level command args run when that is plain
+// without cobra: its first argument that is not a global flag (--config,
+// --profile/-p, --verbose/-v) or a flag's value, when it names one of
+// topCommands. Anything else (help, completion, an unknown command or flag)
+// returns "", and the whole tree is built.
+func targetCommand(args []string) string {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--config" || a == "--profile" || a == "-p":
+			i++
+		case a == "-v" || a == "--verbose" || strings.HasPrefix(a, "--verbose=") ||
+			strings.HasPrefix(a, "--config=") || strings.HasPrefix(a, "--profile=") || (strings.HasPrefix(a, "-p") && len(a) > 2):
+		case strings.HasPrefix(a, "-"):
+			return ""
+		default:
+			for _, c := range topCommands {
+				if c.name == a {
+					return a
+				}
+			}
+			return ""
+		}
+	}
+	return ""
 }
 
 // Main runs the command line and returns the process exit code. It prints
 // each error once, as "error: ..." plus the hint on the next line.
 func Main(ctx context.Context, f *Factory, args []string) int {
-	root := NewRootCmd(f)
+	root := newRootCmd(f, targetCommand(args))
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	if err == nil {

@@ -17,8 +17,10 @@ type File struct {
 
 	// Path is where the file was read from.
 	Path string `yaml:"-"`
-	// lines maps "profiles.<name>" and "profiles.<name>.<key>" to a line number.
+	// lines maps "profiles.<name>" and "profiles.<name>.<key>" to a line
+	// number; built from data on first use.
 	lines map[string]int
+	data  []byte
 }
 
 // Audit configures the audit trail's sinks.

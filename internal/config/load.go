@@ -70,18 +70,13 @@ var yamlLineRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompil
 // Parse decodes and validates a profiles file held in memory; path is used in
 // error messages only.
 func Parse(path string, data []byte) (*File, error) {
-	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, yamlError(path, err)
-	}
-	cfg := &File{Path: path, lines: map[string]int{}}
-	if len(root.Content) == 0 {
-		return nil, &Error{Path: path, Line: 1, Msg: "file is empty; run: dagster-oidc config init --issuer URL --client-id ID"}
-	}
-	indexLines(root.Content[0], "", cfg.lines)
+	cfg := &File{Path: path, data: data}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(cfg); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, &Error{Path: path, Line: 1, Msg: "file is empty; run: dagster-oidc config init --issuer URL --client-id ID"}
+		}
 		return nil, yamlError(path, err)
 	}
 	for name, p := range cfg.Profiles {
@@ -148,7 +143,16 @@ func indexLines(n *yaml.Node, prefix string, out map[string]int) {
 	}
 }
 
+// line returns the line of a dotted key. The file is indexed only when a
+// line is asked for (an error to report), keeping the happy path to one parse.
 func (f *File) line(key string) int {
+	if f.lines == nil {
+		f.lines = map[string]int{}
+		var root yaml.Node
+		if yaml.Unmarshal(f.data, &root) == nil && len(root.Content) > 0 {
+			indexLines(root.Content[0], "", f.lines)
+		}
+	}
 	for key != "" {
 		if l, ok := f.lines[key]; ok {
 			return l

@@ -6,7 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"html/template"
+	"html"
 	"io"
 	"net"
 	"net/http"
@@ -174,13 +174,16 @@ func (b *BrowserFlow) Token(ctx context.Context) (*Token, error) {
 	return &Token{IDToken: tr.IDToken, RefreshToken: tr.RefreshToken, Source: b.Name()}, nil
 }
 
-var pageTmpl = sync.OnceValue(func() *template.Template {
-	return template.Must(template.New("page").Parse(`<!doctype html>
+// writePage writes the small success or failure page. Plain html escaping
+// instead of html/template: its initialisation would run at every start of
+// the binary, for a page shown once per browser login.
+func writePage(w io.Writer, title, text string) {
+	fmt.Fprintf(w, `<!doctype html>
 <html><head><meta charset="utf-8"><title>dagster-oidc</title>
 <style>body{font-family:system-ui,sans-serif;margin:4em auto;max-width:36em;color:#222}h1{font-size:1.4em}</style>
-</head><body><h1>{{.Title}}</h1><p>{{.Text}}</p></body></html>
-`))
-})
+</head><body><h1>%s</h1><p>%s</p></body></html>
+`, html.EscapeString(title), html.EscapeString(text))
+}
 
 // callbackHandler accepts exactly one request on path; the rest get 404.
 func (b *BrowserFlow) callbackHandler(path, state string, results chan<- callbackResult, once *sync.Once) http.Handler {
@@ -208,9 +211,9 @@ func (b *BrowserFlow) callbackHandler(path, state string, results chan<- callbac
 			w.Header().Set("Cache-Control", "no-store")
 			if res.err != nil {
 				w.WriteHeader(http.StatusBadRequest)
-				_ = pageTmpl().Execute(w, map[string]string{"Title": "Login failed", "Text": res.err.Error() + ". You can close this tab and look at the terminal."})
+				writePage(w, "Login failed", res.err.Error()+". You can close this tab and look at the terminal.")
 			} else {
-				_ = pageTmpl().Execute(w, map[string]string{"Title": "Logged in", "Text": "dagster-oidc received the login. You can close this tab."})
+				writePage(w, "Logged in", "dagster-oidc received the login. You can close this tab.")
 			}
 			results <- res
 		})

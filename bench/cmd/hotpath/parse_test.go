@@ -1,0 +1,102 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestParseInitTrace(t *testing.T) {
+	trace := "init internal/bytealg @0.008 ms, 0 ms clock, 0 bytes, 0 allocs\n" +
+		"some other stderr line\n" +
+		"init gopkg.in/yaml%2ev3 @1.5 ms, 0.25 ms clock, 25704 bytes, 212 allocs\n"
+	got, err := parseInitTrace(strings.NewReader(trace))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []pkgInit{{Pkg: "internal/bytealg", At: 0.008}, {Pkg: "gopkg.in/yaml%2ev3", At: 1.5, ClockMS: 0.25, Bytes: 25704}}
+	if len(got) != len(want) {
+		t.Fatalf("got %d inits, want %d: %+v", len(got), len(want), got)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("init %d = %+v, want %+v", i, got[i], want[i])
+		}
+	}
+}
+
+func TestModuleOf(t *testing.T) {
+	mods := []string{"github.com/dagster-oidc/dagster-oidc", "github.com/expr-lang/expr", "gopkg.in/yaml%2ev3", "golang.org/x/oauth2", "golang.org/x/oauth2/google"}
+	for pkg, want := range map[string]string{
+		"runtime":                                           "std",
+		"vendor/golang.org/x/net/http2":                     "std",
+		"github.com/expr-lang/expr/vm":                      "github.com/expr-lang/expr",
+		"gopkg.in/yaml%2ev3":                                "gopkg.in/yaml%2ev3",
+		"golang.org/x/oauth2/internal":                      "golang.org/x/oauth2",
+		"golang.org/x/oauth2/google":                        "golang.org/x/oauth2/google",
+		"github.com/dagster-oidc/dagster-oidc/internal/env": "github.com/dagster-oidc/dagster-oidc",
+		"example.com/unknown/pkg":                           "example.com/unknown/pkg",
+	} {
+		t.Run(pkg, func(t *testing.T) {
+			if got := moduleOf(pkg, mods); got != want {
+				t.Errorf("moduleOf(%q) = %q, want %q", pkg, got, want)
+			}
+		})
+	}
+}
+
+func TestParseHyperfine(t *testing.T) {
+	data := `{"results":[{"command":"baseline","mean":0.002,"user":0.001,"system":0.0005,"times":[0.002,0.003]},{"command":"token","times":[0.005],"user":0.004,"system":0.001}]}`
+	got, err := parseHyperfine([]byte(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := got["baseline"]; len(b.Times) != 2 || b.CPU != 0.0015 {
+		t.Errorf("baseline = %+v", b)
+	}
+	if tk := got["token"]; len(tk.Times) != 1 || tk.CPU != 0.005 {
+		t.Errorf("token = %+v", tk)
+	}
+	if _, err := parseHyperfine([]byte(`{"results":[{"command":"x","times":[]}]}`)); err == nil {
+		t.Error("a result without times was accepted")
+	}
+}
+
+func TestParseConnects(t *testing.T) {
+	trace := "123 openat(AT_FDCWD, \"/etc/hosts\", O_RDONLY) = 3\n" +
+		"124 connect(3, {sa_family=AF_INET, sin_port=htons(443)}, 16) = -1 EINPROGRESS\n" +
+		"124 +++ exited with 0 +++\n"
+	got := parseConnects(trace)
+	if len(got) != 1 || !strings.Contains(got[0], "AF_INET") {
+		t.Errorf("parseConnects = %q, want the one connect line", got)
+	}
+	if got := parseConnects(""); len(got) != 0 {
+		t.Errorf("parseConnects(\"\") = %q", got)
+	}
+}
+
+func TestMedianAndQuantile(t *testing.T) {
+	for _, tt := range []struct {
+		xs       []float64
+		med, q90 float64
+	}{
+		{nil, 0, 0},
+		{[]float64{3}, 3, 3},
+		{[]float64{4, 1, 3, 2}, 2.5, 4},
+		{[]float64{5, 1, 4, 2, 3, 6, 7, 8, 9, 10}, 5.5, 9},
+	} {
+		if got := median(tt.xs); got != tt.med {
+			t.Errorf("median(%v) = %v, want %v", tt.xs, got, tt.med)
+		}
+		if got := quantile(tt.xs, 0.9); got != tt.q90 {
+			t.Errorf("quantile(%v, 0.9) = %v, want %v", tt.xs, got, tt.q90)
+		}
+	}
+}
+
+func TestShellJoin(t *testing.T) {
+	got := shellJoin([]string{"/tmp/a b/dagster-oidc", "aws", "it's", ""})
+	want := `'/tmp/a b/dagster-oidc' aws 'it'"'"'s' ''`
+	if got != want {
+		t.Errorf("shellJoin = %s, want %s", got, want)
+	}
+}

@@ -1,0 +1,111 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+// results is everything one benchmark run measured.
+type results struct {
+	Machine      machine     `json:"machine"`
+	Cache        string      `json:"cache"`
+	WarmRequests int         `json:"warm_requests"`
+	Connects     []connects  `json:"connects"`
+	Timing       []timing    `json:"timing"`
+	RSS          []rss       `json:"rss"`
+	Init         *initReport `json:"init,omitempty"`
+}
+
+// mean of xs; 0 for none.
+func mean(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	sum := 0.0
+	for _, x := range xs {
+		sum += x
+	}
+	return sum / float64(len(xs))
+}
+
+// readResults reads a file writeJSON wrote.
+func readResults(path string) (*results, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var r results
+	if err := json.Unmarshal(data, &r); err != nil {
+		return nil, fmt.Errorf("could not read %s: %w", path, err)
+	}
+	if len(r.Timing) == 0 || len(r.RSS) != len(r.Timing) {
+		return nil, fmt.Errorf("%s holds no benchmark results", path)
+	}
+	return &r, nil
+}
+
+func (r *results) writeJSON(path string) error {
+	data, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(data, '\n'), 0o644)
+}
+
+// print writes the Markdown tables docs/performance.md records.
+func (r *results) print(w io.Writer, top int) error {
+	var b strings.Builder
+	m := r.Machine
+	fmt.Fprintf(&b, "Machine: %d CPUs, %s, kernel %s, %s, %s; load average %s before, %s after.\n\n",
+		m.NProc, m.CPU, m.Kernel, m.GoVersion, m.Hyperfine, m.LoadBefore, m.LoadAfter)
+	base := median(r.Timing[0].Times)
+	baseCPU := mean(r.Timing[0].RoundCPU)
+	rounds := len(r.Timing[0].RoundMedians)
+	fmt.Fprintf(&b, "Warm path, cache: %s (%d runs per command in %d rounds; times in ms)\n\n", r.Cache, len(r.Timing[0].Times), rounds)
+	b.WriteString("| command | median | p10 | p90 | median / baseline | per-round ratios | CPU (user+sys) | CPU / baseline | peak RSS median (max) |\n")
+	b.WriteString("| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |\n")
+	for i, t := range r.Timing {
+		med := median(t.Times)
+		var ratios []string
+		for j, rm := range t.RoundMedians {
+			ratios = append(ratios, fmt.Sprintf("%.2f", rm/r.Timing[0].RoundMedians[j]))
+		}
+		cpu := mean(t.RoundCPU)
+		rssMed, rssMax := kibStats(r.RSS[i].KiB)
+		fmt.Fprintf(&b, "| %s | %.2f | %.2f | %.2f | **%.2f** | %s | %.2f | %.2f | %.1f MiB (%.1f) |\n", t.Name, med*1000,
+			quantile(t.Times, 0.1)*1000, quantile(t.Times, 0.9)*1000, med/base, strings.Join(ratios, ", "), cpu*1000, cpu/baseCPU, rssMed, rssMax)
+	}
+	fmt.Fprintf(&b, "\nNetwork on the warm path: %d provider/STS requests while the sandbox was up; then the sandbox was stopped and every timed run still succeeded.", r.WarmRequests)
+	for _, c := range r.Connects {
+		if c.Count < 0 {
+			fmt.Fprintf(&b, " %s: %s.", c.Name, c.Note)
+			continue
+		}
+		fmt.Fprintf(&b, " %s: %d connect(2) calls under strace.", c.Name, c.Count)
+		for _, call := range c.Calls {
+			fmt.Fprintf(&b, "\n    %s", call)
+		}
+	}
+	b.WriteString("\n")
+	if in := r.Init; in != nil {
+		fmt.Fprintf(&b, "\nStart-up by module, GODEBUG=inittrace=1, `aws credential-process`, median of %d runs: inits take %.3f ms (baseline %.3f ms); main starts at %.3f ms (baseline %.3f ms).\n\n",
+			in.Runs, in.TotalMS, in.BaselineTotalMS, in.MainAtMS, in.BaselineMainAtMS)
+		b.WriteString("| module | packages with init work | init clock (ms) | share | allocated (KiB) |\n")
+		b.WriteString("| --- | ---: | ---: | ---: | ---: |\n")
+		for i, mi := range in.Modules {
+			if i == top {
+				break
+			}
+			share := 0.0
+			if in.TotalMS > 0 {
+				share = 100 * mi.ClockMS / in.TotalMS
+			}
+			fmt.Fprintf(&b, "| %s | %d | %.3f | %.0f%% | %.1f |\n", mi.Module, mi.Packages, mi.ClockMS, share, mi.KiB)
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
