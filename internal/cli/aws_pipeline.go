@@ -2,8 +2,11 @@ package cli
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
@@ -25,7 +28,15 @@ type awsRequest struct {
 	Run  policy.Run
 }
 
-func (q awsRequest) slot() string { return q.Role + "\x00" + q.Run.Job }
+// slot is the entry of q in the profile's credentials document: per
+// requested role, Dagster run and job, and the request settings, so that
+// neither another run's session name nor an edited session policy is served
+// from the cache.
+func (r *resolved) slot(q awsRequest) string {
+	a := r.p.AWS
+	sum := sha256.Sum256([]byte(strings.Join([]string{a.Policy, strings.Join(a.PolicyARNs, ","), a.SessionName, a.Duration.D().String(), a.Region, a.STSEndpoint}, "\x00")))
+	return strings.Join([]string{q.Role, q.Run.Job, q.Run.ID, hex.EncodeToString(sum[:8])}, "\x00")
+}
 
 // awsResult is the credentials and how they were obtained.
 type awsResult struct {
@@ -72,7 +83,7 @@ func (r *resolved) readAWSDoc() awsDoc {
 // cachedAWS is the hot path: one file read, no token, no policy, no network.
 func (r *resolved) cachedAWS(q awsRequest, margin time.Duration) (*cache.AWSEntry, bool) {
 	doc := r.readAWSDoc()
-	e, ok := doc.Entries[q.slot()]
+	e, ok := doc.Entries[r.slot(q)]
 	if !ok || !e.Expiration.After(r.f.Clock.Now().Add(margin)) {
 		return nil, false
 	}
@@ -147,7 +158,7 @@ func (r *resolved) awsCredentials(ctx context.Context, q awsRequest) (*awsResult
 			delete(doc.Entries, k)
 		}
 	}
-	doc.Entries[q.slot()] = e
+	doc.Entries[r.slot(q)] = e
 	if data, err := cache.Encode(cache.KindAWS, doc); err == nil {
 		if err := r.mgr.Fast.Set(r.awsDocKey(), data); err != nil {
 			fmt.Fprintf(r.f.IO.ErrOut, "warning: could not cache the AWS credentials: %v\n", err)
