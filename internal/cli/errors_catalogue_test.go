@@ -13,13 +13,15 @@ package cli
 //     package (helpers such as gcpconfig.invalid forward it to apperr); and
 //     the strings returned by functions and methods whose name starts with
 //     "explain" or "explanation" or contains "hint" (awssts.Error.Explain,
-//     gcpsts.Error.Explanation, loginHint, ...).
+//     gcpsts.Error.Explanation, loginHint, ...);
+//   - details: the value of a field named hint or detail (any case) in a
+//     composite literal, e.g. flow.VerificationError{Detail: ...}, printed as
+//     "ID token refused: <detail>", or a workload source's hint.
 //
 // The text of an argument is a string literal, a "+" concatenation (a
 // non-literal operand cuts the text there), the format of fmt.Sprintf, or a
-// string constant of the package (declared at any level). Any other
-// expression has no constant text
-// and is not catalogued.
+// string constant of the package or of the enclosing function. Any other
+// expression has no constant text and is not catalogued.
 //
 // The text is cut into segments at every format verb (%v, %q, %5.2f, %w, ...)
 // and at every non-literal operand; the catalogue key is the longest segment,
@@ -44,6 +46,7 @@ import (
 	"go/parser"
 	"go/token"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -59,7 +62,7 @@ const minKeyLen = 16
 // catalogueEntry is one catalogued message or hint.
 type catalogueEntry struct {
 	Pos  string // file:line, relative to the repository root
-	Kind string // "message" or "hint"
+	Kind string // "message", "hint" or "detail"
 	Text string // the constant text, with \x00 where a non-literal was cut out
 	Key  string // what docs/troubleshooting.md must contain
 }
@@ -183,25 +186,16 @@ func readCatalogue(t *testing.T, root string) []catalogueEntry {
 
 // packageCatalogue applies the rules of the file comment to one package.
 func packageCatalogue(fset *token.FileSet, root string, files []*ast.File) []catalogueEntry {
-	consts := map[string]string{}
+	pkgConsts := map[string]string{}
 	hintParams := map[string]int{} // function name -> index of its hint parameter
 	for _, f := range files {
+		for _, decl := range f.Decls {
+			if gd, ok := decl.(*ast.GenDecl); ok {
+				collectConsts(gd, pkgConsts)
+			}
+		}
 		ast.Inspect(f, func(n ast.Node) bool {
 			switch x := n.(type) {
-			case *ast.GenDecl:
-				if x.Tok != token.CONST {
-					return true
-				}
-				for _, spec := range x.Specs {
-					vs := spec.(*ast.ValueSpec)
-					for i, name := range vs.Names {
-						if i < len(vs.Values) {
-							if s, ok := literalText(vs.Values[i], nil); ok {
-								consts[name.Name] = s
-							}
-						}
-					}
-				}
 			case *ast.FuncDecl:
 				if i := hintParam(x.Type); i >= 0 {
 					hintParams[x.Name.Name] = i
@@ -221,6 +215,30 @@ func packageCatalogue(fset *token.FileSet, root string, files []*ast.File) []cat
 		})
 	}
 	var out []catalogueEntry
+	for _, f := range files {
+		for _, decl := range f.Decls {
+			consts := pkgConsts
+			if fd, ok := decl.(*ast.FuncDecl); ok && fd.Body != nil {
+				// Constants declared inside the function shadow the package's.
+				consts = maps.Clone(pkgConsts)
+				ast.Inspect(fd.Body, func(n ast.Node) bool {
+					if ds, ok := n.(*ast.DeclStmt); ok {
+						if gd, ok := ds.Decl.(*ast.GenDecl); ok {
+							collectConsts(gd, consts)
+						}
+					}
+					return true
+				})
+			}
+			out = append(out, declCatalogue(fset, root, decl, consts, hintParams)...)
+		}
+	}
+	return out
+}
+
+// declCatalogue applies the rules to one top-level declaration.
+func declCatalogue(fset *token.FileSet, root string, decl ast.Decl, consts map[string]string, hintParams map[string]int) []catalogueEntry {
+	var out []catalogueEntry
 	add := func(kind string, pos token.Pos, e ast.Expr) {
 		text, ok := literalText(e, consts)
 		if !ok {
@@ -235,46 +253,71 @@ func packageCatalogue(fset *token.FileSet, root string, files []*ast.File) []cat
 			out = append(out, catalogueEntry{Pos: filepath.ToSlash(rel) + ":" + strconv.Itoa(p.Line), Kind: kind, Text: text, Key: key})
 		}
 	}
-	for _, f := range files {
-		ast.Inspect(f, func(n ast.Node) bool {
-			switch x := n.(type) {
-			case *ast.CallExpr:
-				pkg, name := callee(x)
-				switch {
-				case pkg == "errors" && name == "New", pkg == "fmt" && name == "Errorf":
-					if len(x.Args) > 0 {
-						add("message", x.Pos(), x.Args[0])
-					}
-				case pkg == "apperr" && name == "New":
-					if len(x.Args) == 3 {
-						add("hint", x.Pos(), x.Args[2])
-					}
-				case pkg == "apperr" && (name == "Denied" || name == "LoginRequired" || name == "Usage"):
-					if len(x.Args) == 2 {
-						add("hint", x.Pos(), x.Args[1])
-					}
-				case pkg == "":
-					if i, ok := hintParams[name]; ok && i < len(x.Args) {
-						add("hint", x.Pos(), x.Args[i])
+	if fd, ok := decl.(*ast.FuncDecl); ok && fd.Body != nil {
+		lower := strings.ToLower(fd.Name.Name)
+		if strings.HasPrefix(lower, "explain") || strings.HasPrefix(lower, "explanation") || strings.Contains(lower, "hint") {
+			ast.Inspect(fd.Body, func(n ast.Node) bool {
+				if r, ok := n.(*ast.ReturnStmt); ok {
+					for _, res := range r.Results {
+						add("hint", r.Pos(), res)
 					}
 				}
-			case *ast.FuncDecl:
-				lower := strings.ToLower(x.Name.Name)
-				if x.Body != nil && (strings.HasPrefix(lower, "explain") || strings.HasPrefix(lower, "explanation") || strings.Contains(lower, "hint")) {
-					ast.Inspect(x.Body, func(n ast.Node) bool {
-						if r, ok := n.(*ast.ReturnStmt); ok {
-							for _, res := range r.Results {
-								add("hint", r.Pos(), res)
-							}
-						}
-						return true
-					})
+				return true
+			})
+		}
+	}
+	ast.Inspect(decl, func(n ast.Node) bool {
+		switch x := n.(type) {
+		case *ast.CallExpr:
+			pkg, name := callee(x)
+			switch {
+			case pkg == "errors" && name == "New", pkg == "fmt" && name == "Errorf":
+				if len(x.Args) > 0 {
+					add("message", x.Pos(), x.Args[0])
+				}
+			case pkg == "apperr" && name == "New":
+				if len(x.Args) == 3 {
+					add("hint", x.Pos(), x.Args[2])
+				}
+			case pkg == "apperr" && (name == "Denied" || name == "LoginRequired" || name == "Usage"):
+				if len(x.Args) == 2 {
+					add("hint", x.Pos(), x.Args[1])
+				}
+			case pkg == "":
+				if i, ok := hintParams[name]; ok && i < len(x.Args) {
+					add("hint", x.Pos(), x.Args[i])
 				}
 			}
-			return true
-		})
-	}
+		case *ast.KeyValueExpr:
+			if id, ok := x.Key.(*ast.Ident); ok {
+				switch strings.ToLower(id.Name) {
+				case "hint":
+					add("hint", x.Pos(), x.Value)
+				case "detail":
+					add("detail", x.Pos(), x.Value)
+				}
+			}
+		}
+		return true
+	})
 	return out
+}
+
+// collectConsts records the string constants of a declaration.
+func collectConsts(gd *ast.GenDecl, into map[string]string) {
+	if gd.Tok != token.CONST {
+		return
+	}
+	for _, spec := range gd.Specs {
+		vs := spec.(*ast.ValueSpec)
+		for i, name := range vs.Names {
+			if i < len(vs.Values) {
+				if s, ok := literalText(vs.Values[i], into); ok {
+					into[name.Name] = s
+				}
+			}
+		}
+	}
 }
 
 // hintParam returns the index of a parameter named hint, or -1.
