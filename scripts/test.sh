@@ -1,19 +1,26 @@
 #!/usr/bin/env bash
-# The whole test suite, as README.md and .ci/run give it: installs what the
+# The whole test suite, as README.md and .ci/run give it. It installs what the
 # tests need (scripts/deps.sh), then runs static checks, unit and in-process
-# integration tests, the real Secret Service tests, the rsyslog tests, the
-# end-to-end tests against real peers, and a short run of every fuzz target.
+# integration tests, the real Secret Service tests, the rsyslog tests, short
+# runs of every fuzz target, the end-to-end tests against real peers, and the
+# release check. MinIO and goreleaser build in the background meanwhile.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DAGSTER_OIDC_TOOLS=$(scripts/deps.sh | tail -n 1)
-export DAGSTER_OIDC_TOOLS
+export DAGSTER_OIDC_TOOLS=${DAGSTER_OIDC_TOOLS:-$HOME/.cache/dagster-oidc/bin}
 FUZZTIME=${FUZZTIME:-10s}
-
 step() { printf '\n== %s\n' "$*" >&2; }
 
+tools_log=$(mktemp)
+scripts/deps.sh tools >"$tools_log" 2>&1 &
+tools_pid=$!
+trap 'kill $tools_pid 2>/dev/null || true; rm -f "$tools_log"' EXIT
+
+step "Debian packages"
+scripts/deps.sh packages >/dev/null
+
 step "gofmt and go vet"
-unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.git/*'))
 if [ -n "$unformatted" ]; then
   echo "gofmt would change: $unformatted" >&2
   exit 1
@@ -28,11 +35,8 @@ step "real Secret Service (gnome-keyring under dbus-run-session)"
 dbus-run-session -- scripts/with-keyring.sh go test -count=1 -tags keyring ./internal/cache/...
 dbus-run-session -- scripts/with-keyring.sh go test -count=1 -tags 'e2e keyring' -run Keyring ./e2e/...
 
-step "rsyslog as audit collector"
+step "rsyslog as audit collector; botocore reading the AWS config writer's output"
 go test -count=1 -tags rsyslog ./internal/audit/...
-
-step "MinIO STS under the small STS client; botocore parsing the AWS config writer's output"
-go test -count=1 -tags minio ./internal/exchange/awssts/...
 go test -count=1 -tags botocore ./internal/awsconfig/...
 
 step "fuzz targets, $FUZZTIME each"
@@ -42,5 +46,18 @@ for pkg in $(go list ./...); do
   done
 done
 
+step "waiting for MinIO and goreleaser"
+if ! wait "$tools_pid"; then
+  cat "$tools_log" >&2
+  echo "could not build the test tools; see above" >&2
+  exit 1
+fi
+
+step "MinIO's STS under the small STS client"
+go test -count=1 -tags minio ./internal/exchange/awssts/...
+
 step "end to end: built binaries, MinIO STS, awscli, boto3, Google's client library, Chromium"
-go test -count=1 -timeout 15m -tags e2e ./e2e/...
+go test -count=1 -timeout 20m -tags e2e ./e2e/...
+
+step "release: goreleaser check and a snapshot build"
+scripts/release-check.sh

@@ -313,10 +313,10 @@ func (r *resolved) checkEnvironment(c *flow.Claims) error {
 func (r *resolved) unverified(raw string) (*flow.Claims, error) {
 	all, exp, err := flow.PeekClaims(raw)
 	if err != nil {
-		return nil, apperr.Denied(fmt.Errorf("token from %s is not a JWT: %w", r.flowName, err), "")
+		return nil, apperr.Denied(fmt.Errorf("token from %s is not a JWT: %w", r.flowName, err), "check what the platform provides: dagster-oidc status")
 	}
 	if exp.IsZero() || !exp.Add(r.p.ClockSkew.D()).After(r.f.Clock.Now()) {
-		return nil, apperr.Denied(&flow.VerificationError{Reason: flow.ReasonExpired, Detail: fmt.Sprintf("token from %s expired at %s", r.flowName, exp.UTC().Format(time.RFC3339))}, "")
+		return nil, apperr.Denied(&flow.VerificationError{Reason: flow.ReasonExpired, Detail: fmt.Sprintf("token from %s expired at %s", r.flowName, exp.UTC().Format(time.RFC3339))}, "check the machine's clock and the platform's token: dagster-oidc status")
 	}
 	c := claimsFromMap(all, exp)
 	return c, r.checkEnvironment(c)

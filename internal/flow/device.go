@@ -89,7 +89,7 @@ func (d *DeviceFlow) Token(ctx context.Context) (*Token, error) {
 			return nil, err
 		}
 		if !d.now().Before(deadline) {
-			return nil, ErrDeviceCodeExpired
+			return nil, expiredCode()
 		}
 		tr, status, err := postForm(ctx, d.HTTP, d.TokenURL, form, d.ClientSecret)
 		var oe *OAuthError
@@ -109,7 +109,7 @@ func (d *DeviceFlow) Token(ctx context.Context) (*Token, error) {
 			case "access_denied":
 				return nil, apperr.Denied(ErrAccessDenied, "ask your IdP administrator whether you may use this client, or run dagster-oidc login again")
 			case "expired_token":
-				return nil, ErrDeviceCodeExpired
+				return nil, expiredCode()
 			}
 			return nil, fmt.Errorf("device login failed: %w", err)
 		case ctx.Err() != nil:
@@ -193,4 +193,8 @@ func (d *DeviceFlow) sleep(ctx context.Context, t time.Duration) error {
 		return d.Sleep(ctx, t)
 	}
 	return sleepCtx(ctx, t)
+}
+
+func expiredCode() error {
+	return apperr.New(apperr.KindError, ErrDeviceCodeExpired, "run dagster-oidc login again and approve the code before it expires")
 }

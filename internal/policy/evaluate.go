@@ -10,7 +10,7 @@ import (
 )
 
 // explainHint is the hint on every refusal.
-const explainHint = "run: dagster-oidc explain  (shows the claims and why each rule did or did not match)"
+const explainHint = "run: dagster-oidc explain (shows the claims and why each rule did or did not match)"
 
 // Evaluate runs the rules against in and chooses a target.
 //

@@ -328,7 +328,7 @@ func (m *Manager) store(ctx context.Context, tok *flow.Token, event string) (*Re
 		return nil, err
 	}
 	if err := m.Fast.Set(m.key(cache.KindToken), data); err != nil {
-		return nil, fmt.Errorf("could not cache the ID token (%s store): %w", m.Fast.Name(), err)
+		return nil, apperr.New(apperr.KindError, fmt.Errorf("could not cache the ID token (%s store): %w", m.Fast.Name(), err), "check the cache directory (dagster-oidc status), or set cache: memory in the profile")
 	}
 	m.observe(Event{Name: event, Outcome: "ok", Source: source, Claims: claims, Expiry: claims.Expiry})
 	return &Result{Entry: e}, nil
