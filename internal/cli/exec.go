@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
+	"github.com/dagster-oidc/dagster-oidc/internal/atomicfile"
 	"github.com/dagster-oidc/dagster-oidc/internal/credserver"
 	"github.com/dagster-oidc/dagster-oidc/internal/policy"
 	"github.com/dagster-oidc/dagster-oidc/internal/proc"
@@ -210,11 +211,7 @@ func (r *resolved) keepTokenFile(ctx context.Context, path string) (stop func(),
 		if err != nil {
 			return time.Time{}, err
 		}
-		tmp := path + ".tmp"
-		if err := os.WriteFile(tmp, []byte(res.Entry.IDToken), 0o600); err != nil {
-			return time.Time{}, err
-		}
-		return res.Entry.Expiry, os.Rename(tmp, path)
+		return res.Entry.Expiry, atomicfile.Write(path, []byte(res.Entry.IDToken), 0o600)
 	}
 	exp, err := write()
 	if err != nil {

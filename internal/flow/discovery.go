@@ -18,6 +18,7 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	jose "github.com/go-jose/go-jose/v4"
 
+	"github.com/dagster-oidc/dagster-oidc/internal/atomicfile"
 	"github.com/dagster-oidc/dagster-oidc/internal/clock"
 )
 
@@ -167,7 +168,7 @@ func (d *Discovery) get(ctx context.Context, u string, fresh bool) ([]byte, erro
 	}
 	if d.Dir != "" {
 		data, _ := json.Marshal(cachedDoc{FetchedAt: now, Body: body})
-		_ = writeFileAtomic(d.cachePath(u), data, 0o600)
+		_ = atomicfile.Write(d.cachePath(u), data, 0o600)
 	}
 	return body, nil
 }
@@ -220,34 +221,4 @@ func httpClient(c *http.Client) *http.Client {
 		return &http.Client{Timeout: 30 * time.Second}
 	}
 	return c
-}
-
-// writeFileAtomic writes data to a temp file beside path and renames it into
-// place, creating the directory 0700.
-func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(dir, ".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if err := f.Chmod(perm); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }

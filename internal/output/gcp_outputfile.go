@@ -8,8 +8,9 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"time"
+
+	"github.com/dagster-oidc/dagster-oidc/internal/atomicfile"
 )
 
 // gcpOutputFileMaxBytes is the size Google's libraries read at most.
@@ -90,37 +91,8 @@ func WriteGCPOutputFile(path string, r GCPExecutableResult) error {
 	if err := gcpWriteJSON(&buf, resp); err != nil {
 		return fmt.Errorf("could not write the gcp output file: %w", err)
 	}
-	if err := gcpWriteFileAtomic(path, buf.Bytes()); err != nil {
+	if err := atomicfile.Write(path, buf.Bytes(), 0o600); err != nil {
 		return fmt.Errorf("could not write the gcp output file: %w", err)
 	}
 	return nil
-}
-
-// gcpWriteFileAtomic writes data to path with mode 0600 through a rename.
-func gcpWriteFileAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // a no-op after the rename
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
