@@ -62,22 +62,27 @@ type awsConfig struct{ margin time.Duration }
 func (r *resolved) awsDocKey() string { return r.mgr.Key(cache.KindAWS) }
 
 func (r *resolved) readAWSDoc() awsDoc {
-	doc := awsDoc{Entries: map[string]cache.AWSEntry{}}
-	data, err := r.mgr.Fast.Get(r.awsDocKey())
-	if err != nil {
-		return doc
+	return awsDoc{Entries: readEntries[cache.AWSEntry](r, r.awsDocKey(), cache.KindAWS, "AWS credentials")}
+}
+
+// readEntries reads a profile's credentials document from the file store;
+// an unreadable one is discarded with a warning and reads as empty.
+func readEntries[E any](r *resolved, key, kind, what string) map[string]E {
+	var doc struct {
+		Entries map[string]E `json:"entries"`
 	}
-	if err := cache.Decode(data, cache.KindAWS, &doc); err != nil {
+	data, err := r.mgr.Fast.Get(key)
+	if err == nil {
+		err = cache.Decode(data, kind, &doc)
 		if errors.Is(err, cache.ErrCorrupt) {
-			_ = r.mgr.Fast.Delete(r.awsDocKey())
-			fmt.Fprintf(r.f.IO.ErrOut, "warning: discarded unreadable cached AWS credentials (%v)\n", err)
+			_ = r.mgr.Fast.Delete(key)
+			fmt.Fprintf(r.f.IO.ErrOut, "warning: discarded unreadable cached %s (%v)\n", what, err)
 		}
-		return awsDoc{Entries: map[string]cache.AWSEntry{}}
 	}
-	if doc.Entries == nil {
-		doc.Entries = map[string]cache.AWSEntry{}
+	if err != nil || doc.Entries == nil {
+		return map[string]E{}
 	}
-	return doc
+	return doc.Entries
 }
 
 // cachedAWS is the hot path: one file read, no token, no policy, no network.

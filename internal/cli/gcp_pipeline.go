@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -64,22 +63,7 @@ func (r *resolved) gcpConfig() (*config.GCP, error) {
 func (r *resolved) gcpDocKey() string { return r.mgr.Key(cache.KindGCP) }
 
 func (r *resolved) readGCPDoc() gcpDoc {
-	doc := gcpDoc{Entries: map[string]cache.GCPEntry{}}
-	data, err := r.mgr.Fast.Get(r.gcpDocKey())
-	if err != nil {
-		return doc
-	}
-	if err := cache.Decode(data, cache.KindGCP, &doc); err != nil {
-		if errors.Is(err, cache.ErrCorrupt) {
-			_ = r.mgr.Fast.Delete(r.gcpDocKey())
-			fmt.Fprintf(r.f.IO.ErrOut, "warning: discarded unreadable cached GCP tokens (%v)\n", err)
-		}
-		return gcpDoc{Entries: map[string]cache.GCPEntry{}}
-	}
-	if doc.Entries == nil {
-		doc.Entries = map[string]cache.GCPEntry{}
-	}
-	return doc
+	return gcpDoc{Entries: readEntries[cache.GCPEntry](r, r.gcpDocKey(), cache.KindGCP, "GCP tokens")}
 }
 
 // cachedGCP is the hot path: one file read, no token, no policy, no network.
