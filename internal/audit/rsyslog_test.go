@@ -175,7 +175,9 @@ func TestRsyslog(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		l.Log(Event{Event: EventCredentialServed, Outcome: OutcomeOK, RunID: "5f2c5a3e-8d1b-4c7a-9e0f-1a2b3c4d5e6f"})
 	}
-	if d := time.Since(start); d > 100*time.Millisecond {
+	// Log is asynchronous; a generous bound that a loaded machine still
+	// meets, while a Log that waited on the dead collector would not.
+	if d := time.Since(start); d > time.Second {
 		t.Errorf("Log took %v with syslog down", d)
 	}
 	if err := l.Close(); err != nil {
