@@ -103,17 +103,3 @@ func (f *Factory) home() string {
 	home, _ := os.UserHomeDir()
 	return home
 }
-
-func (f *Factory) sleep(ctx context.Context, d time.Duration) error {
-	if f.Sleep != nil {
-		return f.Sleep(ctx, d)
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}

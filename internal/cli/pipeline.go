@@ -6,7 +6,6 @@ import (
 	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
 	"github.com/dagster-oidc/dagster-oidc/internal/cache"
 	"github.com/dagster-oidc/dagster-oidc/internal/config"
-	"github.com/dagster-oidc/dagster-oidc/internal/flow"
 	"github.com/dagster-oidc/dagster-oidc/internal/policy"
 )
 
@@ -56,11 +55,6 @@ func compileRules(cfg *config.File) error {
 // one document per cloud, holding every role, service account and job.
 func (r *resolved) credentialKeys() []string {
 	return []string{r.mgr.Key(cache.KindAWS), r.mgr.Key(cache.KindGCP)}
-}
-
-func isInteractiveSource(s flow.Source) bool {
-	i, ok := s.(flow.Interactive)
-	return ok && i.Interactive()
 }
 
 func outcomeOf(err error) string {

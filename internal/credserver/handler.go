@@ -1,6 +1,7 @@
 package credserver
 
 import (
+	"bytes"
 	"context"
 	"crypto/subtle"
 	"encoding/json"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
+	"github.com/dagster-oidc/dagster-oidc/internal/output"
 )
 
 // handler answers the container-credentials protocol on one path.
@@ -21,16 +23,6 @@ type handler struct {
 	onServe  func(error)
 	timeout  time.Duration
 	mu       sync.Mutex // serialises provider calls
-}
-
-// response is the container-credentials JSON (specs.md §1.5): `Token`, not
-// `SessionToken`, and botocore requires both Token and Expiration.
-type response struct {
-	AccessKeyID     string `json:"AccessKeyId"`
-	SecretAccessKey string `json:"SecretAccessKey"`
-	Token           string `json:"Token"`
-	Expiration      string `json:"Expiration"`
-	AccountID       string `json:"AccountId,omitempty"`
 }
 
 // errorBody is the error JSON the SDKs parse from non-200 answers.
@@ -74,13 +66,19 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, code, msg)
 		return
 	}
-	writeJSON(w, http.StatusOK, response{
-		AccessKeyID:     creds.AccessKeyID,
-		SecretAccessKey: creds.SecretAccessKey,
-		Token:           creds.SessionToken,
-		Expiration:      creds.Expiration.UTC().Format(time.RFC3339),
-		AccountID:       creds.AccountID,
-	})
+	// One writer of the container-credentials document (Token, not
+	// SessionToken; Expiration always), shared with internal/output's tests.
+	var body bytes.Buffer
+	if err := output.ContainerCredentials(&body, output.AWSCredentials{
+		AccessKeyID: creds.AccessKeyID, SecretAccessKey: creds.SecretAccessKey,
+		SessionToken: creds.SessionToken, Expiration: creds.Expiration, AccountID: creds.AccountID,
+	}); err != nil {
+		writeError(w, http.StatusInternalServerError, "InternalError", "the provider returned incomplete credentials")
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(body.Bytes())
 }
 
 // authorized compares the one Authorization header with the token in

@@ -106,7 +106,10 @@ func TestAccountIDAndTimeZone(t *testing.T) {
 	c.Expiration = time.Date(2026, 1, 2, 4, 4, 5, 0, time.FixedZone("CET", 3600))
 	s := start(t, fixedProvider(c), Options{})
 	got := do(t, http.MethodGet, s.URL(), map[string][]string{"Authorization": {s.AuthToken()}})
-	var r response
+	var r struct {
+		AccountID  string `json:"AccountId"`
+		Expiration string `json:"Expiration"`
+	}
 	if err := json.Unmarshal(got.body, &r); err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,6 @@ package env
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 )
 
@@ -53,19 +52,4 @@ func (l Lookup) Get(v Variable) string {
 	}
 	s, _ := l(string(v))
 	return s
-}
-
-// Names returns the registered names, sorted.
-func Names() []Variable {
-	out := make([]Variable, 0, len(Registry))
-	for v := range Registry {
-		out = append(out, v)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
-	return out
-}
-
-// FromMap builds a Lookup over a map, for tests.
-func FromMap(m map[string]string) Lookup {
-	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
 }
