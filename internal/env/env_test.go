@@ -11,7 +11,9 @@ func TestRegistry(t *testing.T) {
 			t.Errorf("%s: prefix or description missing", v)
 		}
 	}
-	l := Lookup(func(k string) (string, bool) { return map[string]string{"DAGSTER_OIDC_PROFILE": "prod"}[k], k == "DAGSTER_OIDC_PROFILE" })
+	l := Lookup(func(k string) (string, bool) {
+		return map[string]string{"DAGSTER_OIDC_PROFILE": "prod"}[k], k == "DAGSTER_OIDC_PROFILE"
+	})
 	if got := l.Get(Profile); got != "prod" {
 		t.Errorf("Get(Profile) = %q", got)
 	}
