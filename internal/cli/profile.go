@@ -139,7 +139,7 @@ func (r *resolved) build() {
 		CanPrompt:   f.IO.CanPrompt(),
 		Warn:        f.IO.ErrOut,
 		Source:      r.source,
-		Refresher:   r.refresher,
+		Refresher:   func(ctx context.Context) (session.Refresher, error) { return r.refresher(ctx) },
 		Verify:      r.verify,
 		Observe:     r.observe,
 	}

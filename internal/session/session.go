@@ -54,7 +54,7 @@ type Manager struct {
 	// Source builds the profile's token source; called only on a cache miss.
 	Source func(ctx context.Context) (flow.Source, error)
 	// Refresher builds the refresher; called only when a refresh is due.
-	Refresher func(ctx context.Context) (*flow.Refresher, error)
+	Refresher func(ctx context.Context) (Refresher, error)
 	// Verify checks a token from a source or a refresh (nonce checked by the
 	// browser flow itself).
 	Verify func(ctx context.Context, raw string) (*flow.Claims, error)
@@ -65,6 +65,11 @@ type Manager struct {
 	// another subject is stored, so one person's credentials are never
 	// served after another logs in on the same profile.
 	DerivedKeys []string
+}
+
+// Refresher redeems a refresh token; *flow.Refresher is the real one.
+type Refresher interface {
+	Refresh(ctx context.Context, refreshToken string) (*flow.Token, error)
 }
 
 // Result is a token and how it was obtained.

@@ -49,15 +49,29 @@ func verifyAll(_ context.Context, raw string) (*flow.Claims, error) {
 }
 
 type harness struct {
-	m      *Manager
-	src    *fakeSource
-	warn   *bytes.Buffer
-	events []Event
+	m         *Manager
+	src       *fakeSource
+	warn      *bytes.Buffer
+	events    []Event
+	refresher *fakeRefresher
+}
+
+// fakeRefresher answers refreshes from a script and records the refresh
+// tokens it was given.
+type fakeRefresher struct {
+	next  func(rt string) (*flow.Token, error)
+	calls []string
+}
+
+func (f *fakeRefresher) Refresh(_ context.Context, rt string) (*flow.Token, error) {
+	f.calls = append(f.calls, rt)
+	return f.next(rt)
 }
 
 func newHarness(t *testing.T, interactive bool) *harness {
 	t.Helper()
 	h := &harness{src: &fakeSource{name: "device", interactive: interactive, refresh: "rt-1"}, warn: &bytes.Buffer{}}
+	h.refresher = &fakeRefresher{next: func(string) (*flow.Token, error) { return nil, errors.New("no refresh expected") }}
 	h.m = &Manager{
 		Profile: "dev", Environment: "dev", Issuer: "https://id.example.com", ClientID: "cli",
 		Fast: &cache.MemoryStore{}, Secrets: &cache.MemoryStore{},
@@ -66,10 +80,7 @@ func newHarness(t *testing.T, interactive bool) *harness {
 		Source: func(context.Context) (flow.Source, error) { return h.src, nil },
 		Verify: verifyAll,
 	}
-	// Refreshes are covered against the sandbox provider in internal/cli.
-	h.m.Refresher = func(context.Context) (*flow.Refresher, error) {
-		return nil, errors.New("no refresher in these tests")
-	}
+	h.m.Refresher = func(context.Context) (Refresher, error) { return h.refresher, nil }
 	h.m.Observe = func(e Event) { h.events = append(h.events, e) }
 	return h
 }
@@ -188,3 +199,115 @@ func TestLogoutRemovesEverything(t *testing.T) {
 		t.Errorf("left behind: %+v %v", e, h.m.HasRefreshToken())
 	}
 }
+
+// due makes the cached token need a refresh (margin longer than its life).
+func (h *harness) due() { h.m.Margin = 2 * time.Hour }
+
+func TestRefreshStoresRotatedTokenFirst(t *testing.T) {
+	h := newHarness(t, true)
+	if _, err := h.m.Token(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	h.due()
+	h.m.CanPrompt = false
+	h.refresher.next = func(rt string) (*flow.Token, error) {
+		return &flow.Token{IDToken: "tok-refreshed", RefreshToken: "rt-2", Source: "refresh"}, nil
+	}
+	var order []string
+	h.m.Verify = func(ctx context.Context, raw string) (*flow.Claims, error) {
+		// By the time the new ID token is verified and used, the rotated
+		// refresh token must already be stored.
+		order = append(order, "verify:rt="+h.m.RefreshToken())
+		return verifyAll(ctx, raw)
+	}
+	res, err := h.m.Token(t.Context())
+	if err != nil || !res.Refreshed || res.Entry.IDToken != "tok-refreshed" {
+		t.Fatalf("%+v %v", res, err)
+	}
+	if len(order) != 1 || order[0] != "verify:rt=rt-2" {
+		t.Errorf("order = %v", order)
+	}
+	if len(h.refresher.calls) != 1 || h.refresher.calls[0] != "rt-1" {
+		t.Errorf("refresh calls = %v", h.refresher.calls)
+	}
+}
+
+func TestRefreshRejectedNeedsLogin(t *testing.T) {
+	h := newHarness(t, true)
+	if _, err := h.m.Token(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	h.due()
+	h.m.CanPrompt = false
+	h.refresher.next = func(string) (*flow.Token, error) {
+		return nil, apperr.LoginRequired(fmt.Errorf("%w (invalid_grant)", flow.ErrRefreshRejected), "")
+	}
+	_, err := h.m.Token(t.Context())
+	if apperr.ExitCode(err) != 3 || !strings.Contains(apperr.HintOf(err), "dagster-oidc login --profile dev") {
+		t.Fatalf("err = %v (hint %q)", err, apperr.HintOf(err))
+	}
+	if h.m.HasRefreshToken() {
+		t.Error("the rejected refresh token was kept")
+	}
+}
+
+func TestRefreshFailureServesUnexpiredToken(t *testing.T) {
+	h := newHarness(t, true)
+	if _, err := h.m.Token(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	h.due()
+	h.refresher.next = func(string) (*flow.Token, error) { return nil, errors.New("connection refused") }
+	res, err := h.m.Token(t.Context())
+	if err != nil || res.Entry.IDToken != "tok-1" {
+		t.Fatalf("%+v %v", res, err)
+	}
+	if !strings.Contains(h.warn.String(), "could not refresh (connection refused); serving the cached token") {
+		t.Errorf("warning = %q", h.warn.String())
+	}
+	// Past expiry the same failure is an error, and the refresh token stays.
+	h.m.Clock = clock.Fake(now.Add(2 * time.Hour))
+	if _, err := h.m.Token(t.Context()); err == nil || !strings.Contains(err.Error(), "could not refresh the login of profile \"dev\"") {
+		t.Errorf("err = %v", err)
+	}
+	if !h.m.HasRefreshToken() {
+		t.Error("a transient failure dropped the refresh token")
+	}
+}
+
+func TestRefreshWithoutIDTokenAfterExpiry(t *testing.T) {
+	h := newHarness(t, true)
+	if _, err := h.m.Token(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	h.m.Clock = clock.Fake(now.Add(2 * time.Hour))
+	h.refresher.next = func(string) (*flow.Token, error) { return &flow.Token{RefreshToken: "rt-2"}, nil }
+	_, err := h.m.Token(t.Context())
+	if err == nil || !strings.Contains(err.Error(), "carried no id_token and the cached one has expired") {
+		t.Fatalf("err = %v", err)
+	}
+	if rt := h.m.RefreshToken(); rt != "rt-2" {
+		t.Errorf("rotated refresh token not kept: %q", rt)
+	}
+}
+
+func TestUnwritableSecretsStoreNeverSpendsTheRefreshToken(t *testing.T) {
+	h := newHarness(t, true)
+	if _, err := h.m.Token(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	h.due()
+	h.m.Secrets = readOnlyStore{h.m.Secrets}
+	_, _ = h.m.Token(t.Context())
+	if len(h.refresher.calls) != 0 {
+		t.Errorf("refreshed %d times with a store that cannot keep the rotated token", len(h.refresher.calls))
+	}
+	if !strings.Contains(h.warn.String(), "is not writable, so the refresh token was not spent") {
+		t.Errorf("warning = %q", h.warn.String())
+	}
+}
+
+// readOnlyStore refuses writes.
+type readOnlyStore struct{ cache.Store }
+
+func (readOnlyStore) Set(string, []byte) error { return errors.New("read-only file system") }
