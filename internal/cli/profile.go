@@ -144,6 +144,11 @@ func (r *resolved) build() {
 		Observe:     r.observe,
 	}
 	r.mgr.DerivedKeys = r.credentialKeys()
+	if r.detection != nil && r.detection.Chosen == "" {
+		// flow: auto without a workload identity: a run worker that lands
+		// here is misconfigured more often than it lacks a login.
+		r.mgr.LoginHint = "run: dagster-oidc login --profile " + p.Name + " (flow: auto found no workload identity here; dagster-oidc status says why for each source)"
+	}
 }
 
 // metadata fetches (or reads the cached) discovery document once.

@@ -60,6 +60,9 @@ type Manager struct {
 	Verify func(ctx context.Context, raw string) (*flow.Claims, error)
 	// Observe receives audit events; nil drops them.
 	Observe func(Event)
+	// LoginHint replaces the default "run: dagster-oidc login --profile P"
+	// when a login is required.
+	LoginHint string
 	// DerivedKeys are the Fast-store keys of what was obtained with the
 	// token (cloud credentials). They are deleted whenever a token of
 	// another subject is stored, so one person's credentials are never
@@ -86,7 +89,12 @@ func (m *Manager) key(kind string) string {
 // LockKey is the name of the profile's lock.
 func (m *Manager) LockKey() string { return m.key("lock") }
 
-func (m *Manager) loginHint() string { return "run: dagster-oidc login --profile " + m.Profile }
+func (m *Manager) loginHint() string {
+	if m.LoginHint != "" {
+		return m.LoginHint
+	}
+	return "run: dagster-oidc login --profile " + m.Profile
+}
 
 // Cached returns the cached token entry without any network or lock; an
 // unreadable entry is discarded with a warning and reported as absent.
