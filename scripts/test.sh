@@ -60,7 +60,10 @@ step "MinIO's STS under the small STS client"
 go test -count=1 -tags minio ./internal/exchange/awssts/...
 
 step "end to end: built binaries, MinIO STS, awscli, boto3, Google's client library, Chromium"
-go test -count=1 -timeout 20m -tags e2e ./e2e/...
+leak_report=$(mktemp)
+DAGSTER_OIDC_LEAK_REPORT=$leak_report go test -count=1 -timeout 20m -tags e2e ./e2e/...
+cat "$leak_report" >&2
+rm -f "$leak_report"
 
 step "release: goreleaser check and a snapshot build"
 scripts/release-check.sh
