@@ -3,7 +3,6 @@ package audit
 import (
 	"bytes"
 	"errors"
-	"flag"
 	"net"
 	"os"
 	"path/filepath"
@@ -13,11 +12,11 @@ import (
 	"testing"
 	"time"
 
+	goldenfile "github.com/dagster-oidc/dagster-oidc/internal/testutil/golden"
+
 	"github.com/dagster-oidc/dagster-oidc/internal/clock"
 	"github.com/google/go-cmp/cmp"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
 // testKey is a fixed HMAC key: bytes 0..31.
 func testKey() []byte {
@@ -73,19 +72,7 @@ func sampleEvents(l *Logger) []Event {
 
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update)", err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("%s (-want +got):\n%s", name, diff)
-	}
+	goldenfile.Check(t, filepath.Join("testdata", name), got)
 }
 
 func TestGoldenLines(t *testing.T) {

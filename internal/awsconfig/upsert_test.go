@@ -1,17 +1,14 @@
 package awsconfig
 
 import (
-	"flag"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
+	goldenfile "github.com/dagster-oidc/dagster-oidc/internal/testutil/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden .after files under testdata/")
 
 var devSettings = map[string]string{
 	"credential_process": "/usr/local/bin/dagster-oidc aws credential-process --profile dev",
@@ -179,17 +176,5 @@ func assertMode(t *testing.T, path string, want fs.FileMode) {
 
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("%s (-want +got):\n%s", name, diff)
-	}
+	goldenfile.Check(t, filepath.Join("testdata", name), got)
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	goldenfile "github.com/dagster-oidc/dagster-oidc/internal/testutil/golden"
+
 	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/google/go-cmp/cmp"
 
@@ -22,9 +23,6 @@ import (
 	"github.com/dagster-oidc/dagster-oidc/internal/sandbox"
 	"github.com/dagster-oidc/dagster-oidc/internal/sandbox/gcpfake"
 )
-
-// update rewrites the golden files of this package: go test ./internal/cli -update
-var update = flag.Bool("update", false, "rewrite golden files")
 
 const (
 	gcpTestAudience  = "//iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/dagster/providers/oidc"
@@ -667,19 +665,5 @@ func TestGCPConfigRefusesSpaces(t *testing.T) {
 // gcpGolden compares got with the file at path, rewriting it under -update.
 func gcpGolden(t *testing.T, path string, got []byte) {
 	t.Helper()
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("%s (-want +got):\n%s", path, diff)
-	}
+	goldenfile.Check(t, path, got)
 }

@@ -3,7 +3,6 @@ package output
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,37 +10,17 @@ import (
 	"testing"
 	"time"
 
+	goldenfile "github.com/dagster-oidc/dagster-oidc/internal/testutil/golden"
+
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
 )
 
-// awsDefinedUpdate defines the package's -update flag unless another test
-// file of the package defined it first.
-var awsDefinedUpdate = func() bool {
-	if flag.Lookup("update") != nil {
-		return false
-	}
-	flag.Bool("update", false, "rewrite the golden files under testdata/")
-	return true
-}()
-
 // awsGolden compares got with testdata/NAME, rewriting it under -update.
 func awsGolden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if f := flag.Lookup("update"); f != nil && f.Value.String() == "true" {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("%s (-want +got):\n%s", path, diff)
-	}
+	goldenfile.Check(t, filepath.Join("testdata", name), got)
 }
 
 // awsTestCreds are plain STS-shaped credentials; the expiry is deliberately

@@ -2,48 +2,18 @@ package output
 
 import (
 	"bytes"
-	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
+	goldenfile "github.com/dagster-oidc/dagster-oidc/internal/testutil/golden"
 )
-
-// gcpDefinedUpdate defines the package's -update flag unless another test
-// file of the package defined it first (whichever initialises first wins).
-var gcpDefinedUpdate = func() bool {
-	if flag.Lookup("update") != nil {
-		return false
-	}
-	flag.Bool("update", false, "rewrite the golden files under testdata/")
-	return true
-}()
-
-// gcpUpdating reports whether -update was given.
-func gcpUpdating() bool {
-	f := flag.Lookup("update")
-	return f != nil && f.Value.String() == "true"
-}
 
 // gcpGolden compares got with testdata/NAME, rewriting it under -update.
 func gcpGolden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if gcpUpdating() {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("%s (-want +got):\n%s", path, diff)
-	}
+	goldenfile.Check(t, filepath.Join("testdata", name), got)
 }
 
 var gcpTestExpiry = time.Date(2026, 3, 1, 13, 0, 0, 0, time.UTC)

@@ -3,18 +3,16 @@ package policy
 import (
 	"bytes"
 	"errors"
-	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	goldenfile "github.com/dagster-oidc/dagster-oidc/internal/testutil/golden"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
 const (
 	roleEng    = "arn:aws:iam::123456789012:role/data-eng"
@@ -288,19 +286,7 @@ func TestExplainGolden(t *testing.T) {
 
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("%s (-want +got):\n%s", name, diff)
-	}
+	goldenfile.Check(t, filepath.Join("testdata", name), got)
 }
 
 func BenchmarkEvaluate(b *testing.B) {

@@ -2,11 +2,11 @@ package sandbox
 
 import (
 	"bytes"
-	"os"
 	"path/filepath"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
+	goldenfile "github.com/dagster-oidc/dagster-oidc/internal/testutil/golden"
+
 	"gopkg.in/yaml.v3"
 )
 
@@ -29,19 +29,7 @@ func TestWriteConfigGolden(t *testing.T) {
 			if err := tt.write(&b); err != nil {
 				t.Fatal(err)
 			}
-			golden := filepath.Join("testdata", tt.name)
-			if *update {
-				if err := os.WriteFile(golden, b.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("read golden (run with -update): %v", err)
-			}
-			if diff := cmp.Diff(string(want), b.String()); diff != "" {
-				t.Errorf("%s (-want +got):\n%s", tt.name, diff)
-			}
+			goldenfile.Check(t, filepath.Join("testdata", tt.name), b.Bytes())
 		})
 	}
 }

@@ -3,7 +3,6 @@ package sandbox
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"io"
 	"log/slog"
 	"net/http"
@@ -16,8 +15,6 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 // startServer starts a sandbox that stops when the test ends.
 func startServer(t *testing.T, o Options) *Server {
