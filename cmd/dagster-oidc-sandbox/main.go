@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -80,7 +81,7 @@ to stderr. The credentials it issues are valid nowhere else.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.addr, "addr", "127.0.0.1:8555", "listen address (keep it on loopback)")
+	f.StringVar(&o.addr, "addr", "127.0.0.1:8555", "listen address; only loopback addresses (127.0.0.1, [::1], localhost) are accepted")
 	f.StringVar(&o.clientID, "client-id", sandbox.DefaultClientID, "client ID of the public client")
 	f.DurationVar(&o.idTokenLifetime, "id-token-lifetime", sandbox.DefaultIDTokenLifetime, "lifetime of ID and access tokens")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "log every request to stderr")
@@ -97,6 +98,9 @@ func runServe(ctx context.Context, o serveOptions, stdout, stderr io.Writer) err
 		slog.SetDefault(slog.New(slog.DiscardHandler))
 	}
 	s, err := sandbox.Start(ctx, opts)
+	if errors.Is(err, sandbox.ErrNotLoopback) {
+		return apperr.Usage(err, "run: dagster-oidc-sandbox serve --addr 127.0.0.1:8555")
+	}
 	if err != nil {
 		return fmt.Errorf("could not start the sandbox: %w", err)
 	}

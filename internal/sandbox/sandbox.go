@@ -55,7 +55,31 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	return s, nil
 }
 
+// ErrNotLoopback means a listen address other than a loopback one was
+// asked for: the sandbox hands out tokens and credentials to anyone who asks,
+// so it never listens where another machine could reach it.
+var ErrNotLoopback = errors.New("the sandbox listens only on a loopback address")
+
+// checkLoopback accepts "127.0.0.1:PORT", "[::1]:PORT", any 127/8 address and
+// "localhost:PORT"; an empty host (all interfaces) is refused.
+func checkLoopback(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("invalid listen address %q: %w", addr, err)
+	}
+	if host == "localhost" {
+		return nil
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	return fmt.Errorf("%w, not %q (use 127.0.0.1:PORT)", ErrNotLoopback, addr)
+}
+
 func validate(o Options) error {
+	if err := checkLoopback(o.Addr); err != nil {
+		return err
+	}
 	seen := map[string]bool{}
 	for _, u := range o.Users {
 		if u.ID == "" || seen[u.ID] {
