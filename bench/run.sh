@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # The hot-path benchmark (`make bench`, after `make build`): dagster-oidc's
 # warm `aws credential-process` and `token` against a Go program that prints
-# a 2 KB file, with hyperfine, on the file store and then (when gnome-keyring
-# and dbus are installed) on the keyring store. See docs/performance.md.
+# a 2 KB file, in paired runs (the headline: median of per-pair ratios) and
+# with hyperfine, on the file store and then (when gnome-keyring and dbus are
+# installed) on the keyring store. See docs/performance.md.
 #
-#   bench/run.sh                       # 300 runs x 3 rounds per command
-#   bench/run.sh --runs 50 --rounds 1  # a quick look
-#   BENCH_KEYRING=0 bench/run.sh       # file store only
+#   bench/run.sh                         # 300 pairs per command, 100 hyperfine runs
+#   bench/run.sh --pairs 50 --rounds 0   # a quick look
+#   BENCH_KEYRING=0 bench/run.sh         # file store only
 #
 # Extra arguments go to bench/cmd/hotpath (see its -h). The JSON results are
 # written to bench/results/file.json and bench/results/keyring.json.

@@ -2,9 +2,11 @@
 // It starts the sandbox provider in-process, drives the built binary through
 // a device login to a warm cache, stops the sandbox (so any network request
 // on the warm path would fail), then times `aws credential-process` and
-// `token` against a baseline Go program that prints a 2 KB file, with
-// hyperfine. It also measures peak RSS (getrusage), counts connect(2) calls
-// (strace) and aggregates GODEBUG=inittrace=1 per module. bench/run.sh runs it.
+// `token` against a baseline Go program that prints a 2 KB file in paired
+// runs (baseline and command back to back; the median of the per-pair ratios
+// is the headline) and, unpaired, with hyperfine. It also measures peak RSS
+// (GNU time), counts connect(2) calls (strace) and aggregates
+// GODEBUG=inittrace=1 per module. bench/run.sh runs it.
 package main
 
 import (
@@ -19,20 +21,22 @@ import (
 
 // options are the command-line flags.
 type options struct {
-	CLI       string
-	Baseline  string
-	LinkOnly  string
-	Hyperfine string
-	Cache     string
-	Warmup    int
-	Runs      int
-	Rounds    int
-	RSSRuns   int
-	InitRuns  int
-	InitTop   int
-	JSON      string
-	Report    string
-	Keep      bool
+	CLI        string
+	Baseline   string
+	LinkOnly   string
+	Hyperfine  string
+	Cache      string
+	Pairs      int
+	PairWarmup int
+	Warmup     int
+	Runs       int
+	Rounds     int
+	RSSRuns    int
+	InitRuns   int
+	InitTop    int
+	JSON       string
+	Report     string
+	Keep       bool
 }
 
 // command is one benchmarked dagster-oidc invocation.
@@ -66,9 +70,11 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.LinkOnly, "linkonly", "bin/bench-linkonly", "the link-only floor (bench/linkonly); \"\" to leave it out")
 	fs.StringVar(&o.Hyperfine, "hyperfine", "hyperfine", "the hyperfine binary")
 	fs.StringVar(&o.Cache, "cache", "file", "cache mode of the profile: file or keyring (keyring needs a Secret Service)")
-	fs.IntVar(&o.Warmup, "warmup", 20, "hyperfine warm-up runs per command and round")
-	fs.IntVar(&o.Runs, "runs", 300, "hyperfine runs per command and round")
-	fs.IntVar(&o.Rounds, "rounds", 3, "hyperfine rounds (the command order rotates each round)")
+	fs.IntVar(&o.Pairs, "pairs", 300, "paired runs (baseline and command back to back) per command: the headline ratio")
+	fs.IntVar(&o.PairWarmup, "pair-warmup", 10, "warm-up runs per program before the paired runs")
+	fs.IntVar(&o.Warmup, "warmup", 10, "hyperfine warm-up runs per command and round")
+	fs.IntVar(&o.Runs, "runs", 100, "hyperfine runs per command and round")
+	fs.IntVar(&o.Rounds, "rounds", 1, "hyperfine rounds, unpaired, for absolute times (the command order rotates each round; 0: no hyperfine)")
 	fs.IntVar(&o.RSSRuns, "rss-runs", 50, "runs per command for peak RSS")
 	fs.IntVar(&o.InitRuns, "init-runs", 30, "GODEBUG=inittrace=1 runs of aws credential-process (0: skip)")
 	fs.IntVar(&o.InitTop, "init-top", 15, "modules listed in the inittrace table")
@@ -81,8 +87,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	if o.Cache != "file" && o.Cache != "keyring" {
 		return o, fmt.Errorf("--cache %q: want file or keyring", o.Cache)
 	}
-	if o.Runs < 10 || o.Rounds < 1 || o.RSSRuns < 1 {
-		return o, fmt.Errorf("--runs must be at least 10, --rounds and --rss-runs at least 1")
+	if o.Pairs < 10 || o.Runs < 10 || o.Rounds < 0 || o.RSSRuns < 1 {
+		return o, fmt.Errorf("--pairs and --runs must be at least 10, --rounds at least 0, --rss-runs at least 1")
 	}
 	return o, nil
 }
@@ -129,9 +135,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if res.Connects, err = countConnects(ctx, w.Env, cli); err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "hotpath: timing %d rounds x %d runs per command with hyperfine...\n", o.Rounds, o.Runs)
-	if res.Timing, err = timeTargets(ctx, o, w.Env, targets); err != nil {
+	fmt.Fprintf(stderr, "hotpath: %d paired runs (baseline, command) per command...\n", o.Pairs)
+	if res.Paired, err = timePaired(ctx, o, w.Env, targets[0], targets[1:]); err != nil {
 		return err
+	}
+	if o.Rounds > 0 {
+		fmt.Fprintf(stderr, "hotpath: timing %d rounds x %d runs per command with hyperfine...\n", o.Rounds, o.Runs)
+		if res.Timing, err = timeTargets(ctx, o, w.Env, targets); err != nil {
+			return err
+		}
 	}
 	fmt.Fprintf(stderr, "hotpath: peak RSS over %d runs per command...\n", o.RSSRuns)
 	if res.RSS, err = measureRSS(ctx, w.Env, targets, o.RSSRuns); err != nil {

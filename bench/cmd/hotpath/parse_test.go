@@ -1,6 +1,7 @@
 package main
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -98,5 +99,36 @@ func TestShellJoin(t *testing.T) {
 	want := `'/tmp/a b/dagster-oidc' aws 'it'"'"'s' ''`
 	if got != want {
 		t.Errorf("shellJoin = %s, want %s", got, want)
+	}
+}
+
+func TestPairedRatios(t *testing.T) {
+	p := pairedResult{Baseline: []float64{1, 2, 0, 4}, Target: []float64{2, 5, 3, 4}, BaselineCPU: []float64{1, 1, 1, 1}, TargetCPU: []float64{3, 3, 3, 3}}
+	want := []float64{2, 2.5, 1} // the pair with a zero baseline is left out
+	if got := p.ratios(); !slices.Equal(got, want) {
+		t.Errorf("ratios() = %v, want %v", got, want)
+	}
+	if got := p.cpuRatios(); !slices.Equal(got, []float64{3, 3, 3, 3}) {
+		t.Errorf("cpuRatios() = %v", got)
+	}
+}
+
+func TestSummarise(t *testing.T) {
+	var xs []float64
+	for i := 1; i <= 101; i++ {
+		xs = append(xs, float64(i))
+	}
+	iv := summarise(xs)
+	if iv.Median != 51 || iv.P25 != 26 || iv.P75 != 76 {
+		t.Errorf("median %v, IQR %v–%v; want 51, 26–76", iv.Median, iv.P25, iv.P75)
+	}
+	if !(iv.CILow < iv.Median && iv.Median < iv.CIHigh) || iv.CILow < 35 || iv.CIHigh > 67 {
+		t.Errorf("95%% CI %v–%v does not bracket the median 51 closely", iv.CILow, iv.CIHigh)
+	}
+	if again := summarise(xs); again != iv {
+		t.Errorf("summarise is not deterministic: %+v then %+v", iv, again)
+	}
+	if (summarise(nil) != interval{}) {
+		t.Error("summarise(nil) is not zero")
 	}
 }

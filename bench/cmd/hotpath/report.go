@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 )
 
@@ -14,7 +15,8 @@ type results struct {
 	Cache        string      `json:"cache"`
 	WarmRequests int         `json:"warm_requests"`
 	Connects     []connects  `json:"connects"`
-	Timing       []timing    `json:"timing"`
+	Paired       *pairedRun  `json:"paired"`
+	Timing       []timing    `json:"timing,omitempty"`
 	RSS          []rss       `json:"rss"`
 	Init         *initReport `json:"init,omitempty"`
 }
@@ -31,6 +33,15 @@ func mean(xs []float64) float64 {
 	return sum / float64(len(xs))
 }
 
+// pairedBaselines are the baseline times of every target's pairs.
+func pairedBaselines(p *pairedRun) [][]float64 {
+	var out [][]float64
+	for _, pr := range p.Results {
+		out = append(out, pr.Baseline)
+	}
+	return out
+}
+
 // readResults reads a file writeJSON wrote.
 func readResults(path string) (*results, error) {
 	data, err := os.ReadFile(path)
@@ -41,7 +52,7 @@ func readResults(path string) (*results, error) {
 	if err := json.Unmarshal(data, &r); err != nil {
 		return nil, fmt.Errorf("could not read %s: %w", path, err)
 	}
-	if len(r.Timing) == 0 || len(r.RSS) != len(r.Timing) {
+	if r.Paired == nil || len(r.Paired.Results) == 0 || len(r.RSS) != len(r.Paired.Results)+1 {
 		return nil, fmt.Errorf("%s holds no benchmark results", path)
 	}
 	return &r, nil
@@ -61,22 +72,35 @@ func (r *results) print(w io.Writer, top int) error {
 	m := r.Machine
 	fmt.Fprintf(&b, "Machine: %d CPUs, %s, kernel %s, %s, %s; load average %s before, %s after.\n\n",
 		m.NProc, m.CPU, m.Kernel, m.GoVersion, m.Hyperfine, m.LoadBefore, m.LoadAfter)
-	base := median(r.Timing[0].Times)
-	baseCPU := mean(r.Timing[0].RoundCPU)
-	rounds := len(r.Timing[0].RoundMedians)
-	fmt.Fprintf(&b, "Warm path, cache: %s (%d runs per command in %d rounds; times in ms)\n\n", r.Cache, len(r.Timing[0].Times), rounds)
-	b.WriteString("| command | median | p10 | p90 | median / baseline | per-round ratios | CPU (user+sys) | CPU / baseline | peak RSS median (max) |\n")
-	b.WriteString("| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |\n")
-	for i, t := range r.Timing {
-		med := median(t.Times)
-		var ratios []string
-		for j, rm := range t.RoundMedians {
-			ratios = append(ratios, fmt.Sprintf("%.2f", rm/r.Timing[0].RoundMedians[j]))
+	p := r.Paired
+	fmt.Fprintf(&b, "Warm path, cache: %s. Paired runs: %d pairs per command (baseline and command back to back, order alternating), %d warm-up runs; 1-minute load average %.2f–%.2f during them.\n\n",
+		r.Cache, p.Pairs, p.Warmup, slices.Min(p.Load), slices.Max(p.Load))
+	b.WriteString("| command | median of per-pair ratios | IQR | 95% CI of the median | CPU ratio (median, IQR) | median ms (command / baseline) | peak RSS median (max) |\n")
+	b.WriteString("| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+	rssMed, rssMax := kibStats(r.RSS[0].KiB)
+	fmt.Fprintf(&b, "| %s | 1.00 | | | 1.00 | %.2f | %.1f MiB (%.1f) |\n", baselineName, 1000*median(slices.Concat(pairedBaselines(p)...)), rssMed, rssMax)
+	for i, pr := range p.Results {
+		w, c := summarise(pr.ratios()), summarise(pr.cpuRatios())
+		rssMed, rssMax := kibStats(r.RSS[i+1].KiB)
+		fmt.Fprintf(&b, "| %s | **%.2f** | %.2f–%.2f | %.2f–%.2f | %.2f (%.2f–%.2f) | %.2f / %.2f | %.1f MiB (%.1f) |\n", pr.Name, w.Median, w.P25, w.P75, w.CILow, w.CIHigh,
+			c.Median, c.P25, c.P75, 1000*median(pr.Target), 1000*median(pr.Baseline), rssMed, rssMax)
+	}
+	if len(r.Timing) > 0 {
+		base := median(r.Timing[0].Times)
+		baseCPU := mean(r.Timing[0].RoundCPU)
+		fmt.Fprintf(&b, "\nUnpaired, hyperfine -N (%d runs per command in %d rounds; times in ms)\n\n", len(r.Timing[0].Times), len(r.Timing[0].RoundMedians))
+		b.WriteString("| command | median | p10 | p90 | median / baseline | per-round ratios | CPU (user+sys) | CPU / baseline |\n")
+		b.WriteString("| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: |\n")
+		for _, t := range r.Timing {
+			med := median(t.Times)
+			var ratios []string
+			for j, rm := range t.RoundMedians {
+				ratios = append(ratios, fmt.Sprintf("%.2f", rm/r.Timing[0].RoundMedians[j]))
+			}
+			cpu := mean(t.RoundCPU)
+			fmt.Fprintf(&b, "| %s | %.2f | %.2f | %.2f | %.2f | %s | %.2f | %.2f |\n", t.Name, med*1000,
+				quantile(t.Times, 0.1)*1000, quantile(t.Times, 0.9)*1000, med/base, strings.Join(ratios, ", "), cpu*1000, cpu/baseCPU)
 		}
-		cpu := mean(t.RoundCPU)
-		rssMed, rssMax := kibStats(r.RSS[i].KiB)
-		fmt.Fprintf(&b, "| %s | %.2f | %.2f | %.2f | **%.2f** | %s | %.2f | %.2f | %.1f MiB (%.1f) |\n", t.Name, med*1000,
-			quantile(t.Times, 0.1)*1000, quantile(t.Times, 0.9)*1000, med/base, strings.Join(ratios, ", "), cpu*1000, cpu/baseCPU, rssMed, rssMax)
 	}
 	fmt.Fprintf(&b, "\nNetwork on the warm path: %d provider/STS requests while the sandbox was up; then the sandbox was stopped and every timed run still succeeded.", r.WarmRequests)
 	for _, c := range r.Connects {
