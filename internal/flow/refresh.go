@@ -39,7 +39,7 @@ func (r *Refresher) Refresh(ctx context.Context, rt string) (*Token, error) {
 	tr, _, err := postForm(ctx, r.HTTP, r.TokenURL, form, r.ClientSecret)
 	if err != nil {
 		var oe *OAuthError
-		if errors.As(err, &oe) && (oe.Code == "invalid_grant" || oe.Code == "invalid_token") {
+		if errors.As(err, &oe) && refreshRejected(oe) {
 			return nil, apperr.LoginRequired(fmt.Errorf("%w (%s)", ErrRefreshRejected, oe.Code), "")
 		}
 		return nil, fmt.Errorf("could not refresh the login: %w", err)
@@ -49,6 +49,23 @@ func (r *Refresher) Refresh(ctx context.Context, rt string) (*Token, error) {
 		next = rt
 	}
 	return &Token{IDToken: tr.IDToken, RefreshToken: next, Source: "refresh"}, nil
+}
+
+// refreshRejected reports whether an error answer to a refresh grant means
+// the refresh token is dead. RFC 6749 §5.2 says invalid_grant; some servers
+// say invalid_token; Dex (v2.45) answers 400 invalid_request both for a
+// token that was rotated away ("Refresh token is invalid or has already been
+// claimed by another client.") and for an expired one ("Refresh token
+// expired."). Only a 400 counts for invalid_request: a 5xx is the server's
+// trouble, not the token's.
+func refreshRejected(oe *OAuthError) bool {
+	switch oe.Code {
+	case "invalid_grant", "invalid_token":
+		return true
+	case "invalid_request":
+		return oe.StatusCode == http.StatusBadRequest
+	}
+	return false
 }
 
 // Revoke revokes a refresh token at the IdP's revocation endpoint (RFC 7009).
