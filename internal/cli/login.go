@@ -3,9 +3,12 @@ package cli
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/dagster-oidc/dagster-oidc/internal/flow"
 )
 
 // LoginOptions are the options of `login`.
@@ -36,7 +39,7 @@ otherwise.`,
 			return loginRun(cmd.Context(), o)
 		},
 	}
-	cmd.Flags().StringVar(&o.Flow, "flow", "", "auto|device|browser|kubernetes|web-identity-file|azure-file|file|github-actions|gitlab|gcp-metadata (default: the profile's)")
+	cmd.Flags().StringVar(&o.Flow, "flow", "", strings.Join(flow.FlowNames(), "|")+" (default: the profile's)")
 	return cmd
 }
 

@@ -55,8 +55,8 @@ func loadProfile(f *Factory, g *globalOptions, flowOverride string) (*resolved, 
 	if flowOverride != "" {
 		cp := *p
 		cp.Flow = flowOverride
-		if cp.Flow != "auto" && !config.IsWorkload(cp.Flow) && cp.Flow != "device" && cp.Flow != "browser" {
-			return nil, apperr.Usage(fmt.Errorf("unknown --flow %q (one of auto, %s, %s)", cp.Flow, strings.Join(config.HumanFlows, ", "), strings.Join(config.WorkloadFlows, ", ")), "")
+		if err := flow.CheckFlow(cp.Flow); err != nil {
+			return nil, apperr.Usage(fmt.Errorf("--flow: %w", err), "")
 		}
 		p = &cp
 	}
@@ -215,31 +215,24 @@ func (h *humanSource) Token(ctx context.Context) (*flow.Token, error) {
 		return nil, err
 	}
 	f := r.f
-	switch h.name {
-	case "browser":
-		open := f.OpenBrowser
-		if f.Env.Get(env.NoBrowser) == "1" {
-			open = nil
-		}
-		b := &flow.BrowserFlow{
-			ClientID: r.p.ClientID, ClientSecret: secret, Scopes: r.p.Scopes,
-			AuthURL: m.AuthURL, TokenURL: m.TokenURL, HTTP: f.HTTPClient(),
-			Host: r.p.Browser.Host, Port: r.p.Browser.Port, Path: r.p.Browser.Path, Timeout: r.p.Browser.Timeout.D(),
-			Open: open, Prompt: f.IO.ErrOut,
-			Verify: func(ctx context.Context, raw, nonce string) error {
-				_, err := r.verifyNonce(ctx, raw, nonce)
-				return err
-			},
-		}
-		return b.Token(ctx)
-	default:
-		d := &flow.DeviceFlow{
-			ClientID: r.p.ClientID, ClientSecret: secret, Scopes: r.p.Scopes,
-			DeviceAuthURL: m.DeviceAuthURL, TokenURL: m.TokenURL, HTTP: f.HTTPClient(),
-			Prompt: f.IO.ErrOut, QR: f.IO.StderrTTY, Clock: f.Clock, Sleep: f.Sleep,
-		}
-		return d.Token(ctx)
+	open := f.OpenBrowser
+	if f.Env.Get(env.NoBrowser) == "1" {
+		open = nil
 	}
+	src, err := flow.NewHumanSource(h.name, flow.HumanOptions{
+		ClientID: r.p.ClientID, ClientSecret: secret, Scopes: r.p.Scopes, Metadata: m, HTTP: f.HTTPClient(),
+		Prompt: f.IO.ErrOut, QR: f.IO.StderrTTY, Clock: f.Clock, Sleep: f.Sleep,
+		Host: r.p.Browser.Host, Port: r.p.Browser.Port, Path: r.p.Browser.Path, Timeout: r.p.Browser.Timeout.D(),
+		Open: open,
+		Verify: func(ctx context.Context, raw, nonce string) error {
+			_, err := r.verifyNonce(ctx, raw, nonce)
+			return err
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	return src.Token(ctx)
 }
 
 func (r *resolved) refresher(ctx context.Context) (*flow.Refresher, error) {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
 	"github.com/dagster-oidc/dagster-oidc/internal/cache"
+	"github.com/dagster-oidc/dagster-oidc/internal/flow"
 )
 
 // StatusOptions are the options of `status`.
@@ -43,7 +44,7 @@ request and never logs in.`,
 		},
 	}
 	cmd.Flags().StringVarP(&o.Output, "output", "o", "text", "text|json")
-	cmd.Flags().StringVar(&o.Flow, "flow", "", "override the profile's flow")
+	cmd.Flags().StringVar(&o.Flow, "flow", "", "override the profile's flow: "+strings.Join(flow.FlowNames(), "|"))
 	return cmd
 }
 

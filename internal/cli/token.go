@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -43,7 +44,7 @@ Without a terminal it never starts an interactive login: it exits 3 instead.`,
 		},
 	}
 	cmd.Flags().StringVar(&o.Format, "format", "raw", "raw|json (json includes expiry and claims)")
-	cmd.Flags().StringVar(&o.Flow, "flow", "", "override the profile's flow")
+	cmd.Flags().StringVar(&o.Flow, "flow", "", "override the profile's flow: "+strings.Join(flow.FlowNames(), "|"))
 	return cmd
 }
 

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/dagster-oidc/dagster-oidc/internal/flow"
 )
 
 // File is the whole profiles file.
@@ -134,10 +136,7 @@ func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d)
 
 // Flows that a profile may name.
 var (
-	HumanFlows    = []string{"device", "browser"}
-	WorkloadFlows = []string{"kubernetes", "web-identity-file", "azure-file", "file", "github-actions", "gitlab", "gcp-metadata"}
 	CacheModes    = []string{"auto", "keyring", "file", "memory", "none"}
-	VerifyModes   = []string{"required", "when-reachable", "off"}
 )
 
 // Defaults applied to unset profile fields.
@@ -149,8 +148,9 @@ const (
 	DefaultBrowserTimeout   = 5 * time.Minute
 )
 
-// IsWorkload reports whether flow names a workload identity source.
-func IsWorkload(flow string) bool { return contains(WorkloadFlows, flow) }
+// IsWorkload reports whether flow names a workload identity source (see
+// the registry in internal/flow).
+func IsWorkload(name string) bool { return flow.IsWorkload(name) }
 
 // ExpectedAudience is the audience ID tokens must carry: the configured one,
 // else the client id.

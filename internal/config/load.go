@@ -13,6 +13,8 @@ import (
 	"sync"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/dagster-oidc/dagster-oidc/internal/flow"
 )
 
 // MaxFileSize caps how much of a config file is read.
@@ -184,7 +186,10 @@ func (p *Profile) applyDefaults() {
 		p.Cache = "auto"
 	}
 	if p.Verify == "" {
-		p.Verify = "when-reachable"
+		p.Verify = "required"
+		if s, ok := flow.LookupSource(p.Flow); ok {
+			p.Verify = string(s.DefaultVerify)
+		}
 	}
 	if p.ClockSkew == 0 {
 		p.ClockSkew = Duration(DefaultClockSkew)
@@ -245,14 +250,14 @@ func (f *File) validateProfile(p *Profile) []error {
 	if p.ClientSecretEnv != "" && p.ClientSecretFile != "" {
 		add(k+".client_secret_env", "set client_secret_env or client_secret_file, not both")
 	}
-	if p.Flow != "auto" && !contains(HumanFlows, p.Flow) && !workload {
-		add(k+".flow", "unknown flow %q (one of auto, %s, %s)", p.Flow, strings.Join(HumanFlows, ", "), strings.Join(WorkloadFlows, ", "))
+	if err := flow.CheckFlow(p.Flow); err != nil {
+		add(k+".flow", "%v", err)
 	}
 	if !contains(CacheModes, p.Cache) {
 		add(k+".cache", "unknown cache %q (one of %s)", p.Cache, strings.Join(CacheModes, ", "))
 	}
-	if !contains(VerifyModes, p.Verify) {
-		add(k+".verify", "unknown verify mode %q (one of %s)", p.Verify, strings.Join(VerifyModes, ", "))
+	if !contains(flow.VerifyModes(), p.Verify) {
+		add(k+".verify", "unknown verify mode %q (one of %s)", p.Verify, strings.Join(flow.VerifyModes(), ", "))
 	}
 	if p.Verify != "required" && !workload && p.Verify != "when-reachable" {
 		add(k+".verify", "verify: %s is only allowed for workload flows; tokens from human logins are always verified", p.Verify)

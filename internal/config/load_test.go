@@ -34,7 +34,7 @@ func TestParseValid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Name != "dev" || p.Environment != "dev" || p.Flow != "auto" || p.Cache != "auto" || p.Verify != "when-reachable" {
+	if p.Name != "dev" || p.Environment != "dev" || p.Flow != "auto" || p.Cache != "auto" || p.Verify != "required" {
 		t.Errorf("defaults not applied: %+v", p)
 	}
 	if p.AWS.Duration.D() != time.Hour || p.AWS.RefreshMargin.D() != DefaultAWSRefreshMargin {

@@ -6,28 +6,6 @@ import (
 	"strings"
 )
 
-// ambientOrder is the order in which `flow: auto` tries the workload sources.
-// The most specific evidence wins:
-//   - CI job identities first: a self-hosted GitHub or GitLab runner often runs
-//     in a Kubernetes pod or on a GCE VM, and the job (repository, branch,
-//     workflow) is the identity the user means, not the machine's;
-//   - then token files a platform injected on purpose through a variable (EKS
-//     IRSA, Azure workload identity), which a pod has besides its default
-//     service-account token;
-//   - then the pod's own service-account token, a local file;
-//   - last the GCP metadata server, the node's identity, shared by every pod
-//     on it without Workload Identity.
-//
-// The file source is never detected: it needs a configured path.
-var ambientOrder = []string{
-	SourceGitHubActions,
-	SourceGitLab,
-	SourceWebIdentityFile,
-	SourceAzureFile,
-	SourceKubernetes,
-	SourceGCPMetadata,
-}
-
 // gcpProductNamePath holds the DMI product name, "Google" or "Google Compute
 // Engine" on GCE and GKE nodes.
 const gcpProductNamePath = "/sys/class/dmi/id/product_name"
@@ -53,7 +31,7 @@ type Detection struct {
 }
 
 // DetectAmbient finds the workload source of the environment, trying them in
-// the documented order (see ambientOrder). It is cheap: it looks at variables,
+// registry order (see sources). It is cheap: it looks at variables,
 // stats files and reads the DMI product name, and never uses the network.
 // stat defaults to os.Stat; o.ReadFile reads the product name.
 func DetectAmbient(o WorkloadOptions, stat func(string) (os.FileInfo, error)) Detection {
@@ -62,22 +40,12 @@ func DetectAmbient(o WorkloadOptions, stat func(string) (os.FileInfo, error)) De
 		stat = os.Stat
 	}
 	var d Detection
-	for _, name := range ambientOrder {
-		var c Candidate
-		switch name {
-		case SourceGitHubActions:
-			c = detectGitHub(o)
-		case SourceGitLab:
-			c = detectGitLab(o)
-		case SourceWebIdentityFile:
-			c = detectTokenFileVar(o, stat, name, envAWSWebIdentityTokenFile)
-		case SourceAzureFile:
-			c = detectTokenFileVar(o, stat, name, envAzureFederatedTokenFile)
-		case SourceKubernetes:
-			c = detectKubernetes(o, stat)
-		case SourceGCPMetadata:
-			c = detectGCP(o)
+	for _, s := range sources {
+		if s.Detect == nil {
+			continue
 		}
+		name := s.Name
+		c := s.Detect(o, stat)
 		c.Name = name
 		if c.Available && d.Chosen == "" {
 			d.Chosen = name

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 
@@ -81,59 +80,6 @@ type WorkloadOptions struct {
 	// Skew is how far past exp a token is still accepted (the profile's
 	// clock_skew).
 	Skew time.Duration
-}
-
-// WorkloadSourceNames returns the names NewWorkloadSource accepts, in
-// ambient detection order followed by file, which is never detected.
-func WorkloadSourceNames() []string {
-	return append(slices.Clone(ambientOrder), SourceFile)
-}
-
-// IsWorkload reports whether name (a Source's Name or a Token's Source) is a
-// workload identity source. Tokens from such sources MUST NOT be written to
-// the keyring: they are re-read from the platform on every run.
-func IsWorkload(name string) bool {
-	return slices.Contains(WorkloadSourceNames(), name)
-}
-
-// NewWorkloadSource returns the workload identity source called name. It
-// fails with a usage error for an unknown name or a missing required option.
-func NewWorkloadSource(name string, o WorkloadOptions) (Source, error) {
-	o = o.withDefaults()
-	switch name {
-	case SourceKubernetes:
-		path := o.Path
-		if path == "" {
-			path = DefaultKubernetesTokenPath
-		}
-		return &fileSource{name: name, path: path, o: o,
-			hint: "mount a projected service-account token volume there, or set the token path in the profile"}, nil
-	case SourceWebIdentityFile:
-		return &fileSource{name: name, envVar: envAWSWebIdentityTokenFile, path: o.Path, o: o,
-			hint: "check that the pod's service account carries the eks.amazonaws.com/role-arn annotation (IRSA)"}, nil
-	case SourceAzureFile:
-		return &fileSource{name: name, envVar: envAzureFederatedTokenFile, path: o.Path, o: o,
-			hint: "label the pod azure.workload.identity/use: \"true\" so the webhook mounts the token"}, nil
-	case SourceFile:
-		if o.Path == "" {
-			return nil, apperr.Usage(errors.New("the file workload source needs a token path"), "set the token path in the profile")
-		}
-		return &fileSource{name: name, path: o.Path, o: o, hint: "check the token path in the profile"}, nil
-	case SourceGitLab:
-		v := o.EnvVar
-		if v == "" {
-			v = DefaultGitLabTokenVariable
-		}
-		return &gitLabSource{envVar: v, o: o}, nil
-	case SourceGitHubActions:
-		return &gitHubSource{o: o}, nil
-	case SourceGCPMetadata:
-		if o.Audience == "" {
-			return nil, apperr.Usage(errors.New("the gcp-metadata workload source needs an audience"), "set the audience in the profile")
-		}
-		return &gcpMetadataSource{o: o}, nil
-	}
-	return nil, apperr.Usage(fmt.Errorf("unknown workload source %q (want one of: %s)", name, strings.Join(WorkloadSourceNames(), ", ")), "")
 }
 
 // withDefaults fills the zero fields with production implementations.
