@@ -136,7 +136,7 @@ func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d)
 
 // Flows that a profile may name.
 var (
-	CacheModes    = []string{"auto", "keyring", "file", "memory", "none"}
+	CacheModes = []string{"auto", "keyring", "file", "memory", "none"}
 )
 
 // Defaults applied to unset profile fields.
