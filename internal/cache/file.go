@@ -90,7 +90,7 @@ func (s FileStore) writeAtomic(path string, raw []byte) error {
 		create = func(dir, pattern string) (tempFile, error) { return os.CreateTemp(dir, pattern) }
 	}
 	// os.CreateTemp creates the file 0600 before any byte is written.
-	tmp, err := create(filepath.Dir(path), ".tmp-*")
+	tmp, err := create(filepath.Dir(path), tempPattern)
 	if err != nil {
 		return err
 	}
@@ -141,7 +141,7 @@ func (s FileStore) Delete(key string) error {
 
 // Clear removes every entry file and any temporary file a crash left behind.
 func (s FileStore) Clear() error {
-	for _, pattern := range []string{"*" + fileExt, ".tmp-*"} {
+	for _, pattern := range []string{"*" + fileExt, tempPattern} {
 		matches, err := filepath.Glob(filepath.Join(s.Dir, pattern))
 		if err != nil {
 			return fmt.Errorf("could not list cache files: %w", err)

@@ -34,6 +34,10 @@ func (e *LockTimeoutError) Error() string {
 // world-writable path. Lock files are left in place: removing one while
 // another process waits on it would let two holders in.
 //
+// Once it holds the lock, Lock removes the temporary files that writers
+// killed between create and rename left in dir (they may hold refresh
+// tokens); see sweepStaleTemp.
+//
 // The token use case holds the lock around "read cache, refresh, write
 // cache" so that two processes never spend the same rotating refresh token.
 func Lock(ctx context.Context, dir, key string, wait time.Duration) (unlock func() error, err error) {
@@ -56,6 +60,9 @@ func Lock(ctx context.Context, dir, key string, wait time.Duration) (unlock func
 	ok, err := fl.TryLockContext(waitCtx, lockPoll)
 	switch {
 	case ok:
+		// Modification times come from the file system's clock, so the
+		// sweep compares them with the wall clock, not an injected one.
+		sweepStaleTemp(dir, time.Now())
 		return fl.Unlock, nil
 	case ctx.Err() != nil:
 		return nil, fmt.Errorf("could not lock %s: %w", path, ctx.Err())
