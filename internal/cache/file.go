@@ -43,10 +43,15 @@ func (s FileStore) path(key string) string {
 	return filepath.Join(s.Dir, safeName(key)+fileExt)
 }
 
-// Get reads the value of key.
+// Get reads the value of key, after the trust checks of [ReadTrusted]: an
+// entry in a directory another user could write, or an entry not owned by
+// the user, is refused with an error wrapping [ErrUntrusted].
 func (s FileStore) Get(key string) ([]byte, error) {
 	p := s.path(key)
-	raw, err := os.ReadFile(p)
+	raw, err := ReadTrusted(p)
+	if errors.Is(err, ErrUntrusted) {
+		return nil, err
+	}
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("file store: %w", ErrNotFound)
 	}
@@ -68,7 +73,7 @@ func (s FileStore) Get(key string) ([]byte, error) {
 
 // Set writes value atomically.
 func (s FileStore) Set(key string, value []byte) error {
-	if err := ensurePrivateDir(s.Dir); err != nil {
+	if err := EnsurePrivateDir(s.Dir); err != nil {
 		return err
 	}
 	f := newFrame(value)
@@ -155,9 +160,10 @@ func (s FileStore) Clear() error {
 	return nil
 }
 
-// ensurePrivateDir creates dir 0700, or tightens an existing dir that other
-// users could read or enter.
-func ensurePrivateDir(dir string) error {
+// EnsurePrivateDir creates dir 0700, or tightens an existing dir of the user
+// that other users could read or enter, and then applies [CheckDir]: a
+// directory owned by someone else is refused, never taken over.
+func EnsurePrivateDir(dir string) error {
 	if dir == "" {
 		return errors.New("no cache directory configured")
 	}
@@ -171,12 +177,12 @@ func ensurePrivateDir(dir string) error {
 	if !info.IsDir() {
 		return fmt.Errorf("cache directory %s is not a directory", dir)
 	}
-	if runtime.GOOS != "windows" && info.Mode().Perm()&0o077 != 0 {
+	if runtime.GOOS != "windows" && info.Mode().Perm()&0o077 != 0 && ownedByMe(info) {
 		if err := os.Chmod(dir, 0o700); err != nil {
 			return fmt.Errorf("cache directory %s is accessible to other users and could not be made private: %w", dir, err)
 		}
 	}
-	return nil
+	return CheckDir(dir)
 }
 
 // syncDir makes a rename or removal durable. It is best effort: atomicity

@@ -41,11 +41,11 @@ func (e *LockTimeoutError) Error() string {
 // The token use case holds the lock around "read cache, refresh, write
 // cache" so that two processes never spend the same rotating refresh token.
 func Lock(ctx context.Context, dir, key string, wait time.Duration) (unlock func() error, err error) {
-	if err := ensurePrivateDir(dir); err != nil {
+	if err := EnsurePrivateDir(dir); err != nil {
 		return nil, err
 	}
 	locks := filepath.Join(dir, "locks")
-	if err := ensurePrivateDir(locks); err != nil {
+	if err := EnsurePrivateDir(locks); err != nil {
 		return nil, err
 	}
 	path := filepath.Join(locks, safeName(key)+".lock")

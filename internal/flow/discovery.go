@@ -19,6 +19,7 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/dagster-oidc/dagster-oidc/internal/atomicfile"
+	"github.com/dagster-oidc/dagster-oidc/internal/cache"
 	"github.com/dagster-oidc/dagster-oidc/internal/clock"
 )
 
@@ -100,8 +101,8 @@ func (k *cachedKeySet) FetchError() error { return k.fetchErr }
 // VerifySignature verifies with the cached keys, refreshing them once on failure.
 func (k *cachedKeySet) VerifySignature(ctx context.Context, jwt string) ([]byte, error) {
 	payload, err := k.verify(ctx, jwt, false)
-	if err == nil {
-		return payload, nil
+	if err == nil || errors.Is(err, cache.ErrUntrusted) {
+		return payload, err
 	}
 	return k.verify(ctx, jwt, true)
 }
@@ -152,7 +153,11 @@ func (d *Discovery) get(ctx context.Context, u string, fresh bool) ([]byte, erro
 	}
 	now := d.now()
 	if d.Dir != "" && !fresh {
-		if data, err := os.ReadFile(d.cachePath(u)); err == nil {
+		data, err := cache.ReadTrusted(d.cachePath(u))
+		if errors.Is(err, cache.ErrUntrusted) {
+			return nil, err
+		}
+		if err == nil {
 			var c cachedDoc
 			if json.Unmarshal(data, &c) == nil && now.Sub(c.FetchedAt) < ttl && now.After(c.FetchedAt.Add(-time.Minute)) {
 				return c.Body, nil
@@ -167,8 +172,12 @@ func (d *Discovery) get(ctx context.Context, u string, fresh bool) ([]byte, erro
 		return nil, fmt.Errorf("%s answered something that is not JSON", u)
 	}
 	if d.Dir != "" {
+		p := d.cachePath(u)
+		if err := cache.EnsurePrivateDir(filepath.Dir(p)); err != nil {
+			return nil, err
+		}
 		data, _ := json.Marshal(cachedDoc{FetchedAt: now, Body: body})
-		_ = atomicfile.Write(d.cachePath(u), data, 0o600)
+		_ = atomicfile.Write(p, data, 0o600)
 	}
 	return body, nil
 }

@@ -97,34 +97,44 @@ func (m *Manager) loginHint() string {
 }
 
 // Cached returns the cached token entry without any network or lock; an
-// unreadable entry is discarded with a warning and reported as absent.
+// unreadable entry is discarded with a warning and reported as absent. A
+// cache another user could have written is an error (cache.ErrUntrusted).
 func (m *Manager) Cached() (*cache.TokenEntry, error) {
 	var e cache.TokenEntry
-	if !m.read(m.Fast, m.key(cache.KindToken), cache.KindToken, &e) {
-		return nil, nil
+	ok, err := m.load(m.Fast, m.key(cache.KindToken), cache.KindToken, &e)
+	if !ok {
+		return nil, err
 	}
 	return &e, nil
 }
 
-// read decodes an entry; false when absent or discarded as corrupt.
+// read decodes an entry; false when absent, discarded as corrupt or untrusted.
 func (m *Manager) read(s cache.Store, key, kind string, v any) bool {
+	ok, _ := m.load(s, key, kind, v)
+	return ok
+}
+
+// load is read that returns the refusal of an untrusted cache instead of
+// hiding it.
+func (m *Manager) load(s cache.Store, key, kind string, v any) (bool, error) {
 	data, err := s.Get(key)
 	if err == nil {
 		err = cache.Decode(data, kind, v)
 		if err == nil {
-			return true
+			return true, nil
 		}
 	}
-	if errors.Is(err, cache.ErrNotFound) {
-		return false
-	}
-	if errors.Is(err, cache.ErrCorrupt) {
+	switch {
+	case errors.Is(err, cache.ErrNotFound):
+	case errors.Is(err, cache.ErrUntrusted):
+		return false, err
+	case errors.Is(err, cache.ErrCorrupt):
 		_ = s.Delete(key)
 		m.warnf("warning: discarded an unreadable cached %s entry (%v); if this repeats, %s", kind, err, m.loginHint())
-		return false
+	default:
+		m.warnf("warning: could not read the %s cache (%s store): %v", kind, s.Name(), err)
 	}
-	m.warnf("warning: could not read the %s cache (%s store): %v", kind, s.Name(), err)
-	return false
+	return false, nil
 }
 
 func (m *Manager) warnf(format string, args ...any) {
@@ -165,7 +175,11 @@ func (m *Manager) Renew(ctx context.Context, stale string) (*Result, error) {
 
 func (m *Manager) token(ctx context.Context, stale string) (*Result, error) {
 	usable := func(e *cache.TokenEntry) bool { return m.fresh(e) && e.IDToken != stale }
-	if e, _ := m.Cached(); usable(e) {
+	e, err := m.Cached()
+	if err != nil {
+		return nil, err
+	}
+	if usable(e) {
 		return &Result{Entry: *e, FromCache: true}, nil
 	}
 	// Fail fast where nobody can log in and nothing can refresh: no lock, no
@@ -191,7 +205,10 @@ func (m *Manager) token(ctx context.Context, stale string) (*Result, error) {
 	defer func() { _ = unlock() }()
 
 	// Another process may have refreshed while we waited.
-	cached, _ := m.Cached()
+	cached, err := m.Cached()
+	if err != nil {
+		return nil, err
+	}
 	if usable(cached) {
 		return &Result{Entry: *cached, FromCache: true}, nil
 	}
