@@ -31,6 +31,7 @@ type ExecOptions struct {
 	AWSMode        string
 	Role           string
 	ServiceAccount string
+	StatusFile     string
 	Args           []string
 }
 
@@ -82,10 +83,18 @@ exit code is the child's (128+signal when it was killed).`,
 	cmd.Flags().StringVar(&o.AWSMode, "aws-mode", "server", "server (loopback credential endpoint) or token-file (web-identity token file)")
 	cmd.Flags().StringVar(&o.Role, "role", "", "role ARN, among those the policy allows")
 	cmd.Flags().StringVar(&o.ServiceAccount, "service-account", "", "GCP service account, among those the policy allows")
+	cmd.Flags().StringVar(&o.StatusFile, "status-file", "", "keep a JSON status document here (identity, child pid, exit code or refusal), for run launchers")
 	return cmd
 }
 
 func execRun(ctx context.Context, o *ExecOptions) (err error) {
+	st := newExecStatus(o.StatusFile)
+	started := false
+	defer func() {
+		if err != nil && !started {
+			_ = st.refused(err)
+		}
+	}()
 	// As a shell does: 127 for a command that is not there, 126 for one
 	// that cannot be run; nothing is exchanged for either.
 	if _, err := exec.LookPath(o.Args[0]); err != nil {
@@ -112,6 +121,7 @@ func execRun(ctx context.Context, o *ExecOptions) (err error) {
 	}
 	run := runctx.Parse(o.Args, o.f.Env)
 	prun := policy.Run{ID: run.ID, Job: run.Job, Location: run.Location}
+	id := st.identity(r, run)
 	env := o.f.Environ()
 	if run.ID != "" {
 		env = proc.SetEnv(env, "DAGSTER_RUN_ID", run.ID)
@@ -135,9 +145,11 @@ func execRun(ctx context.Context, o *ExecOptions) (err error) {
 		if o.AWSMode == "server" {
 			// The first exchange decides the role and proves it works: a
 			// job no rule allows stops here, before the child starts.
-			if _, err := r.awsCredentials(ctx, q); err != nil {
+			res, err := r.awsCredentials(ctx, q)
+			if err != nil {
 				return err
 			}
+			id.AWSRole, id.AWSSession, id.AWSExpiry = res.Entry.RoleARN, res.Entry.SessionName, res.Entry.Expiration
 			srv, err := credserver.Start(ctx, r.credentialProvider(q, run), credserver.Options{})
 			if err != nil {
 				return fmt.Errorf("could not start the credential endpoint: %w", err)
@@ -151,6 +163,7 @@ func execRun(ctx context.Context, o *ExecOptions) (err error) {
 			if err != nil {
 				return err
 			}
+			id.AWSRole, id.AWSSession = role, session
 			stop, err := r.keepTokenFile(ctx, filepath.Join(tmp, "web-identity-token"))
 			if err != nil {
 				return err
@@ -172,13 +185,28 @@ func execRun(ctx context.Context, o *ExecOptions) (err error) {
 		}
 		env = proc.SetEnv(env, "GOOGLE_APPLICATION_CREDENTIALS", path)
 		env = proc.SetEnv(env, "GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES", "1")
+		id.GCP = true
 	}
+	if o.StatusFile != "" {
+		// The token is cached by now; this only reads it for the subject.
+		if tok, err := r.mgr.Token(ctx); err == nil {
+			id.subject(r, tok.Entry.Source, tok.Entry.Issuer, tok.Entry.Subject, tok.Entry.Expiry)
+		}
+	}
+	var statusErr error
 	code, err := proc.Run(ctx, proc.Options{
 		Path: o.Args[0], Args: o.Args[1:], Env: env,
 		Stdin: o.f.IO.In, Stdout: o.f.IO.Out, Stderr: o.f.IO.ErrOut,
+		Started: func(pid int) { started = true; statusErr = st.running(pid) },
 	})
 	if err != nil {
 		return fmt.Errorf("could not run %s: %w", o.Args[0], err)
+	}
+	if statusErr == nil {
+		statusErr = st.exited(code)
+	}
+	if statusErr != nil {
+		fmt.Fprintf(o.f.IO.ErrOut, "dagster-oidc: warning: %v\n", statusErr)
 	}
 	if code != 0 {
 		return &exitError{code: code}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dagster-oidc/dagster-oidc/internal/config"
 	"github.com/dagster-oidc/dagster-oidc/internal/sandbox"
 )
 
@@ -46,6 +47,9 @@ func TestDeviceLoginThenCachedToken(t *testing.T) {
 	}
 	if doc.Claims["email"] != "alice@example.com" || doc.Source != "device" || doc.Expiry.Before(time.Now()) {
 		t.Errorf("json doc = %+v", doc)
+	}
+	if want := doc.Expiry.Add(-config.DefaultRefreshMargin); !doc.RefreshAt.Equal(want) {
+		t.Errorf("refresh_at %s, want expiry minus the default refresh_margin (%s)", doc.RefreshAt, want)
 	}
 }
 

@@ -50,11 +50,15 @@ Without a terminal it never starts an interactive login: it exits 3 instead.`,
 
 // tokenJSON is the --format json document.
 type tokenJSON struct {
-	IDToken string         `json:"id_token"`
-	Expiry  time.Time      `json:"expiry"`
-	Source  string         `json:"source"`
-	Profile string         `json:"profile"`
-	Claims  map[string]any `json:"claims"`
+	IDToken string    `json:"id_token"`
+	Expiry  time.Time `json:"expiry"`
+	// RefreshAt is when `token` stops returning this token from the cache
+	// (expiry minus the profile's refresh_margin): a caller caching the
+	// token should ask again from then on.
+	RefreshAt time.Time      `json:"refresh_at"`
+	Source    string         `json:"source"`
+	Profile   string         `json:"profile"`
+	Claims    map[string]any `json:"claims"`
 }
 
 func tokenRun(ctx context.Context, o *TokenOptions) error {
@@ -78,7 +82,10 @@ func tokenRun(ctx context.Context, o *TokenOptions) error {
 	}
 	enc := json.NewEncoder(o.f.IO.Out)
 	enc.SetIndent("", "  ")
-	return enc.Encode(tokenJSON{IDToken: res.Entry.IDToken, Expiry: res.Entry.Expiry.UTC(), Source: res.Entry.Source, Profile: r.p.Name, Claims: r.visibleClaims(c.All)})
+	return enc.Encode(tokenJSON{
+		IDToken: res.Entry.IDToken, Expiry: res.Entry.Expiry.UTC(), RefreshAt: res.Entry.Expiry.Add(-r.p.RefreshMargin.D()).UTC(),
+		Source: res.Entry.Source, Profile: r.p.Name, Claims: r.visibleClaims(c.All),
+	})
 }
 
 // cachedClaims decodes a cached (already verified) token's claims.
