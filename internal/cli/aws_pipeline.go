@@ -129,7 +129,7 @@ func (r *resolved) awsCredentials(ctx context.Context, q awsRequest) (*awsResult
 	}
 	session := r.sessionName(claims, q.Run)
 	a := r.p.AWS
-	client := &awssts.Client{HTTP: r.f.HTTPClient(), Endpoint: a.STSEndpoint, Region: a.Region, Sleep: r.f.Sleep}
+	client := &awssts.Client{HTTP: r.f.HTTPClient(), Endpoint: a.STSEndpoint, Region: a.Region, Sleep: r.f.Sleep, Deadline: a.STSTimeout.D()}
 	current := tok.Entry.IDToken
 	creds, err := client.AssumeRoleWithWebIdentity(ctx, awssts.Request{
 		RoleARN: d.Target, SessionName: session, Duration: a.Duration.D(), Policy: a.Policy, PolicyARNs: a.PolicyARNs,

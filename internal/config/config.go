@@ -77,14 +77,17 @@ type Workload struct {
 
 // AWS configures the AssumeRoleWithWebIdentity exchange.
 type AWS struct {
-	Region        string     `yaml:"region"`
-	STSEndpoint   string     `yaml:"sts_endpoint"`
-	Duration      Duration   `yaml:"duration"`
-	RefreshMargin Duration   `yaml:"refresh_margin"`
-	SessionName   string     `yaml:"session_name"`
-	Policy        string     `yaml:"policy"`
-	PolicyARNs    []string   `yaml:"policy_arns"`
-	Roles         []RoleRule `yaml:"roles"`
+	Region        string   `yaml:"region"`
+	STSEndpoint   string   `yaml:"sts_endpoint"`
+	Duration      Duration `yaml:"duration"`
+	RefreshMargin Duration `yaml:"refresh_margin"`
+	// STSTimeout bounds one whole exchange (every attempt and back-off);
+	// 0 means the client's default (awssts.DefaultDeadline).
+	STSTimeout  Duration   `yaml:"sts_timeout"`
+	SessionName string     `yaml:"session_name"`
+	Policy      string     `yaml:"policy"`
+	PolicyARNs  []string   `yaml:"policy_arns"`
+	Roles       []RoleRule `yaml:"roles"`
 }
 
 // RoleRule maps claims to a role ARN.
@@ -146,6 +149,11 @@ const (
 	DefaultAWSDuration      = time.Hour
 	DefaultAWSRefreshMargin = 20 * time.Minute
 	DefaultBrowserTimeout   = 5 * time.Minute
+	// MinSTSTimeout and MaxSTSTimeout bound aws.sts_timeout: an STS call
+	// needs a moment, and a credential process the SDK waits for must end
+	// well before the SDK gives up on it (aws-sdk-go-v2: one minute).
+	MinSTSTimeout = time.Second
+	MaxSTSTimeout = 5 * time.Minute
 )
 
 // IsWorkload reports whether flow names a workload identity source (see

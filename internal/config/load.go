@@ -284,6 +284,9 @@ func (f *File) validateProfile(p *Profile) []error {
 		if len(a.Roles) == 0 {
 			add(k+".aws.roles", "at least one role is required")
 		}
+		if t := a.STSTimeout.D(); t != 0 && (t < MinSTSTimeout || t > MaxSTSTimeout) {
+			add(k+".aws.sts_timeout", "must be between %s and %s, got %s", MinSTSTimeout, MaxSTSTimeout, t)
+		}
 		for i, r := range a.Roles {
 			rk := fmt.Sprintf("%s.aws.roles[%d]", k, i)
 			if r.RoleARN == "" && !r.Deny {

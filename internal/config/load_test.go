@@ -72,6 +72,9 @@ func TestParseErrors(t *testing.T) {
 		{"empty", "", "c.yaml:1: file is empty"},
 		{"no profiles", "default_profile: \"\"\n", "c.yaml: profiles: no profiles defined"},
 		{"gitlab without env var", "profiles:\n  ci:\n    flow: gitlab\n    issuer: https://gitlab.com\n", "c.yaml:2: profiles.ci.workload.env_var: required for the gitlab flow"},
+		{"sts timeout too short", "profiles:\n  dev:\n    issuer: https://x.example\n    client_id: c\n    aws:\n      region: us-east-1\n      sts_timeout: 10ms\n      roles:\n        - role_arn: arn:aws:iam::1:role/r\n", "c.yaml:7: profiles.dev.aws.sts_timeout: must be between 1s and 5m0s, got 10ms"},
+		{"sts timeout negative", "profiles:\n  dev:\n    issuer: https://x.example\n    client_id: c\n    aws:\n      region: us-east-1\n      sts_timeout: -1s\n      roles:\n        - role_arn: arn:aws:iam::1:role/r\n", "profiles.dev.aws.sts_timeout: must be between 1s and 5m0s, got -1s"},
+		{"sts timeout too long", "profiles:\n  dev:\n    issuer: https://x.example\n    client_id: c\n    aws:\n      region: us-east-1\n      sts_timeout: 10m\n      roles:\n        - role_arn: arn:aws:iam::1:role/r\n", "profiles.dev.aws.sts_timeout: must be between 1s and 5m0s, got 10m0s"},
 		{"verify off for humans", "profiles:\n  dev:\n    issuer: https://x.example\n    client_id: c\n    verify: \"off\"\n", "c.yaml:5: profiles.dev.verify: verify: off is only allowed for workload flows"},
 	}
 	for _, tt := range tests {

@@ -25,6 +25,11 @@ const (
 	// DefaultTimeout is the per-request timeout of the client used when
 	// Client.HTTP is nil.
 	DefaultTimeout = 30 * time.Second
+	// DefaultDeadline bounds a whole exchange: every attempt and back-off.
+	// It stays well under the time the SDKs give a credential process
+	// (aws-sdk-go-v2's processcreds kills it after one minute), so the
+	// process reports why instead of being killed without a word.
+	DefaultDeadline = 20 * time.Second
 
 	baseDelay = 250 * time.Millisecond
 	maxDelay  = 5 * time.Second
@@ -52,7 +57,43 @@ type Client struct {
 	// MaxResponseBytes caps the answer read; 0 means
 	// DefaultMaxResponseBytes.
 	MaxResponseBytes int64
+	// Deadline bounds the whole exchange (every call to STS and the waits
+	// between them; not the first ID token, which may need a login); 0
+	// means DefaultDeadline.
+	Deadline time.Duration
+
+	// withDeadline derives the exchange's context; nil means
+	// context.WithTimeout. Tests replace it to end the exchange at a
+	// chosen moment instead of after a real wait.
+	withDeadline func(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc)
 }
+
+// DeadlineError reports that an exchange did not finish within the
+// client's Deadline.
+type DeadlineError struct {
+	// Deadline is the bound that was reached.
+	Deadline time.Duration
+	// Attempts is how many calls to STS were started.
+	Attempts int
+	// Last is the failure of the last call that got one; nil when every
+	// call was still waiting for an answer.
+	Last error
+}
+
+// Error names the deadline, the attempt count and the last error.
+func (e *DeadlineError) Error() string {
+	plural := "s"
+	if e.Attempts == 1 {
+		plural = ""
+	}
+	if e.Last == nil {
+		return fmt.Sprintf("STS did not answer within %s (%d attempt%s, no answer)", e.Deadline, e.Attempts, plural)
+	}
+	return fmt.Sprintf("STS did not answer within %s (%d attempt%s; last error: %v)", e.Deadline, e.Attempts, plural, e.Last)
+}
+
+// Unwrap returns context.DeadlineExceeded.
+func (e *DeadlineError) Unwrap() error { return context.DeadlineExceeded }
 
 // TokenFunc returns the ID token to present. It is called with fresh false
 // first; after STS answers InvalidIdentityToken it is called once with fresh
@@ -86,16 +127,39 @@ func (c *Client) AssumeRoleWithWebIdentity(ctx context.Context, r Request, token
 	if maxAttempts <= 0 {
 		maxAttempts = DefaultMaxAttempts
 	}
+	deadline := c.Deadline
+	if deadline <= 0 {
+		deadline = DefaultDeadline
+	}
+	withDeadline := c.withDeadline
+	if withDeadline == nil {
+		withDeadline = context.WithTimeout
+	}
+	callCtx, cancel := withDeadline(ctx, deadline)
+	defer cancel()
+	// ended turns the end of callCtx into the error to return: the
+	// caller's cancellation (Ctrl-C, SIGTERM) as such, else the deadline.
+	attempts := 0
+	var last error
+	ended := func() error {
+		if ctx.Err() != nil {
+			return fmt.Errorf("could not assume role %s: %w", r.RoleARN, ctx.Err())
+		}
+		return apperr.New(apperr.KindError, fmt.Errorf("could not assume role %s: %w", r.RoleARN, &DeadlineError{Deadline: deadline, Attempts: attempts, Last: last}),
+			"check that STS is reachable from here (aws.sts_endpoint or aws.region, HTTPS_PROXY); aws.sts_timeout in the profile sets this deadline")
+	}
 	freshTried := false
 	failures := 0
 	for {
-		creds, err := c.call(ctx, endpoint, r.form(tok).Encode())
+		attempts++
+		creds, err := c.call(callCtx, endpoint, r.form(tok).Encode())
 		if err == nil {
 			return creds, nil
 		}
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("could not assume role %s: %w", r.RoleARN, ctx.Err())
+		if callCtx.Err() != nil {
+			return nil, ended()
 		}
+		last = err
 		var stsErr *Error
 		if errors.As(err, &stsErr) && stsErr.Code == CodeInvalidIdentityToken && !freshTried {
 			freshTried = true
@@ -108,7 +172,10 @@ func (c *Client) AssumeRoleWithWebIdentity(ctx context.Context, r Request, token
 		if !retryable(err) || failures >= maxAttempts {
 			return nil, classify(r.RoleARN, err, failures)
 		}
-		if err := c.sleep(ctx, c.backoff(failures)); err != nil {
+		if err := c.sleep(callCtx, c.backoff(failures)); err != nil {
+			if callCtx.Err() != nil {
+				return nil, ended()
+			}
 			return nil, fmt.Errorf("could not assume role %s: %w", r.RoleARN, err)
 		}
 	}
