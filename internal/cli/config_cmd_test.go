@@ -39,11 +39,11 @@ func TestConfigValidateErrors(t *testing.T) {
 		name, yaml, want string
 		code             int
 	}{
-		{"rule does not compile", "profiles:\n  dev:\n    issuer: ISSUER\n    client_id: c\n    aws:\n      region: us-east-1\n      roles:\n        - role_arn: arn:aws:iam::1:role/a\n          when: \"claims.groups contains\"\n",
+		{"rule does not compile", "profiles:\n  dev:\n    issuer: ISSUER\n    client_id: c\n    aws:\n      region: us-east-1\n      roles:\n        - role_arn: arn:aws:iam::123456789012:role/a\n          when: \"claims.groups contains\"\n",
 			"profiles.dev.aws.roles: rule 1:", 2},
 		{"issuer mismatch", "profiles:\n  dev:\n    issuer: ISSUER/\n    client_id: c\n",
 			"issuer mismatch: the profile says \"ISSUER/\"", 1},
-		{"margin eats the duration", "profiles:\n  dev:\n    issuer: ISSUER\n    client_id: c\n    aws:\n      region: us-east-1\n      duration: 15m\n      refresh_margin: 15m\n      roles: [{role_arn: \"arn:aws:iam::1:role/a\"}]\n",
+		{"margin eats the duration", "profiles:\n  dev:\n    issuer: ISSUER\n    client_id: c\n    aws:\n      region: us-east-1\n      duration: 15m\n      refresh_margin: 15m\n      roles: [{role_arn: \"arn:aws:iam::123456789012:role/a\"}]\n",
 			"leaves 0s of use", 2},
 		{"unknown key", "profiles:\n  dev:\n    issuer: ISSUER\n    client_id: c\n    flows: device\n", "config.yaml:5: field flows is not a known key in Profile", 2},
 	}

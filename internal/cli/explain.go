@@ -55,6 +55,9 @@ func explainRun(ctx context.Context, o *ExplainOptions) error {
 		return err
 	}
 	defer r.close()
+	if err := checkProfiles(r.cfg, []string{r.p.Name}, o.f.IO.ErrOut); err != nil {
+		return err
+	}
 	w := o.f.IO.Out
 	src := r.sourceDoc()
 	fmt.Fprintf(w, "Profile:      %s (environment %s)\n", r.p.Name, r.p.Environment)

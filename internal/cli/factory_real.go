@@ -21,10 +21,8 @@ func NewFactory(b BuildInfo) *Factory {
 	// document (kubelogin does the same).
 	browser.Stdout = os.Stderr
 	browser.Stderr = os.Stderr
-	timeout := 30 * time.Second
-	if v, err := time.ParseDuration(env.Lookup(os.LookupEnv).Get(env.HTTPTimeout)); err == nil && v > 0 {
-		timeout = v
-	}
+	// A bad value is refused by Main (env.Lookup.Check) before any request.
+	timeout, _ := env.Lookup(os.LookupEnv).Duration(env.HTTPTimeout)
 	client := &http.Client{Timeout: timeout}
 	return &Factory{
 		IO: &IOStreams{

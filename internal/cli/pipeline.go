@@ -37,9 +37,10 @@ func gcpRules(p *config.Profile) []policy.Rule {
 	return rules
 }
 
-// compileRules compiles every profile's rules, naming profile and rule on error.
-func compileRules(cfg *config.File) error {
-	for _, name := range cfg.ProfileNames() {
+// compileRules compiles the named profiles' rules, naming profile and rule
+// on error.
+func compileRules(cfg *config.File, names []string) error {
+	for _, name := range names {
 		p := cfg.Profiles[name]
 		if err := policy.Compile(awsRules(p)); err != nil {
 			return fmt.Errorf("%s:%d: profiles.%s.aws.roles: %w", cfg.Path, cfg.Line("profiles."+name+".aws.roles"), name, err)

@@ -122,9 +122,14 @@ func targetCommand(args []string) string {
 // Main runs the command line and returns the process exit code. It prints
 // each error once, as "error: ..." plus the hint on the next line.
 func Main(ctx context.Context, f *Factory, args []string) int {
-	root := newRootCmd(f, targetCommand(args))
-	root.SetArgs(args)
-	err := root.ExecuteContext(ctx)
+	err := f.Env.Check()
+	if err != nil {
+		err = apperr.Usage(err, "fix or unset the variable")
+	} else {
+		root := newRootCmd(f, targetCommand(args))
+		root.SetArgs(args)
+		err = root.ExecuteContext(ctx)
+	}
 	if err == nil {
 		return 0
 	}

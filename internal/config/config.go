@@ -154,6 +154,10 @@ const (
 	// well before the SDK gives up on it (aws-sdk-go-v2: one minute).
 	MinSTSTimeout = time.Second
 	MaxSTSTimeout = 5 * time.Minute
+	// MaxRefreshMargin bounds refresh_margin. A margin above the ID token's
+	// life refreshes at every call (tests do that on purpose); one above a
+	// day is a typo.
+	MaxRefreshMargin = 24 * time.Hour
 )
 
 // IsWorkload reports whether flow names a workload identity source (see

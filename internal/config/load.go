@@ -11,10 +11,14 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
+	"unicode"
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/dagster-oidc/dagster-oidc/internal/exchange/awssts"
 	"github.com/dagster-oidc/dagster-oidc/internal/flow"
+	"github.com/dagster-oidc/dagster-oidc/internal/readfile"
 )
 
 // MaxFileSize caps how much of a config file is read.
@@ -47,22 +51,21 @@ func (e *Error) Error() string {
 // ErrNotExist is returned by Load when the file does not exist.
 var ErrNotExist = errors.New("config file does not exist")
 
-// Load reads and validates the profiles file at path.
+// Load reads and validates the profiles file at path. A path that is not a
+// regular file (a named pipe, a device) is refused without waiting on it.
 func Load(path string) (*File, error) {
-	f, err := os.Open(path)
+	data, err := readfile.Regular(path, MaxFileSize)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
+		var nr *readfile.NotRegularError
+		switch {
+		case errors.Is(err, os.ErrNotExist):
 			return nil, fmt.Errorf("%s: %w", path, ErrNotExist)
+		case errors.As(err, &nr):
+			return nil, &Error{Path: path, Msg: "not a regular file; the profiles file must be a plain YAML file"}
+		case errors.Is(err, readfile.ErrTooLarge):
+			return nil, &Error{Path: path, Msg: fmt.Sprintf("file is larger than %d bytes", MaxFileSize)}
 		}
-		return nil, fmt.Errorf("could not read config: %w", err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
-	if err != nil {
 		return nil, fmt.Errorf("could not read config %s: %w", path, err)
-	}
-	if len(data) > MaxFileSize {
-		return nil, &Error{Path: path, Msg: fmt.Sprintf("file is larger than %d bytes", MaxFileSize)}
 	}
 	return Parse(path, data)
 }
@@ -237,11 +240,26 @@ func (f *File) validateProfile(p *Profile) []error {
 	var errs []error
 	add := func(key, format string, args ...any) { errs = append(errs, f.errorf(key, format, args...)) }
 	workload := IsWorkload(p.Flow)
+	if !profileNameRE().MatchString(p.Name) {
+		add(k, "profile name %q must be letters, digits, '.', '_' or '-' (it names cache files), at most 64 characters", p.Name)
+	}
+	for key, v := range p.plainStrings() {
+		if i := strings.IndexFunc(v, unicode.IsControl); i >= 0 {
+			add(k+"."+key, "contains the control character %U; remove it", []rune(v[i:])[0])
+		}
+	}
 	if p.Issuer == "" && !(workload && p.Verify == "off") {
 		add(k+".issuer", "required: the OpenID issuer URL, e.g. https://id.example.com")
 	} else if p.Issuer != "" {
-		if u, err := url.Parse(p.Issuer); err != nil || u.Host == "" || (u.Scheme != "https" && !isLoopback(u.Hostname())) {
+		if u, err := url.Parse(p.Issuer); err != nil || u.Host == "" || !(u.Scheme == "https" || u.Scheme == "http" && isLoopback(u.Hostname())) {
 			add(k+".issuer", "must be an https URL (http only for 127.0.0.1/localhost), got %q", p.Issuer)
+		} else if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+			add(k+".issuer", "an issuer URL has no query, fragment or user info (OpenID Connect Discovery §2), got %q", p.Issuer)
+		}
+	}
+	for _, d := range p.durations() {
+		if d.set && (d.v < d.min || d.v > d.max) {
+			add(k+"."+d.key, "%s is outside %s..%s", d.v, d.min, d.max)
 		}
 	}
 	if p.ClientID == "" && (p.Flow == "device" || p.Flow == "browser") {
@@ -280,6 +298,19 @@ func (f *File) validateProfile(p *Profile) []error {
 	if a := p.AWS; a != nil {
 		if a.Region == "" && a.STSEndpoint == "" {
 			add(k+".aws.region", "required (e.g. us-east-1)")
+		} else if err := awssts.CheckRegion(a.Region); err != nil {
+			add(k+".aws.region", "%v", err)
+		}
+		if a.STSEndpoint != "" {
+			if err := awssts.CheckEndpoint(a.STSEndpoint); err != nil {
+				add(k+".aws.sts_endpoint", "%v", err)
+			}
+		}
+		if err := awssts.ValidateDuration(a.Duration.D(), a.RefreshMargin.D()); err != nil {
+			add(k+".aws.duration", "%v", err)
+		}
+		if err := awssts.CheckSessionNameTemplate(a.SessionName); err != nil {
+			add(k+".aws.session_name", "%v", err)
 		}
 		if len(a.Roles) == 0 {
 			add(k+".aws.roles", "at least one role is required")
@@ -291,8 +322,10 @@ func (f *File) validateProfile(p *Profile) []error {
 			rk := fmt.Sprintf("%s.aws.roles[%d]", k, i)
 			if r.RoleARN == "" && !r.Deny {
 				add(rk+".role_arn", "required")
-			} else if r.RoleARN != "" && !strings.HasPrefix(r.RoleARN, "arn:") {
-				add(rk+".role_arn", "%q is not an ARN (arn:aws:iam::ACCOUNT:role/NAME)", r.RoleARN)
+			} else if r.RoleARN != "" {
+				if err := awssts.CheckRoleARN(r.RoleARN); err != nil {
+					add(rk+".role_arn", "%v", err)
+				}
 			}
 		}
 	}
@@ -307,6 +340,59 @@ func (f *File) validateProfile(p *Profile) []error {
 		}
 	}
 	return errs
+}
+
+// profileNameRE is what a profile may be called: its name is part of cache
+// file names and keyring items, so never a path.
+var profileNameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`) })
+
+// plainStrings are the profile's one-line values by key: none of them may
+// hold a control character (a NUL in a client id, a newline in an issuer).
+func (p *Profile) plainStrings() map[string]string {
+	m := map[string]string{
+		"environment": p.Environment, "issuer": p.Issuer, "client_id": p.ClientID,
+		"client_secret_env": p.ClientSecretEnv, "client_secret_file": p.ClientSecretFile,
+		"audience": p.Audience, "workload.path": p.Workload.Path, "workload.audience": p.Workload.Audience,
+		"workload.env_var": p.Workload.EnvVar,
+	}
+	for i, s := range p.Scopes {
+		m[fmt.Sprintf("scopes[%d]", i)] = s
+	}
+	if a := p.AWS; a != nil {
+		m["aws.region"], m["aws.sts_endpoint"], m["aws.session_name"] = a.Region, a.STSEndpoint, a.SessionName
+		for i, r := range a.Roles {
+			m[fmt.Sprintf("aws.roles[%d].role_arn", i)] = r.RoleARN
+		}
+	}
+	if g := p.GCP; g != nil {
+		m["gcp.audience"], m["gcp.service_account"] = g.Audience, g.ServiceAccount
+		for i, r := range g.ServiceAccounts {
+			m[fmt.Sprintf("gcp.service_accounts[%d].service_account", i)] = r.ServiceAccount
+		}
+	}
+	return m
+}
+
+// durationCheck is one duration of a profile and its allowed range.
+type durationCheck struct {
+	key      string
+	v        time.Duration
+	min, max time.Duration
+	set      bool
+}
+
+// durations lists the profile's durations with their ranges (after
+// defaults; zero means unset). AWS durations are checked together with
+// their margin by awssts.ValidateDuration; clock_skew by its own rule.
+func (p *Profile) durations() []durationCheck {
+	ds := []durationCheck{
+		{key: "refresh_margin", v: p.RefreshMargin.D(), min: time.Second, max: MaxRefreshMargin, set: true},
+		{key: "browser.timeout", v: p.Browser.Timeout.D(), min: 10 * time.Second, max: time.Hour, set: true},
+	}
+	if p.GCP != nil {
+		ds = append(ds, durationCheck{key: "gcp.lifetime", v: p.GCP.Lifetime.D(), min: time.Second, max: 12 * time.Hour, set: p.GCP.Lifetime != 0})
+	}
+	return ds
 }
 
 func isLoopback(host string) bool {

@@ -65,7 +65,7 @@ func TestParseErrors(t *testing.T) {
 		{"http issuer", "profiles:\n  dev:\n    issuer: http://id.example.com\n    client_id: c\n", "c.yaml:3: profiles.dev.issuer: must be an https URL"},
 		{"bad flow", "profiles:\n  dev:\n    issuer: https://x.example\n    client_id: c\n    flow: magic\n", "c.yaml:5: profiles.dev.flow: unknown flow \"magic\""},
 		{"bad duration", "profiles:\n  dev:\n    issuer: https://x.example\n    client_id: c\n    refresh_margin: soon\n", "c.yaml:5: invalid duration \"soon\""},
-		{"bad role arn", "profiles:\n  dev:\n    issuer: https://x.example\n    client_id: c\n    aws:\n      region: us-east-1\n      roles:\n        - role_arn: data-eng\n", "c.yaml:8: profiles.dev.aws.roles[0].role_arn: \"data-eng\" is not an ARN"},
+		{"bad role arn", "profiles:\n  dev:\n    issuer: https://x.example\n    client_id: c\n    aws:\n      region: us-east-1\n      roles:\n        - role_arn: data-eng\n", "c.yaml:8: profiles.dev.aws.roles[0].role_arn: \"data-eng\" is not a role ARN"},
 		{"no roles", "profiles:\n  dev:\n    issuer: https://x.example\n    client_id: c\n    aws:\n      region: us-east-1\n", "c.yaml:5: profiles.dev.aws.roles: at least one role is required"},
 		{"default undefined", "default_profile: prod\nprofiles:\n  dev:\n    issuer: https://x.example\n    client_id: c\n", "c.yaml:1: default_profile: profile \"prod\" is not defined"},
 		{"not yaml", "profiles: [\n", "c.yaml:1: did not find expected node content"},

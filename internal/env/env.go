@@ -6,7 +6,9 @@ package env
 
 import (
 	"fmt"
+	"sort"
 	"strings"
+	"time"
 )
 
 // Variable is a registered DAGSTER_OIDC_ environment variable.
@@ -28,17 +30,25 @@ const (
 type Options struct {
 	Description string
 	Sensitive   bool
+	// Duration, when set, makes the variable a duration in that range.
+	Duration *DurationRange
+}
+
+// DurationRange is the default and the allowed range of a duration variable.
+type DurationRange struct {
+	Default, Min, Max time.Duration
 }
 
 // Registry lists every variable dagster-oidc reads under its own prefix.
 var Registry = map[Variable]Options{
-	Config:      {Description: "path of the profiles file (default $XDG_CONFIG_HOME/dagster-oidc/config.yaml)"},
-	Profile:     {Description: "profile to use when --profile is not given"},
-	CacheDir:    {Description: "directory of the file cache, locks and discovery cache (default $XDG_CACHE_HOME/dagster-oidc)"},
-	StateDir:    {Description: "directory of the audit log and other state (default $XDG_STATE_HOME/dagster-oidc)"},
-	NoBrowser:   {Description: "set to 1 to never open a browser; the URL is printed instead"},
-	Verbose:     {Description: "set to 1 for debug logs on stderr (tokens are always redacted)"},
-	HTTPTimeout: {Description: "timeout of each request to the IdP, STS or GCP, e.g. 10s (default 30s)"},
+	Config:    {Description: "path of the profiles file (default $XDG_CONFIG_HOME/dagster-oidc/config.yaml)"},
+	Profile:   {Description: "profile to use when --profile is not given"},
+	CacheDir:  {Description: "directory of the file cache, locks and discovery cache (default $XDG_CACHE_HOME/dagster-oidc)"},
+	StateDir:  {Description: "directory of the audit log and other state (default $XDG_STATE_HOME/dagster-oidc)"},
+	NoBrowser: {Description: "set to 1 to never open a browser; the URL is printed instead"},
+	Verbose:   {Description: "set to 1 for debug logs on stderr (tokens are always redacted)"},
+	HTTPTimeout: {Description: "timeout of each request to the IdP, STS or GCP, e.g. 10s (default 30s, 1s to 10m)",
+		Duration: &DurationRange{Default: 30 * time.Second, Min: time.Second, Max: 10 * time.Minute}},
 }
 
 // Lookup is an injected environment lookup, os.LookupEnv in production.
@@ -52,4 +62,44 @@ func (l Lookup) Get(v Variable) string {
 	}
 	s, _ := l(string(v))
 	return s
+}
+
+// Duration returns a duration variable's value, its default when unset or
+// empty, or an error naming the variable when the value is not a duration
+// in its range.
+func (l Lookup) Duration(v Variable) (time.Duration, error) {
+	r := Registry[v].Duration
+	if r == nil {
+		panic(fmt.Sprintf("env: %s is not a duration variable", v))
+	}
+	s := l.Get(v)
+	if s == "" {
+		return r.Default, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("%s=%q is not a duration (use e.g. 10s, 1m)", v, s)
+	}
+	if d < r.Min || d > r.Max {
+		return 0, fmt.Errorf("%s=%s is outside %s..%s", v, s, r.Min, r.Max)
+	}
+	return d, nil
+}
+
+// Check validates every set duration variable and returns the first
+// problem, by variable name.
+func (l Lookup) Check() error {
+	names := make([]string, 0, len(Registry))
+	for v, o := range Registry {
+		if o.Duration != nil {
+			names = append(names, string(v))
+		}
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		if _, err := l.Duration(Variable(n)); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"os"
+
+	"github.com/dagster-oidc/dagster-oidc/internal/readfile"
 )
 
 // fileSource reads a JWT from a file on every call: kubernetes (a projected
@@ -56,19 +56,12 @@ func (s *fileSource) Token(ctx context.Context) (*Token, error) {
 // errWorkloadTooLarge is returned for files and bodies over workloadMaxBody.
 var errWorkloadTooLarge = errors.New("larger than 1 MiB")
 
-// workloadReadFile opens path, reads at most workloadMaxBody bytes and closes it.
+// workloadReadFile reads the regular file at path, at most workloadMaxBody
+// bytes; a named pipe or device is refused rather than waited on.
 func workloadReadFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, workloadMaxBody+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > workloadMaxBody {
+	data, err := readfile.Regular(path, workloadMaxBody)
+	if errors.Is(err, readfile.ErrTooLarge) {
 		return nil, errWorkloadTooLarge
 	}
-	return data, nil
+	return data, err
 }

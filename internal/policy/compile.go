@@ -3,7 +3,6 @@ package policy
 import (
 	"errors"
 	"fmt"
-	"reflect"
 	"strings"
 
 	"github.com/expr-lang/expr"
@@ -41,17 +40,19 @@ func compileRule(r Rule) (*compiled, error) {
 	if strings.TrimSpace(r.When) == "" {
 		return &compiled{}, nil
 	}
-	// Not expr.AsBool: it turns a non-bool result of a claim (typed any)
-	// into an opaque cast error at run time; the type is checked here when
-	// it is known and after the run otherwise. The optimiser is off: each
-	// program runs once, and optimising costs more than it saves (about
-	// 75 µs against 20 µs per rule).
-	program, err := expr.Compile(r.When, expr.Env(vars{}), expr.Optimize(false))
+	// expr.AsBool refuses every condition whose type is known not to be a
+	// bool (1 + 2, run.job, nil) here, in config validate and explain, not
+	// at run time; a claim's value (typed any) is checked after the run,
+	// where evalRule names its type. The optimiser is off: each program
+	// runs once, and optimising costs more than it saves (about 75 µs
+	// against 20 µs per rule).
+	program, err := expr.Compile(r.When, expr.Env(vars{}), expr.AsBool(), expr.Optimize(false))
 	if err != nil {
-		return nil, fmt.Errorf("could not compile condition %q: %w", r.When, flatten(err))
-	}
-	if t := program.Node().Type(); t != nil && t.Kind() != reflect.Bool && t.Kind() != reflect.Interface {
-		return nil, fmt.Errorf("condition %q yields %s, not bool", r.When, t)
+		msg := flatten(err).Error()
+		if got, ok := strings.CutPrefix(msg, "expected bool, but got "); ok {
+			return nil, fmt.Errorf("condition %q yields %s, not bool", r.When, strings.TrimSpace(got))
+		}
+		return nil, fmt.Errorf("could not compile condition %q: %s", r.When, msg)
 	}
 	return &compiled{program: program, claims: claimPaths(program.Node())}, nil
 }

@@ -2,7 +2,9 @@ package policy
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/expr-lang/expr"
 
@@ -114,7 +116,12 @@ func evalRule(r Rule, env vars) (matched bool, reason string, err error) {
 		if len(missing) > 0 {
 			return false, "condition false (" + absentText(missing) + ")", nil
 		}
-		return false, "error: " + flatten(runErr).Error(), nil
+		msg := flatten(runErr).Error()
+		if m := castErrorRE().FindStringSubmatch(msg); m != nil {
+			// AsBool's cast of a claim's value that is not a bool.
+			return false, "error: condition yields " + m[1] + ", not bool", nil
+		}
+		return false, "error: " + msg, nil
 	}
 	b, ok := out.(bool)
 	if !ok {
@@ -128,6 +135,10 @@ func evalRule(r Rule, env vars) (matched bool, reason string, err error) {
 	}
 	return true, "matched", nil
 }
+
+// castErrorRE matches the run-time error of expr.AsBool's cast,
+// "invalid operation: bool(string) (1:1)".
+var castErrorRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^invalid operation: bool\((.+)\) \(\d+:\d+\)$`) })
 
 func absentText(names []string) string {
 	if len(names) == 1 {

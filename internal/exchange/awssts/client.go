@@ -7,7 +7,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -263,19 +262,16 @@ func (c *Client) call(ctx context.Context, endpoint, body string) (*Credentials,
 // endpoint resolves the STS URL.
 func (c *Client) endpoint() (string, error) {
 	if c.Endpoint != "" {
-		u, err := url.Parse(c.Endpoint)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			return "", fmt.Errorf("STS endpoint %q is not an http(s) URL", c.Endpoint)
+		if err := CheckEndpoint(c.Endpoint); err != nil {
+			return "", err
 		}
 		return c.Endpoint, nil
 	}
 	if c.Region == "" {
 		return "", errors.New("no AWS region is set for STS")
 	}
-	for _, r := range c.Region {
-		if (r < 'a' || r > 'z') && (r < '0' || r > '9') && r != '-' {
-			return "", fmt.Errorf("AWS region %q is not a region name", c.Region)
-		}
+	if err := CheckRegion(c.Region); err != nil {
+		return "", err
 	}
 	suffix := "amazonaws.com"
 	if strings.HasPrefix(c.Region, "cn-") {

@@ -1,0 +1,6 @@
+//go:build !unix
+
+package readfile
+
+// openFlags is empty where there is no O_NONBLOCK; the stat check remains.
+const openFlags = 0
