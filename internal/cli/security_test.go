@@ -1,7 +1,10 @@
 package cli
 
 import (
+	"encoding/json"
 	"io/fs"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -41,4 +44,48 @@ func TestFinding1_PlantedAWSCredentialsRefused(t *testing.T) {
 	if lines := strings.Split(strings.TrimSpace(stderr), "\n"); len(lines) != 1 || !strings.Contains(lines[0], want) {
 		t.Errorf("stderr %q: want one line with %q", stderr, want)
 	}
+}
+
+// TestFinding6_ConfigValidateRefusesPlaintextEndpoints is issue 15.6:
+// `config validate` refuses every plaintext endpoint, naming its key (the
+// profile's or the discovery document's).
+func TestFinding6_ConfigValidateRefusesPlaintextEndpoints(t *testing.T) {
+	e := newTestEnv(t, sandboxOptions())
+	var issuer string
+	issuer = httptestIssuer(t, func() map[string]string {
+		return map[string]string{"issuer": issuer, "jwks_uri": issuer + "/keys", "token_endpoint": "http://id.example.com/token"}
+	})
+	base := "profiles:\n  dev:\n    issuer: " + e.sb.Issuer() + "\n    client_id: c\n"
+	tests := []struct {
+		name, yaml, want string
+		code             int
+	}{
+		{"aws.sts_endpoint", base + "    aws:\n      sts_endpoint: http://sts.example.com/\n      roles: [{role_arn: \"arn:aws:iam::1:role/a\"}]\n",
+			`profiles.dev.aws.sts_endpoint: "http://sts.example.com/": endpoint must use https (plain http only on a loopback address)`, 2},
+		{"gcp.token_url", base + "    gcp:\n      audience: //iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/p/providers/o\n      token_url: http://sts.example.com/v1/token\n",
+			`profiles.dev.gcp.token_url: "http://sts.example.com/v1/token": endpoint must use https`, 2},
+		{"gcp.impersonation_url", base + "    gcp:\n      audience: //iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/p/providers/o\n      impersonation_url: http://iam.example.com/v1\n",
+			`profiles.dev.gcp.impersonation_url: "http://iam.example.com/v1": endpoint must use https`, 2},
+		{"discovery token_endpoint", "profiles:\n  dev:\n    issuer: " + issuer + "\n    client_id: c\n",
+			`token_endpoint "http://id.example.com/token": endpoint must use https`, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e.writeConfig(tt.yaml)
+			_, stderr, code := e.run("config", "validate")
+			if code != tt.code || !strings.Contains(stderr, tt.want) {
+				t.Errorf("exit %d (want %d), stderr %q, want %q", code, tt.code, stderr, tt.want)
+			}
+		})
+	}
+}
+
+// httptestIssuer serves doc() as a discovery document on 127.0.0.1.
+func httptestIssuer(t *testing.T, doc func() map[string]string) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = json.NewEncoder(w).Encode(doc())
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/dagster-oidc/dagster-oidc/internal/exchange/awssts"
 	"github.com/dagster-oidc/dagster-oidc/internal/flow"
 	"github.com/dagster-oidc/dagster-oidc/internal/readfile"
+	"github.com/dagster-oidc/dagster-oidc/internal/safehttp"
 )
 
 // MaxFileSize caps how much of a config file is read.
@@ -251,7 +252,7 @@ func (f *File) validateProfile(p *Profile) []error {
 	if p.Issuer == "" && !(workload && p.Verify == "off") {
 		add(k+".issuer", "required: the OpenID issuer URL, e.g. https://id.example.com")
 	} else if p.Issuer != "" {
-		if u, err := url.Parse(p.Issuer); err != nil || u.Host == "" || !(u.Scheme == "https" || u.Scheme == "http" && isLoopback(u.Hostname())) {
+		if u, err := url.Parse(p.Issuer); err != nil || u.Host == "" || !safehttp.Secure(u) {
 			add(k+".issuer", "must be an https URL (http only for 127.0.0.1/localhost), got %q", p.Issuer)
 		} else if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
 			add(k+".issuer", "an issuer URL has no query, fragment or user info (OpenID Connect Discovery §2), got %q", p.Issuer)
@@ -295,7 +296,15 @@ func (f *File) validateProfile(p *Profile) []error {
 	if p.Flow == "file" && p.Workload.Path == "" {
 		add(k+".workload.path", "required for the file flow")
 	}
+	endpoint := func(key, raw string) {
+		if raw != "" {
+			if err := safehttp.CheckURL(raw); err != nil {
+				add(key, "%v", err)
+			}
+		}
+	}
 	if a := p.AWS; a != nil {
+		endpoint(k+".aws.sts_endpoint", a.STSEndpoint)
 		if a.Region == "" && a.STSEndpoint == "" {
 			add(k+".aws.region", "required (e.g. us-east-1)")
 		} else if err := awssts.CheckRegion(a.Region); err != nil {
@@ -330,6 +339,8 @@ func (f *File) validateProfile(p *Profile) []error {
 		}
 	}
 	if g := p.GCP; g != nil {
+		endpoint(k+".gcp.token_url", g.TokenURL)
+		endpoint(k+".gcp.impersonation_url", g.ImpersonationURL)
 		if g.Audience == "" {
 			add(k+".gcp.audience", "required: //iam.googleapis.com/projects/NUMBER/locations/global/workloadIdentityPools/POOL/providers/PROVIDER")
 		}
@@ -393,10 +404,6 @@ func (p *Profile) durations() []durationCheck {
 		ds = append(ds, durationCheck{key: "gcp.lifetime", v: p.GCP.Lifetime.D(), min: time.Second, max: 12 * time.Hour, set: p.GCP.Lifetime != 0})
 	}
 	return ds
-}
-
-func isLoopback(host string) bool {
-	return host == "127.0.0.1" || host == "localhost" || host == "::1"
 }
 
 // ProfileNames returns the defined profile names, sorted.

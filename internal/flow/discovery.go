@@ -21,6 +21,7 @@ import (
 	"github.com/dagster-oidc/dagster-oidc/internal/atomicfile"
 	"github.com/dagster-oidc/dagster-oidc/internal/cache"
 	"github.com/dagster-oidc/dagster-oidc/internal/clock"
+	"github.com/dagster-oidc/dagster-oidc/internal/safehttp"
 )
 
 // MaxResponseBytes caps every response body read from an IdP.
@@ -40,6 +41,26 @@ type Metadata struct {
 	RevocationURL string   `json:"revocation_endpoint"`
 	Algorithms    []string `json:"id_token_signing_alg_values_supported"`
 	GrantTypes    []string `json:"grant_types_supported"`
+}
+
+// checkEndpoints applies the issuer's rule to every endpoint the document
+// names: https, or http on a loopback address only (issue 15.6).
+func (m *Metadata) checkEndpoints() error {
+	for _, e := range []struct{ key, url string }{
+		{"authorization_endpoint", m.AuthURL},
+		{"token_endpoint", m.TokenURL},
+		{"device_authorization_endpoint", m.DeviceAuthURL},
+		{"jwks_uri", m.JWKSURL},
+		{"revocation_endpoint", m.RevocationURL},
+	} {
+		if e.url == "" {
+			continue
+		}
+		if err := safehttp.CheckURL(e.url); err != nil {
+			return fmt.Errorf("%s %w", e.key, err)
+		}
+	}
+	return nil
 }
 
 // Discovery fetches an issuer's discovery document and JWKS, keeping a copy
@@ -78,6 +99,10 @@ func (d *Discovery) Metadata(ctx context.Context) (*Metadata, error) {
 	if m.JWKSURL == "" {
 		d.forget(u)
 		return nil, fmt.Errorf("discovery document at %s has no jwks_uri", u)
+	}
+	if err := m.checkEndpoints(); err != nil {
+		d.forget(u)
+		return nil, fmt.Errorf("discovery document at %s: %w", u, err)
 	}
 	return &m, nil
 }
@@ -196,7 +221,7 @@ func fetch(ctx context.Context, client *http.Client, u string) ([]byte, error) {
 		return nil, err
 	}
 	req.Header.Set("Accept", "application/json")
-	resp, err := httpClient(client).Do(req)
+	resp, err := safehttp.SameOriginGETs(httpClient(client)).Do(req)
 	if err != nil {
 		return nil, err
 	}
@@ -225,9 +250,12 @@ func readCapped(r io.Reader) ([]byte, error) {
 	return b, nil
 }
 
+// httpClient is c, or a client with a 30 s timeout, that follows no
+// redirect: every IdP call but discovery carries a code, a token or a
+// secret (issue 15.5).
 func httpClient(c *http.Client) *http.Client {
 	if c == nil {
-		return &http.Client{Timeout: 30 * time.Second}
+		c = &http.Client{Timeout: 30 * time.Second}
 	}
-	return c
+	return safehttp.NoRedirects(c)
 }

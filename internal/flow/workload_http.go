@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/dagster-oidc/dagster-oidc/internal/safehttp"
 )
 
 // workloadGet sends a GET to rawURL with header, bounded by timeout, and
@@ -21,7 +23,7 @@ func workloadGet(ctx context.Context, client *http.Client, timeout time.Duration
 		return 0, nil, fmt.Errorf("could not build the request: %w", workloadUnwrapURL(err))
 	}
 	req.Header = header
-	resp, err := client.Do(req)
+	resp, err := safehttp.NoRedirects(client).Do(req)
 	if err != nil {
 		if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
 			return 0, nil, fmt.Errorf("no answer within %s: %w", timeout, context.DeadlineExceeded)

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
 	"github.com/dagster-oidc/dagster-oidc/internal/exchange/gcpsts"
+	"github.com/dagster-oidc/dagster-oidc/internal/safehttp"
 )
 
 // Limits Google's libraries enforce (specs.md §2.2, §2.4).
@@ -189,18 +189,10 @@ func validateEndpoint(what, raw string) error {
 	if err != nil || u.Host == "" {
 		return invalid(fmt.Errorf("the %s %q is not an absolute URL", what, raw), "use an https:// URL")
 	}
-	if u.Scheme == "https" || (u.Scheme == "http" && isLoopback(u.Hostname())) {
+	if safehttp.Secure(u) {
 		return nil
 	}
 	return invalid(fmt.Errorf("the %s %q must use https", what, raw), "plain http is accepted only on a loopback address")
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 func validateLifetime(d time.Duration, impersonating bool) error {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
+	"github.com/dagster-oidc/dagster-oidc/internal/safehttp"
 )
 
 // Defaults of the zero Client.
@@ -280,11 +281,13 @@ func (c *Client) endpoint() (string, error) {
 	return "https://sts." + c.Region + "." + suffix + "/", nil
 }
 
+// httpClient follows no redirect: a 307/308 would re-send the
+// WebIdentityToken to the Location's host (issue 15.5).
 func (c *Client) httpClient() *http.Client {
 	if c.HTTP != nil {
-		return c.HTTP
+		return safehttp.NoRedirects(c.HTTP)
 	}
-	return &http.Client{Timeout: DefaultTimeout}
+	return safehttp.NoRedirects(&http.Client{Timeout: DefaultTimeout})
 }
 
 // backoff returns the delay after the n-th failure (n ≥ 1): 250 ms doubling

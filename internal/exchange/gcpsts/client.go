@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/dagster-oidc/dagster-oidc/internal/clock"
+	"github.com/dagster-oidc/dagster-oidc/internal/safehttp"
 )
 
 // Default endpoints and token types (specs.md §2.3, §2.4).
@@ -151,11 +152,13 @@ func (r Request) lifetime() time.Duration {
 	return r.Lifetime
 }
 
+// httpClient follows no redirect: a 307/308 would re-send the subject
+// token or the access token to the Location's host (issue 15.5).
 func (c *Client) httpClient() *http.Client {
 	if c.HTTP != nil {
-		return c.HTTP
+		return safehttp.NoRedirects(c.HTTP)
 	}
-	return &http.Client{Timeout: 30 * time.Second}
+	return safehttp.NoRedirects(&http.Client{Timeout: 30 * time.Second})
 }
 
 func (c *Client) now() time.Time {
