@@ -5,10 +5,10 @@ package main
 import (
 	"context"
 	"os"
-	"os/signal"
 	"syscall"
 
 	"github.com/dagster-oidc/dagster-oidc/internal/cli"
+	"github.com/dagster-oidc/dagster-oidc/internal/interrupt"
 )
 
 // Set by goreleaser through -ldflags -X.
@@ -19,7 +19,9 @@ var (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// Signals are subscribed to only once something waits on ctx: the warm
+	// credential path never does, and saves signal.Notify's thread.
+	ctx, stop := interrupt.Context(context.Background(), interrupt.OS, os.Interrupt, syscall.SIGTERM)
 	code := cli.Main(ctx, cli.NewFactory(cli.BuildInfo{Version: version, Commit: commit, Date: date}), os.Args[1:])
 	stop()
 	os.Exit(code)
