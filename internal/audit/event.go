@@ -71,6 +71,9 @@ type Event struct {
 	ErrorClass string
 	// Reason is a short human-readable explanation; never a token.
 	Reason string
+	// Unverified marks a token accepted without a signature check
+	// (verify: when-reachable with the issuer unreachable, or verify: off).
+	Unverified bool
 }
 
 // record is the serialised form of an Event, in the order fields appear in
@@ -94,6 +97,7 @@ type record struct {
 	JobName          string         `json:"job_name,omitempty"`
 	ErrorClass       string         `json:"error_class,omitempty"`
 	Reason           string         `json:"reason,omitempty"`
+	Unverified       bool           `json:"unverified,omitempty"`
 	Prev             string         `json:"prev,omitempty"`
 }
 
@@ -185,5 +189,6 @@ func marshal(e Event) ([]byte, error) {
 		JobName:          scrub(e.JobName),
 		ErrorClass:       scrub(e.ErrorClass),
 		Reason:           scrub(e.Reason),
+		Unverified:       e.Unverified,
 	})
 }

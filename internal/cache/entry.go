@@ -71,11 +71,17 @@ type TokenEntry struct {
 	IDToken string    `json:"id_token"`
 	Expiry  time.Time `json:"expiry"`
 	// Source is the flow that obtained it, e.g. "device" or "kubernetes".
-	Source     string    `json:"source"`
-	Issuer     string    `json:"issuer"`
-	ClientID   string    `json:"client_id"`
-	Subject    string    `json:"subject"`
-	ObtainedAt time.Time `json:"obtained_at"`
+	Source   string `json:"source"`
+	Issuer   string `json:"issuer"`
+	ClientID string `json:"client_id"`
+	// Audience is the token's aud; an entry without the profile's audience
+	// is not served.
+	Audience []string `json:"audience,omitempty"`
+	Subject  string   `json:"subject"`
+	// Claims are the claims the verifier accepted, so that a cache hit needs
+	// no parse of the token.
+	Claims     map[string]any `json:"claims,omitempty"`
+	ObtainedAt time.Time      `json:"obtained_at"`
 }
 
 // RefreshEntry is an OAuth refresh token (KindRefresh). It is long-lived

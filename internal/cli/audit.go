@@ -21,11 +21,13 @@ type auditRecord struct {
 	Expiry         time.Time
 	Run            policy.Run
 	Err            error
+	// Unverified: the token was accepted without a signature check.
+	Unverified bool
 }
 
 // served records that a token was handed out.
 func (r *resolved) served(res *session.Result) {
-	r.audit(auditRecord{Event: "token_served", Outcome: "ok", Source: res.Entry.Source, Subject: res.Entry.Subject, Expiry: res.Entry.Expiry})
+	r.audit(auditRecord{Event: "token_served", Outcome: "ok", Source: res.Entry.Source, Subject: res.Entry.Subject, Expiry: res.Entry.Expiry, Unverified: res.Unverified != ""})
 }
 
 func (r *resolved) auditExchange(claims *flow.Claims, run policy.Run, role, session string, expiry time.Time, err error) {

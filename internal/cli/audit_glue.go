@@ -115,6 +115,7 @@ func (r *resolved) audit(rec auditRecord) {
 		Event: rec.Event, Outcome: rec.Outcome, Profile: r.p.Name, Environment: r.p.Environment,
 		Source: rec.Source, Issuer: r.p.Issuer, Role: rec.Role, ServiceAccount: rec.ServiceAccount,
 		SessionName: rec.SessionName, CredentialExpiry: rec.Expiry, RunID: run.ID, JobName: run.Job,
+		Unverified: rec.Unverified,
 	}
 	if e.Source == "" {
 		e.Source = r.flowName
@@ -158,7 +159,7 @@ func errorClass(err error) (class, reason string) {
 
 // observe maps the token use case's events to audit records.
 func (r *resolved) observe(ev session.Event) {
-	r.audit(auditRecord{Event: ev.Name, Outcome: ev.Outcome, Source: ev.Source, Claims: ev.Claims, Expiry: ev.Expiry, Err: ev.Err})
+	r.audit(auditRecord{Event: ev.Name, Outcome: ev.Outcome, Source: ev.Source, Claims: ev.Claims, Expiry: ev.Expiry, Err: ev.Err, Unverified: ev.Unverified != ""})
 }
 
 // close flushes the audit sinks.

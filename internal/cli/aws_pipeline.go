@@ -118,10 +118,7 @@ func (r *resolved) awsCredentials(ctx context.Context, q awsRequest) (*awsResult
 	if err != nil {
 		return nil, err
 	}
-	claims, err := r.cachedClaims(&tok.Entry)
-	if err != nil {
-		return nil, err
-	}
+	claims := tok.Claims
 	d, err := r.decide(awsRules(r.p), claims.All, q.Role, q.Run, "role")
 	if err != nil {
 		r.auditPolicyDenied(claims, q.Run, err)
@@ -207,10 +204,7 @@ func (r *resolved) awsRoleDecision(ctx context.Context, q awsRequest) (role, ses
 	if err != nil {
 		return "", "", err
 	}
-	claims, err := r.cachedClaims(&tok.Entry)
-	if err != nil {
-		return "", "", err
-	}
+	claims := tok.Claims
 	d, err := r.decide(awsRules(r.p), claims.All, q.Role, q.Run, "role")
 	if err != nil {
 		r.auditPolicyDenied(claims, q.Run, err)

@@ -160,7 +160,7 @@ func execCLI(e *testEnv, in io.Reader, out io.Writer, args ...string) execResult
 		Env:   func(k string) (string, bool) { v, ok := e.env[k]; return v, ok },
 		Clock: e.clock,
 		HTTPClient: func() *http.Client {
-			return &http.Client{Transport: countingTransport{&e.reqs}, Timeout: 10 * time.Second}
+			return &http.Client{Transport: countingTransport{&e.reqs, &e.down}, Timeout: 10 * time.Second}
 		},
 		OpenBrowser: func(string) error { return fmt.Errorf("no browser in tests") },
 		HasDisplay:  func() bool { return false },

@@ -69,10 +69,7 @@ func explainRun(ctx context.Context, o *ExplainOptions) error {
 	if err != nil {
 		return err
 	}
-	claims, err := r.cachedClaims(&tok.Entry)
-	if err != nil {
-		return err
-	}
+	claims := tok.Claims
 	fmt.Fprintf(w, "Token:        from %s, expires %s\n", tok.Entry.Source, tok.Entry.Expiry.UTC().Format("2006-01-02T15:04:05Z"))
 	fmt.Fprintln(w, "Claims:")
 	writeClaims(w, r.visibleClaims(claims.All))

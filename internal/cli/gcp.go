@@ -117,10 +117,7 @@ func gcpExecutable(ctx context.Context, o *GCPExecutableOptions) error {
 	if err != nil {
 		return err
 	}
-	claims, err := r.cachedClaims(&tok.Entry)
-	if err != nil {
-		return err
-	}
+	claims := tok.Claims
 	run := runctx.Parse(nil, f.Env)
 	prun := policy.Run{ID: run.ID, Job: run.Job, Location: run.Location}
 	// Google names the service account only for its own IAM Credentials

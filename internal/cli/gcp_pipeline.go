@@ -100,10 +100,7 @@ func (r *resolved) gcpAccessToken(ctx context.Context, q gcpRequest) (*gcpResult
 	if err != nil {
 		return nil, err
 	}
-	claims, err := r.cachedClaims(&tok.Entry)
-	if err != nil {
-		return nil, err
-	}
+	claims := tok.Claims
 	sa, err := r.gcpServiceAccount(claims, q.ServiceAccount, q.Run)
 	if err != nil {
 		return nil, err
@@ -229,9 +226,6 @@ func (r *resolved) gcpConfigServiceAccount(ctx context.Context, g *config.GCP, q
 	if err != nil {
 		return "", err
 	}
-	claims, err := r.cachedClaims(&tok.Entry)
-	if err != nil {
-		return "", err
-	}
+	claims := tok.Claims
 	return r.gcpServiceAccount(claims, "", q.Run)
 }

@@ -648,7 +648,7 @@ func TestGCPConfigRefusesSpaces(t *testing.T) {
 				IO:         &IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut},
 				Env:        func(k string) (string, bool) { v, ok := g.env[k]; return v, ok },
 				Clock:      clock.Real{},
-				HTTPClient: func() *http.Client { return &http.Client{Transport: countingTransport{&g.reqs}} },
+				HTTPClient: func() *http.Client { return &http.Client{Transport: countingTransport{n: &g.reqs}} },
 				Keyring:    g.keyring,
 				Executable: func() (string, error) { return tc.exe, nil },
 				Stat:       os.Stat,

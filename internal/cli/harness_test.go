@@ -30,8 +30,10 @@ type testEnv struct {
 	env     map[string]string
 	keyring *memKeyring
 	reqs    atomic.Int64
-	mu      sync.Mutex
-	sleeps  []time.Duration
+	// down makes every request of the CLI fail.
+	down   atomic.Bool
+	mu     sync.Mutex
+	sleeps []time.Duration
 	// onSleep runs at each poll wait, with the stderr written so far.
 	onSleep  func(stderr string) error
 	tty      bool
@@ -77,10 +79,18 @@ func (e *testEnv) writeConfig(s string) {
 	e.env["DAGSTER_OIDC_CONFIG"] = e.config
 }
 
-type countingTransport struct{ n *atomic.Int64 }
+// countingTransport counts requests; while down is set, every one fails
+// as if the network were unreachable.
+type countingTransport struct {
+	n    *atomic.Int64
+	down *atomic.Bool
+}
 
 func (c countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	c.n.Add(1)
+	if c.down != nil && c.down.Load() {
+		return nil, errors.New("network is unreachable")
+	}
 	return http.DefaultTransport.RoundTrip(r)
 }
 
@@ -95,7 +105,7 @@ func (e *testEnv) run(args ...string) (string, string, int) {
 		Env:   func(k string) (string, bool) { v, ok := e.env[k]; return v, ok },
 		Clock: e.clock,
 		HTTPClient: func() *http.Client {
-			return &http.Client{Transport: countingTransport{&e.reqs}, Timeout: 10 * time.Second}
+			return &http.Client{Transport: countingTransport{&e.reqs, &e.down}, Timeout: 10 * time.Second}
 		},
 		OpenBrowser: func(u string) error { e.browsers = append(e.browsers, u); return errors.New("no browser in tests") },
 		HasDisplay:  func() bool { return false },

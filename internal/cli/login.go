@@ -59,8 +59,8 @@ func loginRun(ctx context.Context, o *LoginOptions) error {
 	}
 	e := res.Entry
 	who := e.Subject
-	if c, err := r.cachedClaims(&e); err == nil && c.Email != "" {
-		who = c.Email
+	if res.Claims.Email != "" {
+		who = res.Claims.Email
 	}
 	fmt.Fprintf(o.f.IO.ErrOut, "Logged in as %s (profile %s, environment %s) via %s; token valid until %s.\n",
 		who, r.p.Name, r.p.Environment, e.Source, e.Expiry.UTC().Format(time.RFC3339))

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/coreos/go-oidc/v3/oidc"
+
 	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
 	"github.com/dagster-oidc/dagster-oidc/internal/cache"
 	"github.com/dagster-oidc/dagster-oidc/internal/config"
@@ -35,6 +37,7 @@ type resolved struct {
 	detection *flow.Detection
 	discovery *flow.Discovery
 	meta      *flow.Metadata
+	pol       *flow.Policy
 	trail     auditTrail
 }
 
@@ -63,6 +66,7 @@ func loadProfile(f *Factory, g *globalOptions, flowOverride string) (*resolved, 
 	r := &resolved{f: f, g: g, cfg: cfg, p: p}
 	r.discovery = &flow.Discovery{Issuer: p.Issuer, HTTP: f.HTTPClient(), Dir: f.CacheDir(), Clock: f.Clock}
 	r.resolveFlow()
+	r.pol = r.policy()
 	r.build()
 	return r, nil
 }
@@ -140,8 +144,12 @@ func (r *resolved) build() {
 		Warn:        f.IO.ErrOut,
 		Source:      r.source,
 		Refresher:   func(ctx context.Context) (session.Refresher, error) { return r.refresher(ctx) },
-		Verify:      r.verify,
-		Observe:     r.observe,
+		Verify: func(ctx context.Context, source, raw string) (*flow.Verified, error) {
+			return r.pol.Verify(ctx, source, raw, "")
+		},
+		Audience: r.audience(),
+		Workload: r.isWorkload(),
+		Observe:  r.observe,
 	}
 	r.mgr.DerivedKeys = r.credentialKeys()
 	if r.detection != nil && r.detection.Chosen == "" {
@@ -225,7 +233,7 @@ func (h *humanSource) Token(ctx context.Context) (*flow.Token, error) {
 		Host: r.p.Browser.Host, Port: r.p.Browser.Port, Path: r.p.Browser.Path, Timeout: r.p.Browser.Timeout.D(),
 		Open: open,
 		Verify: func(ctx context.Context, raw, nonce string) error {
-			_, err := r.verifyNonce(ctx, raw, nonce)
+			_, err := r.pol.Verify(ctx, h.name, raw, nonce)
 			return err
 		},
 	})
@@ -247,99 +255,33 @@ func (r *resolved) refresher(ctx context.Context) (*flow.Refresher, error) {
 	return &flow.Refresher{ClientID: r.p.ClientID, ClientSecret: secret, Scopes: r.p.Scopes, TokenURL: m.TokenURL, HTTP: r.f.HTTPClient()}, nil
 }
 
-func (r *resolved) verify(ctx context.Context, raw string) (*flow.Claims, error) {
-	return r.verifyNonce(ctx, raw, "")
+// audience is what the profile's tokens must carry: a workload profile's
+// workload.audience, else the profile's audience, else its client_id.
+func (r *resolved) audience() string {
+	if r.isWorkload() && r.p.Workload.Audience != "" {
+		return r.p.Workload.Audience
+	}
+	return r.p.ExpectedAudience()
 }
 
-// verifyNonce verifies with go-oidc. Workload tokens honour `verify:`:
-// required always checks; when-reachable checks when the issuer answers and
-// otherwise checks expiry only; off checks expiry only.
-func (r *resolved) verifyNonce(ctx context.Context, raw, nonce string) (*flow.Claims, error) {
-	mode := "required"
-	if r.isWorkload() {
-		mode = r.p.Verify
+// policy is the profile's verification policy.
+func (r *resolved) policy() *flow.Policy {
+	pol := &flow.Policy{
+		Mode: flow.VerifyMode(r.p.Verify), Issuer: r.p.Issuer, Audience: r.audience(),
+		Environment: r.p.Environment, Clock: r.f.Clock, Skew: r.p.ClockSkew.D(),
+		Keys: func(ctx context.Context) (oidc.KeySet, []string, error) {
+			m, err := r.metadata(ctx)
+			if err != nil {
+				return nil, nil, err
+			}
+			return r.discovery.KeySet(m.JWKSURL), m.Algorithms, nil
+		},
 	}
-	if mode == "off" {
-		return r.unverified(raw)
-	}
-	m, err := r.metadata(ctx)
-	if err != nil {
-		if mode == "when-reachable" {
-			fmt.Fprintf(r.f.IO.ErrOut, "warning: issuer %s not reachable (%v); checked the token's expiry only (verify: when-reachable)\n", r.p.Issuer, err)
-			return r.unverified(raw)
-		}
-		return nil, err
-	}
-	v := &flow.Verifier{
-		Issuer: r.p.Issuer, Audience: r.p.ExpectedAudience(), Keys: r.discovery.KeySet(m.JWKSURL),
-		Clock: r.f.Clock, Skew: r.p.ClockSkew.D(), Algorithms: m.Algorithms,
-	}
-	claims, err := v.Verify(ctx, raw, nonce)
-	if err != nil && mode == "when-reachable" && apperr.KindOf(err) != apperr.KindDenied {
-		fmt.Fprintf(r.f.IO.ErrOut, "warning: could not fetch the issuer's keys (%v); checked the token's expiry only (verify: when-reachable)\n", err)
-		return r.unverified(raw)
-	}
-	if err != nil {
-		return nil, err
-	}
-	return claims, r.checkEnvironment(claims)
-}
-
-// checkEnvironment refuses a token meant for a profile of another
-// environment: one whose audience is that profile's, even when the same IdP
-// issues both (a dev token is never used for prod).
-func (r *resolved) checkEnvironment(c *flow.Claims) error {
-	own := r.p.ExpectedAudience()
 	for _, name := range r.cfg.ProfileNames() {
 		q := r.cfg.Profiles[name]
-		if q.Environment == r.p.Environment || q.ExpectedAudience() == own || q.ExpectedAudience() == "" {
-			continue
-		}
-		for _, aud := range c.Audience {
-			if aud == q.ExpectedAudience() {
-				return apperr.Denied(&flow.VerificationError{Reason: flow.ReasonEnvironment,
-					Detail: fmt.Sprintf("its audience %q belongs to profile %q of environment %q, not to environment %q", aud, name, q.Environment, r.p.Environment)},
-					"log in with the profile of the environment you want: dagster-oidc login --profile "+r.p.Name)
-			}
-		}
+		pol.Foreign = append(pol.Foreign, flow.ForeignAudience{Audience: q.ExpectedAudience(), Profile: name, Environment: q.Environment})
 	}
-	return nil
-}
-
-// unverified reads the claims without a signature check and still refuses
-// an expired token.
-func (r *resolved) unverified(raw string) (*flow.Claims, error) {
-	all, exp, err := flow.PeekClaims(raw)
-	if err != nil {
-		return nil, apperr.Denied(fmt.Errorf("token from %s is not a JWT: %w", r.flowName, err), "check what the platform provides: dagster-oidc status")
-	}
-	if exp.IsZero() || !exp.Add(r.p.ClockSkew.D()).After(r.f.Clock.Now()) {
-		return nil, apperr.Denied(&flow.VerificationError{Reason: flow.ReasonExpired, Detail: fmt.Sprintf("token from %s expired at %s", r.flowName, exp.UTC().Format(time.RFC3339))}, "check the machine's clock and the platform's token: dagster-oidc status")
-	}
-	c := claimsFromMap(all, exp)
-	return c, r.checkEnvironment(c)
-}
-
-// claimsFromMap builds Claims from a decoded payload.
-func claimsFromMap(all map[string]any, exp time.Time) *flow.Claims {
-	c := &flow.Claims{All: all, Expiry: exp}
-	c.Issuer, _ = all["iss"].(string)
-	c.Subject, _ = all["sub"].(string)
-	c.Email, _ = all["email"].(string)
-	switch a := all["aud"].(type) {
-	case string:
-		c.Audience = []string{a}
-	case []any:
-		for _, x := range a {
-			if s, ok := x.(string); ok {
-				c.Audience = append(c.Audience, s)
-			}
-		}
-	}
-	if iat, ok := all["iat"].(float64); ok {
-		c.IssuedAt = time.Unix(int64(iat), 0)
-	}
-	return c
+	return pol
 }
 
 // lazyStore selects the secrets store on first use, so the cached path never

@@ -64,7 +64,18 @@ type Status struct {
 	ExpiresIn   string     `json:"expires_in,omitempty"`
 	Valid       bool       `json:"valid"`
 	TokenSource string     `json:"token_source,omitempty"`
-	Store       StoreDoc   `json:"store"`
+	// Workload is set for a workload source: its tokens are read at every
+	// use and never stored, so there is no login to show.
+	Workload *WorkloadDoc `json:"workload,omitempty"`
+	Store    StoreDoc     `json:"store"`
+}
+
+// WorkloadDoc says how a workload source's tokens are used and checked.
+type WorkloadDoc struct {
+	Stored bool   `json:"stored"`
+	Verify string `json:"verify"`
+	// Unverified says when a token is accepted without a signature check.
+	Unverified string `json:"unverified,omitempty"`
 }
 
 // SourceDoc says which source the flow resolves to and why.
@@ -134,7 +145,14 @@ func (r *resolved) status() *Status {
 	st.Store.RefreshTokens = r.secrets.Name()
 	st.Store.Reason = r.secrets.Reason()
 	if r.isWorkload() {
-		st.Store.Reason = "workload tokens are never written to the keyring; " + st.Store.Reason
+		st.Store.Reason = "workload tokens are never stored; " + st.Store.Reason
+		st.Workload = &WorkloadDoc{Verify: r.p.Verify}
+		switch flow.VerifyMode(r.p.Verify) {
+		case flow.VerifyWhenReachable:
+			st.Workload.Unverified = "when the issuer cannot be reached (iss, aud and exp are still checked; each such use is audited as unverified)"
+		case flow.VerifyOff:
+			st.Workload.Unverified = "always (iss, aud and exp are checked; each use is audited as unverified)"
+		}
 	}
 	st.Store.RefreshToken = r.mgr.HasRefreshToken()
 	if st.Store.RefreshToken && r.secrets.Name() == cache.ModeFile {
@@ -153,10 +171,8 @@ func (r *resolved) status() *Status {
 	if st.Valid {
 		st.ExpiresIn = e.Expiry.Sub(now).Round(time.Second).String()
 	}
-	if c, err := r.cachedClaims(e); err == nil {
-		st.Email, _ = r.visibleClaims(c.All)["email"].(string)
-		st.Audience = c.Audience
-	}
+	st.Email, _ = r.visibleClaims(e.Claims)["email"].(string)
+	st.Audience = e.Audience
 	return st
 }
 
@@ -176,6 +192,12 @@ func writeStatus(w io.Writer, st *Status) {
 		fmt.Fprintf(w, "  %s %-18s %s\n", mark, c.Name, c.Reason)
 	}
 	switch {
+	case st.Workload != nil:
+		v := "verify: " + st.Workload.Verify
+		if st.Workload.Unverified != "" {
+			v += "; accepted without a signature check " + st.Workload.Unverified
+		}
+		row("Token", "read from "+st.Source.Chosen+" at every use, never stored ("+v+")")
 	case !st.LoggedIn:
 		row("Logged in", "no (run: dagster-oidc login --profile "+st.Profile+")")
 	case !st.Valid:

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -50,11 +51,27 @@ func TestStatusGolden(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("status exit %d: %s", code, stderr)
 	}
-	golden(t, "status/logged-out.txt", norm(out))
+	golden(t, "status/workload.txt", norm(out))
+	out, _, _ = e.run("status", "--output", "json")
+	golden(t, "status/workload.json", norm(out))
 
-	if _, stderr, code := e.run("token"); code != 0 {
-		t.Fatalf("token exit %d: %s", code, stderr)
+	// A person's login, from the sandbox.
+	e.writeConfig(fmt.Sprintf(`profiles:
+  dev:
+    issuer: %s
+    client_id: %s
+    flow: device
+    cache: file
+`, e.sb.Issuer(), e.sb.ClientID()))
+	// The sandbox's logins are stamped with the real time.
+	stamp := regexp.MustCompile(`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ|\d+h\d+m\d+s`)
+	norm = func(s string) string {
+		s = strings.NewReplacer(e.dir, "$DIR", e.sb.Issuer(), "$ISSUER", e.sb.ClientID(), "$CLIENT").Replace(s)
+		return stamp.ReplaceAllString(s, "$$TIME")
 	}
+	out, _, _ = e.run("status")
+	golden(t, "status/logged-out.txt", norm(out))
+	e.login("alice")
 	out, _, _ = e.run("status")
 	golden(t, "status/logged-in.txt", norm(out))
 	out, _, _ = e.run("status", "--output", "json")

@@ -10,7 +10,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
-	"github.com/dagster-oidc/dagster-oidc/internal/cache"
 	"github.com/dagster-oidc/dagster-oidc/internal/flow"
 )
 
@@ -59,6 +58,8 @@ type tokenJSON struct {
 	Source    string         `json:"source"`
 	Profile   string         `json:"profile"`
 	Claims    map[string]any `json:"claims"`
+	// Unverified says why the token's signature was not checked.
+	Unverified string `json:"unverified,omitempty"`
 }
 
 func tokenRun(ctx context.Context, o *TokenOptions) error {
@@ -76,25 +77,13 @@ func tokenRun(ctx context.Context, o *TokenOptions) error {
 		_, err = fmt.Fprintln(o.f.IO.Out, res.Entry.IDToken)
 		return err
 	}
-	c, err := r.cachedClaims(&res.Entry)
-	if err != nil {
-		return err
-	}
+	c := res.Claims
 	enc := json.NewEncoder(o.f.IO.Out)
 	enc.SetIndent("", "  ")
 	return enc.Encode(tokenJSON{
 		IDToken: res.Entry.IDToken, Expiry: res.Entry.Expiry.UTC(), RefreshAt: res.Entry.Expiry.Add(-r.p.RefreshMargin.D()).UTC(),
-		Source: res.Entry.Source, Profile: r.p.Name, Claims: r.visibleClaims(c.All),
+		Source: res.Entry.Source, Profile: r.p.Name, Claims: r.visibleClaims(c.All), Unverified: res.Unverified,
 	})
-}
-
-// cachedClaims decodes a cached (already verified) token's claims.
-func (r *resolved) cachedClaims(e *cache.TokenEntry) (*flow.Claims, error) {
-	all, exp, err := flow.PeekClaims(e.IDToken)
-	if err != nil {
-		return nil, fmt.Errorf("the cached token is unreadable: %w", err)
-	}
-	return claimsFromMap(all, exp), nil
 }
 
 // visibleClaims drops the profile's private_claims.

@@ -128,3 +128,87 @@ func hs256WithPublicKey(t *testing.T, issuer, payloadB64 string) string {
 	}
 	return s
 }
+
+// TestFinding15_2WhenReachableNeverCachesAForgedToken: with the issuer
+// unreachable, verify: when-reachable accepts a forged workload token only
+// after checking iss, aud and exp, says so on stderr, in the JSON and in
+// the audit line, and stores nothing: once the issuer answers, the same
+// token is refused instead of served from a cache.
+func TestFinding15_2WhenReachableNeverCachesAForgedToken(t *testing.T) {
+	e := newTestEnv(t, sandbox.Options{})
+	path := filepath.Join(e.dir, "token.jwt")
+	e.writeConfig(fmt.Sprintf(`profiles:
+  wl:
+    issuer: %s
+    flow: file
+    verify: when-reachable
+    workload: {path: %s, audience: dagster-oidc}
+`, e.sb.Issuer(), path))
+	mint := func(claims map[string]any) string {
+		claims["sub"] = "system:serviceaccount:dagster:forged"
+		tok, err := e.sb.MintIDToken(claims, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		parts := strings.Split(tok, ".")
+		sig, _ := base64.RawURLEncoding.DecodeString(parts[2])
+		sig[0] ^= 0xff
+		forged := parts[0] + "." + parts[1] + "." + base64.RawURLEncoding.EncodeToString(sig)
+		if err := os.WriteFile(path, []byte(forged), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return forged
+	}
+	e.down.Store(true)
+	for _, tt := range []struct{ name, want string }{
+		{"https://evil.example.com", `issued by "https://evil.example.com"`},
+		{"", ""},
+	} {
+		claims := map[string]any{}
+		if tt.name != "" {
+			claims["iss"] = tt.name
+		}
+		mint(claims)
+		out, stderr, code := e.run("token", "--format", "json")
+		if tt.want != "" {
+			if code != 4 || !strings.Contains(stderr, tt.want) {
+				t.Errorf("wrong issuer with the issuer down: exit %d, stderr %q", code, stderr)
+			}
+			continue
+		}
+		if code != 0 || !strings.Contains(out, `"unverified": "the issuer`) || !strings.Contains(stderr, "without checking its signature") {
+			t.Fatalf("issuer down: exit %d, stdout %q, stderr %q", code, out, stderr)
+		}
+	}
+	var unverified bool
+	for _, a := range auditEvents(t, e) {
+		if a["event"] == "token_served" && a["unverified"] == true {
+			unverified = true
+		}
+	}
+	if !unverified {
+		t.Error("no token_served audit line says the token was unverified")
+	}
+	e.down.Store(false)
+	if _, stderr, code := e.run("token"); code != 4 || !strings.Contains(stderr, "signature does not verify") {
+		t.Errorf("issuer back, forged token: exit %d, stderr %q (served from a cache?)", code, stderr)
+	}
+}
+
+// auditEvents reads every line of e's audit trail.
+func auditEvents(t *testing.T, e *testEnv) []map[string]any {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(e.env["DAGSTER_OIDC_STATE_DIR"], "audit.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, m)
+	}
+	return out
+}

@@ -263,6 +263,9 @@ func (f *File) validateProfile(p *Profile) []error {
 			add(k+"."+d.key, "%s is outside %s..%s", d.v, d.min, d.max)
 		}
 	}
+	if workload && p.Workload.Audience == "" && p.ExpectedAudience() == "" {
+		add(k+".workload.audience", "required for the %s flow (or audience, or client_id): every token's aud is checked against it", p.Flow)
+	}
 	if p.ClientID == "" && (p.Flow == "device" || p.Flow == "browser") {
 		add(k+".client_id", "required for the %s flow", p.Flow)
 	}

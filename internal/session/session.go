@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
@@ -26,6 +27,9 @@ type Event struct {
 	Claims  *flow.Claims
 	Expiry  time.Time
 	Err     error
+	// Unverified says why a workload token was accepted without a
+	// signature check ("" when it was checked).
+	Unverified string
 }
 
 // Manager is the token use case of one profile.
@@ -34,6 +38,9 @@ type Manager struct {
 	Environment string
 	Issuer      string
 	ClientID    string
+	// Audience is the audience the profile's tokens must carry; a cached
+	// entry without it (or of another issuer or client) is not served.
+	Audience string
 
 	// Fast holds ID tokens (short-lived; the file store keeps the hot path fast).
 	Fast cache.Store
@@ -56,10 +63,13 @@ type Manager struct {
 	// Refresher builds the refresher; called only when a refresh is due.
 	Refresher func(ctx context.Context) (Refresher, error)
 	// Verify checks a token from a source or a refresh (nonce checked by the
-	// browser flow itself).
-	Verify func(ctx context.Context, raw string) (*flow.Claims, error)
+	// browser flow itself); source is the token's source name.
+	Verify func(ctx context.Context, source, raw string) (*flow.Verified, error)
 	// Observe receives audit events; nil drops them.
 	Observe func(Event)
+	// Workload is true when the profile's source is a workload identity:
+	// its tokens are read at every use and never stored.
+	Workload bool
 	// LoginHint replaces the default "run: dagster-oidc login --profile P"
 	// when a login is required.
 	LoginHint string
@@ -75,11 +85,17 @@ type Refresher interface {
 	Refresh(ctx context.Context, refreshToken string) (*flow.Token, error)
 }
 
-// Result is a token and how it was obtained.
+// Result is a token, its verified claims, and how it was obtained.
 type Result struct {
-	Entry     cache.TokenEntry
+	Entry cache.TokenEntry
+	// Claims are the claims the verifier accepted (from the entry on a cache
+	// hit: it is written only after verification).
+	Claims    *flow.Claims
 	FromCache bool
 	Refreshed bool
+	// Unverified says why the token's signature was not checked ("" when it
+	// was); such a token was not stored.
+	Unverified string
 }
 
 func (m *Manager) key(kind string) string {
@@ -97,15 +113,27 @@ func (m *Manager) loginHint() string {
 }
 
 // Cached returns the cached token entry without any network or lock; an
-// unreadable entry is discarded with a warning and reported as absent. A
-// cache another user could have written is an error (cache.ErrUntrusted).
+// unreadable entry is discarded with a warning and reported as absent, and
+// so is one obtained for another issuer, client or audience than the
+// profile's (the profile was edited, or the entry was put there). A cache
+// another user could have written is an error (cache.ErrUntrusted).
 func (m *Manager) Cached() (*cache.TokenEntry, error) {
 	var e cache.TokenEntry
 	ok, err := m.load(m.Fast, m.key(cache.KindToken), cache.KindToken, &e)
 	if !ok {
 		return nil, err
 	}
+	if e.Issuer != m.Issuer || e.ClientID != m.ClientID || (m.Audience != "" && !slices.Contains(e.Audience, m.Audience)) {
+		return nil, nil
+	}
 	return &e, nil
+}
+
+// cachedResult is the answer for a cached entry: its claims are the ones
+// stored with it after verification, so the token is not parsed again.
+func cachedResult(e *cache.TokenEntry) *Result {
+	c := flow.ClaimsFromMap(e.Claims, e.Expiry)
+	return &Result{Entry: *e, Claims: c, FromCache: true}
 }
 
 // read decodes an entry; false when absent, discarded as corrupt or untrusted.
@@ -175,12 +203,21 @@ func (m *Manager) Renew(ctx context.Context, stale string) (*Result, error) {
 
 func (m *Manager) token(ctx context.Context, stale string) (*Result, error) {
 	usable := func(e *cache.TokenEntry) bool { return m.fresh(e) && e.IDToken != stale }
+	// A workload token is read from the platform at every use and never
+	// stored: nothing to look up, nothing to lock.
+	if m.Workload {
+		src, err := m.Source(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return m.fromSource(ctx, src)
+	}
 	e, err := m.Cached()
 	if err != nil {
 		return nil, err
 	}
 	if usable(e) {
-		return &Result{Entry: *e, FromCache: true}, nil
+		return cachedResult(e), nil
 	}
 	// Fail fast where nobody can log in and nothing can refresh: no lock, no
 	// network, no browser.
@@ -210,14 +247,11 @@ func (m *Manager) token(ctx context.Context, stale string) (*Result, error) {
 		return nil, err
 	}
 	if usable(cached) {
-		return &Result{Entry: *cached, FromCache: true}, nil
+		return cachedResult(cached), nil
 	}
 	src, err := m.Source(ctx)
 	if err != nil {
 		return nil, err
-	}
-	if !isInteractive(src) {
-		return m.fromSource(ctx, src)
 	}
 	if res, err, done := m.refresh(ctx, cached); done {
 		return res, err
@@ -269,7 +303,7 @@ func (m *Manager) refresh(ctx context.Context, cached *cache.TokenEntry) (res *R
 	if tok.IDToken == "" {
 		if cached != nil && cached.Expiry.After(m.now()) {
 			m.warnf("warning: the identity provider's refresh answer carried no id_token; serving the cached one until it expires at %s", cached.Expiry.UTC().Format(time.RFC3339))
-			return &Result{Entry: *cached, FromCache: true}, nil, true
+			return cachedResult(cached), nil, true
 		}
 		return nil, errors.New("the identity provider's refresh answer carried no id_token and the cached one has expired: ask the IdP administrator to return ID tokens on refresh (e.g. Okta: include openid in the refresh scopes; Entra ID: request the openid scope), or run dagster-oidc login"), true
 	}
@@ -285,7 +319,7 @@ func (m *Manager) refresh(ctx context.Context, cached *cache.TokenEntry) (res *R
 func (m *Manager) stale(cached *cache.TokenEntry, err error) (*Result, error, bool) {
 	if cached != nil && cached.Expiry.After(m.now()) {
 		m.warnf("warning: could not refresh (%v); serving the cached token, valid until %s", err, cached.Expiry.UTC().Format(time.RFC3339))
-		return &Result{Entry: *cached, FromCache: true}, nil, true
+		return cachedResult(cached), nil, true
 	}
 	return nil, fmt.Errorf("could not refresh the login of profile %q: %w", m.Profile, err), true
 }
@@ -303,10 +337,19 @@ func (m *Manager) Login(ctx context.Context, src flow.Source) (*Result, error) {
 	return m.loginLocked(ctx, src)
 }
 
+// loginLocked runs an interactive login. Nothing of it is stored before its
+// ID token has verified: a refused login leaves no refresh token behind.
 func (m *Manager) loginLocked(ctx context.Context, src flow.Source) (*Result, error) {
 	tok, err := src.Token(ctx)
 	if err != nil {
 		m.observe(Event{Name: "login", Outcome: outcome(err), Source: src.Name(), Err: err})
+		return nil, err
+	}
+	v, err := m.verify(ctx, tok)
+	if err == nil {
+		err = m.storable(tok, v)
+	}
+	if err != nil {
 		return nil, err
 	}
 	if tok.RefreshToken != "" {
@@ -316,10 +359,11 @@ func (m *Manager) loginLocked(ctx context.Context, src flow.Source) (*Result, er
 	} else {
 		_ = m.Secrets.Delete(m.key(cache.KindRefresh))
 	}
-	return m.store(ctx, tok, "login")
+	return m.storeVerified(tok, v, "login")
 }
 
-// fromSource reads a workload token fresh; it is never written to the keyring.
+// fromSource reads a workload token fresh and verifies it; it is never
+// stored (the platform keeps it fresh, so it is asked again next time).
 func (m *Manager) fromSource(ctx context.Context, src flow.Source) (*Result, error) {
 	tok, err := src.Token(ctx)
 	if err != nil {
@@ -331,15 +375,61 @@ func (m *Manager) fromSource(ctx context.Context, src flow.Source) (*Result, err
 		m.observe(Event{Name: name, Outcome: outcome(err), Source: src.Name(), Err: err})
 		return nil, err
 	}
-	return m.store(ctx, tok, "login")
+	v, err := m.verify(ctx, tok)
+	if err != nil {
+		return nil, err
+	}
+	if v.Unverified != "" {
+		m.warnf("warning: accepted the %s token without checking its signature: %s; its iss, aud and exp were checked, and it is not stored", tok.Source, v.Unverified)
+	}
+	e := m.entry(tok, v.Claims)
+	m.observe(Event{Name: "login", Outcome: "ok", Source: tok.Source, Claims: v.Claims, Expiry: v.Claims.Expiry, Unverified: v.Unverified})
+	return &Result{Entry: e, Claims: v.Claims, Unverified: v.Unverified}, nil
+}
+
+// verify checks tok, recording a refusal.
+func (m *Manager) verify(ctx context.Context, tok *flow.Token) (*flow.Verified, error) {
+	v, err := m.Verify(ctx, tok.Source, tok.IDToken)
+	if err != nil {
+		m.observe(Event{Name: "verification_failed", Outcome: "denied", Source: tok.Source, Err: err})
+		return nil, err
+	}
+	return v, nil
 }
 
 // store verifies tok and caches it.
 func (m *Manager) store(ctx context.Context, tok *flow.Token, event string) (*Result, error) {
-	source := tok.Source
-	claims, err := m.Verify(ctx, tok.IDToken)
+	v, err := m.verify(ctx, tok)
 	if err != nil {
-		m.observe(Event{Name: "verification_failed", Outcome: "denied", Source: source, Err: err})
+		return nil, err
+	}
+	return m.storeVerified(tok, v, event)
+}
+
+// storable refuses to store a token whose signature was not checked.
+func (m *Manager) storable(tok *flow.Token, v *flow.Verified) error {
+	if v.Unverified == "" {
+		return nil
+	}
+	err := apperr.Denied(&flow.VerificationError{Reason: flow.ReasonSignature, Detail: "a token from " + tok.Source + " was not signature-checked (" + v.Unverified + ") and is not stored"}, "")
+	m.observe(Event{Name: "verification_failed", Outcome: "denied", Source: tok.Source, Err: err})
+	return err
+}
+
+// entry is the cache entry of a verified token.
+func (m *Manager) entry(tok *flow.Token, claims *flow.Claims) cache.TokenEntry {
+	return cache.TokenEntry{
+		IDToken: tok.IDToken, Expiry: claims.Expiry, Source: tok.Source,
+		Issuer: claims.Issuer, ClientID: m.ClientID, Audience: claims.Audience, Subject: claims.Subject,
+		Claims: claims.All, ObtainedAt: m.now(),
+	}
+}
+
+// storeVerified caches a token whose signature was checked. A token
+// accepted without that check is never written.
+func (m *Manager) storeVerified(tok *flow.Token, v *flow.Verified, event string) (*Result, error) {
+	source, claims := tok.Source, v.Claims
+	if err := m.storable(tok, v); err != nil {
 		return nil, err
 	}
 	if prev, _ := m.Cached(); prev == nil || prev.Subject != claims.Subject || prev.Issuer != claims.Issuer {
@@ -349,10 +439,7 @@ func (m *Manager) store(ctx context.Context, tok *flow.Token, event string) (*Re
 			}
 		}
 	}
-	e := cache.TokenEntry{
-		IDToken: tok.IDToken, Expiry: claims.Expiry, Source: source,
-		Issuer: claims.Issuer, ClientID: m.ClientID, Subject: claims.Subject, ObtainedAt: m.now(),
-	}
+	e := m.entry(tok, claims)
 	data, err := cache.Encode(cache.KindToken, e)
 	if err != nil {
 		return nil, err
@@ -361,7 +448,7 @@ func (m *Manager) store(ctx context.Context, tok *flow.Token, event string) (*Re
 		return nil, apperr.New(apperr.KindError, fmt.Errorf("could not cache the ID token (%s store): %w", m.Fast.Name(), err), "check the cache directory (dagster-oidc status), or set cache: memory in the profile")
 	}
 	m.observe(Event{Name: event, Outcome: "ok", Source: source, Claims: claims, Expiry: claims.Expiry})
-	return &Result{Entry: e}, nil
+	return &Result{Entry: e, Claims: claims}, nil
 }
 
 func (m *Manager) saveRefresh(rt string) error {

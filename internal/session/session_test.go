@@ -37,7 +37,7 @@ func (s *fakeSource) Token(context.Context) (*flow.Token, error) {
 }
 
 // verifyAll accepts any token; the subject is the part after "sub=" or "alice".
-func verifyAll(_ context.Context, raw string) (*flow.Claims, error) {
+func verifyAll(_ context.Context, _, raw string) (*flow.Verified, error) {
 	if raw == "bad" {
 		return nil, apperr.Denied(&flow.VerificationError{Reason: flow.ReasonSignature, Detail: "bad"}, "")
 	}
@@ -45,7 +45,8 @@ func verifyAll(_ context.Context, raw string) (*flow.Claims, error) {
 	if i := strings.Index(raw, "sub="); i >= 0 {
 		sub = raw[i+4:]
 	}
-	return &flow.Claims{Subject: sub, Issuer: "https://id.example.com", Expiry: now.Add(time.Hour)}, nil
+	all := map[string]any{"sub": sub, "iss": "https://id.example.com", "aud": "cli"}
+	return &flow.Verified{Claims: &flow.Claims{Subject: sub, Issuer: "https://id.example.com", Audience: []string{"cli"}, Expiry: now.Add(time.Hour), All: all}}, nil
 }
 
 type harness struct {
@@ -73,7 +74,7 @@ func newHarness(t *testing.T, interactive bool) *harness {
 	h := &harness{src: &fakeSource{name: "device", interactive: interactive, refresh: "rt-1"}, warn: &bytes.Buffer{}}
 	h.refresher = &fakeRefresher{next: func(string) (*flow.Token, error) { return nil, errors.New("no refresh expected") }}
 	h.m = &Manager{
-		Profile: "dev", Environment: "dev", Issuer: "https://id.example.com", ClientID: "cli",
+		Profile: "dev", Environment: "dev", Issuer: "https://id.example.com", ClientID: "cli", Audience: "cli",
 		Fast: &cache.MemoryStore{}, Secrets: &cache.MemoryStore{},
 		LockDir: t.TempDir(), LockWait: time.Second,
 		Clock: clock.Fake(now), Margin: 2 * time.Minute, CanPrompt: true, Warn: h.warn,
@@ -118,15 +119,96 @@ func TestNoTerminalNoTokenIsLoginRequired(t *testing.T) {
 	}
 }
 
-func TestWorkloadSourceReadFreshNeverToSecrets(t *testing.T) {
+// TestFinding15_2WorkloadTokensAreNeverStored: docs/security.md says
+// workload tokens are never stored; each use reads the platform again.
+func TestFinding15_2WorkloadTokensAreNeverStored(t *testing.T) {
 	h := newHarness(t, false)
 	h.src.name, h.src.refresh = "kubernetes", ""
-	h.m.CanPrompt = false
-	if _, err := h.m.Token(t.Context()); err != nil {
-		t.Fatal(err)
+	h.m.CanPrompt, h.m.Workload = false, true
+	for i := 1; i <= 2; i++ {
+		res, err := h.m.Token(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.FromCache || res.Claims == nil || res.Claims.Subject != "alice" {
+			t.Errorf("call %d: %+v", i, res)
+		}
 	}
-	if _, err := h.m.Secrets.Get(h.m.key(cache.KindRefresh)); !errors.Is(err, cache.ErrNotFound) {
-		t.Errorf("something was written to the secrets store: %v", err)
+	if h.src.calls != 2 {
+		t.Errorf("the source was read %d times for 2 calls", h.src.calls)
+	}
+	for _, s := range []cache.Store{h.m.Fast, h.m.Secrets} {
+		for _, kind := range []string{cache.KindToken, cache.KindRefresh} {
+			if _, err := s.Get(h.m.key(kind)); !errors.Is(err, cache.ErrNotFound) {
+				t.Errorf("a %s entry was written to the %s store: %v", kind, s.Name(), err)
+			}
+		}
+	}
+}
+
+// TestFinding15_2UnverifiedTokenIsNeverStored: a token the verifier passed
+// without a signature check is refused wherever it would be stored.
+func TestFinding15_2UnverifiedTokenIsNeverStored(t *testing.T) {
+	h := newHarness(t, true)
+	h.m.Verify = func(ctx context.Context, src, raw string) (*flow.Verified, error) {
+		v, err := verifyAll(ctx, src, raw)
+		v.Unverified = "the issuer could not be reached"
+		return v, err
+	}
+	if _, err := h.m.Token(t.Context()); apperr.ExitCode(err) != 4 {
+		t.Fatalf("err = %v", err)
+	}
+	if e, _ := h.m.Cached(); e != nil || h.m.HasRefreshToken() {
+		t.Errorf("stored: %+v, refresh token %v", e, h.m.HasRefreshToken())
+	}
+}
+
+// TestFinding16_5RefusedLoginStoresNoRefreshToken: a login whose ID token
+// fails verification leaves nothing behind, its refresh token included.
+func TestFinding16_5RefusedLoginStoresNoRefreshToken(t *testing.T) {
+	h := newHarness(t, true)
+	h.m.Verify = func(ctx context.Context, src, raw string) (*flow.Verified, error) { return verifyAll(ctx, src, "bad") }
+	if _, err := h.m.Login(t.Context(), h.src); apperr.ExitCode(err) != 4 {
+		t.Fatalf("err = %v", err)
+	}
+	if h.m.HasRefreshToken() {
+		t.Error("the refused login's refresh token was stored")
+	}
+}
+
+// TestFinding16_7CachedEntryOfAnotherIssuerAudienceOrClientIsNotServed:
+// the read path checks the entry against the profile, not only expiry.
+func TestFinding16_7CachedEntryOfAnotherIssuerAudienceOrClientIsNotServed(t *testing.T) {
+	tests := []struct {
+		name string
+		edit func(e *cache.TokenEntry)
+	}{
+		{"issuer", func(e *cache.TokenEntry) { e.Issuer = "https://evil.example.com" }},
+		{"audience", func(e *cache.TokenEntry) { e.Audience = []string{"other-app"} }},
+		{"no audience", func(e *cache.TokenEntry) { e.Audience = nil }},
+		{"client", func(e *cache.TokenEntry) { e.ClientID = "other-cli" }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, true)
+			e := cache.TokenEntry{IDToken: "planted", Expiry: now.Add(time.Hour), Source: "device",
+				Issuer: "https://id.example.com", ClientID: "cli", Audience: []string{"cli"}, Subject: "mallory"}
+			tt.edit(&e)
+			data, err := cache.Encode(cache.KindToken, e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := h.m.Fast.Set(h.m.key(cache.KindToken), data); err != nil {
+				t.Fatal(err)
+			}
+			res, err := h.m.Token(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.FromCache || res.Entry.IDToken == "planted" {
+				t.Errorf("served the entry of another %s: %+v", tt.name, res.Entry)
+			}
+		})
 	}
 }
 
@@ -147,7 +229,7 @@ func TestCorruptEntryDiscardedWithWarning(t *testing.T) {
 func TestVerificationFailureCachesNothing(t *testing.T) {
 	h := newHarness(t, true)
 	h.src = &fakeSource{name: "device", interactive: true}
-	h.m.Verify = func(ctx context.Context, raw string) (*flow.Claims, error) { return verifyAll(ctx, "bad") }
+	h.m.Verify = func(ctx context.Context, src, raw string) (*flow.Verified, error) { return verifyAll(ctx, src, "bad") }
 	_, err := h.m.Token(t.Context())
 	if apperr.ExitCode(err) != 4 {
 		t.Fatalf("err = %v", err)
@@ -178,7 +260,9 @@ func TestDerivedKeysDroppedWhenSubjectChanges(t *testing.T) {
 	}
 	// Another subject: credentials go.
 	bob := &fakeSource{name: "device", interactive: true}
-	h.m.Verify = func(ctx context.Context, raw string) (*flow.Claims, error) { return verifyAll(ctx, raw+"sub=bob") }
+	h.m.Verify = func(ctx context.Context, src, raw string) (*flow.Verified, error) {
+		return verifyAll(ctx, src, raw+"sub=bob")
+	}
 	if _, err := h.m.Login(t.Context(), bob); err != nil {
 		t.Fatal(err)
 	}
@@ -214,11 +298,11 @@ func TestRefreshStoresRotatedTokenFirst(t *testing.T) {
 		return &flow.Token{IDToken: "tok-refreshed", RefreshToken: "rt-2", Source: "refresh"}, nil
 	}
 	var order []string
-	h.m.Verify = func(ctx context.Context, raw string) (*flow.Claims, error) {
+	h.m.Verify = func(ctx context.Context, src, raw string) (*flow.Verified, error) {
 		// By the time the new ID token is verified and used, the rotated
 		// refresh token must already be stored.
 		order = append(order, "verify:rt="+h.m.RefreshToken())
-		return verifyAll(ctx, raw)
+		return verifyAll(ctx, src, raw)
 	}
 	res, err := h.m.Token(t.Context())
 	if err != nil || !res.Refreshed || res.Entry.IDToken != "tok-refreshed" {
