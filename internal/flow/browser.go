@@ -3,6 +3,7 @@ package flow
 import (
 	"context"
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -42,6 +43,12 @@ type BrowserFlow struct {
 	Prompt io.Writer
 	// Verify checks the ID token against the nonce the flow sent.
 	Verify func(ctx context.Context, rawIDToken, nonce string) error
+	// Issuer is the profile's issuer. When RequireIss is set (the discovery
+	// document advertises authorization_response_iss_parameter_supported),
+	// the callback MUST carry iss equal to it (RFC 9207 §2.4); an iss that
+	// is present is compared in any case.
+	Issuer     string
+	RequireIss bool
 }
 
 // Name returns "browser".
@@ -64,8 +71,16 @@ func (e *CallbackError) Error() string {
 	return "the identity provider answered " + e.Code
 }
 
-// ErrStateMismatch means the callback's state is not the one this login sent.
+// ErrStateMismatch means the callback's state is not the one this login
+// sent. Such a callback is answered 400 and the login keeps waiting for the
+// real one (issue 15.7): anything that can reach the loopback port could
+// otherwise end a login.
 var ErrStateMismatch = errors.New("the login callback's state does not match this login (possible CSRF); nothing was stored")
+
+// ErrIssuerMismatch means the callback's iss (RFC 9207) names another
+// issuer than the profile's, or is missing where the issuer promised it: an
+// authorization server mix-up.
+var ErrIssuerMismatch = errors.New("the login callback's iss does not name this profile's issuer (RFC 9207, possible mix-up attack); nothing was stored")
 
 type callbackResult struct {
 	code string
@@ -113,19 +128,19 @@ func (b *BrowserFlow) Token(ctx context.Context) (*Token, error) {
 	}
 	authURL := conf.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier), oauth2.SetAuthURLParam("nonce", nonce))
 
+	w := b.Prompt
+	if w == nil {
+		w = io.Discard
+	}
 	results := make(chan callbackResult, 1)
 	var once sync.Once
 	srv := &http.Server{
-		Handler:           b.callbackHandler(path, state, results, &once),
+		Handler:           b.callbackHandler(path, state, results, &once, w),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	go func() { _ = srv.Serve(ln) }()
 	defer srv.Close()
 
-	w := b.Prompt
-	if w == nil {
-		w = io.Discard
-	}
 	if b.Open == nil || b.Open(authURL) != nil {
 		fmt.Fprintf(w, "Open this URL in a browser to log in:\n%s\n", authURL)
 	} else {
@@ -147,8 +162,8 @@ func (b *BrowserFlow) Token(ctx context.Context) (*Token, error) {
 		if errors.As(res.err, &ce) && ce.Code == "access_denied" {
 			return nil, apperr.Denied(res.err, "ask your IdP administrator whether you may use this client")
 		}
-		if errors.Is(res.err, ErrStateMismatch) {
-			return nil, apperr.Denied(res.err, "run dagster-oidc login again")
+		if errors.Is(res.err, ErrIssuerMismatch) {
+			return nil, apperr.Denied(res.err, "run dagster-oidc login again; if it repeats, check the profile's issuer and the IdP's redirect URIs")
 		}
 		return nil, res.err
 	}
@@ -185,21 +200,32 @@ func writePage(w io.Writer, title, text string) {
 `, html.EscapeString(title), html.EscapeString(text))
 }
 
-// callbackHandler accepts exactly one request on path; the rest get 404.
-func (b *BrowserFlow) callbackHandler(path, state string, results chan<- callbackResult, once *sync.Once) http.Handler {
+// callbackHandler accepts exactly one request on path that carries this
+// login's state; one with another state gets 400 and is reported on prompt,
+// the rest 404.
+func (b *BrowserFlow) callbackHandler(path, state string, results chan<- callbackResult, once *sync.Once, prompt io.Writer) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != path || r.Method != http.MethodGet {
 			http.NotFound(w, r)
 			return
 		}
+		q := r.URL.Query()
+		if subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(state)) != 1 {
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			w.Header().Set("Cache-Control", "no-store")
+			w.WriteHeader(http.StatusBadRequest)
+			writePage(w, "Not this login", ErrStateMismatch.Error()+". The login in the terminal is still waiting.")
+			fmt.Fprintln(prompt, "warning: ignored a login callback whose state is not this login's (possible CSRF); still waiting for the real one")
+			return
+		}
 		handled := false
 		once.Do(func() {
 			handled = true
-			q := r.URL.Query()
 			var res callbackResult
+			iss, hasIss := q["iss"]
 			switch {
-			case q.Get("state") != state:
-				res.err = ErrStateMismatch
+			case (hasIss || b.RequireIss) && (len(iss) != 1 || iss[0] != b.Issuer):
+				res.err = ErrIssuerMismatch
 			case q.Get("error") != "":
 				res.err = &CallbackError{Code: q.Get("error"), Description: q.Get("error_description")}
 			case q.Get("code") == "":

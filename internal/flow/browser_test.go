@@ -319,37 +319,98 @@ func TestBrowserFlowLogsIn(t *testing.T) {
 	})
 }
 
-func TestBrowserFlowRefusesTamperedCallback(t *testing.T) {
+// TestFinding7_WrongStateAnsweredAndLoginContinues is issue 15.7: a request
+// to the callback with a state that is not this login's (a forged CSRF
+// callback, a stale tab, a port scanner) gets HTTP 400 and does not end the
+// login; the real callback that follows completes it.
+func TestFinding7_WrongStateAnsweredAndLoginContinues(t *testing.T) {
 	e := newBrowserEnv(t)
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	br := &scriptedBrowser{t: t, sb: e.sb, user: "alice", password: "alice-password", fail: cancel,
-		tamper: func(cb *url.URL) {
-			q := cb.Query()
-			q.Set("state", "attacker-state")
-			cb.RawQuery = q.Encode()
-		}}
+	br := &scriptedBrowser{t: t, sb: e.sb, user: "alice", password: "alice-password", fail: cancel}
+	var forged int
+	var forgedPage string
+	var prompt bytes.Buffer
 	b := e.flow()
-	b.Open = br.Open
-	b.Verify = func(context.Context, string, string) error {
-		t.Error("Verify was called after a state mismatch")
-		return nil
+	b.Prompt = &prompt
+	b.Open = func(raw string) error {
+		u, err := url.Parse(raw)
+		if err != nil {
+			return err
+		}
+		cb := u.Query().Get("redirect_uri") + "?" + url.Values{"state": {"attacker-state"}, "code": {"attacker-code"}}.Encode()
+		if forged, forgedPage, err = load(ctx, cb); err != nil {
+			t.Errorf("forged callback: %v", err)
+		}
+		return br.Open(raw)
 	}
 	tok, err := b.Token(ctx)
-	if tok != nil {
-		t.Errorf("a token was returned after a state mismatch")
+	if err != nil {
+		t.Fatalf("the real callback after a forged one: %v", err)
 	}
-	if !errors.Is(err, flow.ErrStateMismatch) {
-		t.Fatalf("err = %v, want ErrStateMismatch", err)
+	if tok.IDToken == "" {
+		t.Error("no ID token")
 	}
-	if code := apperr.ExitCode(err); code != 4 {
-		t.Errorf("exit code %d, want 4", code)
+	if forged != http.StatusBadRequest || !strings.Contains(forgedPage, "does not match") {
+		t.Errorf("forged callback page = HTTP %d %q, want 400", forged, forgedPage)
 	}
-	if e.tokenReq.form() != nil {
-		t.Error("the code was redeemed despite the state mismatch")
+	if got := e.tokenReq.form().Get("code"); got == "attacker-code" {
+		t.Error("the forged code was redeemed")
 	}
-	if br.status != http.StatusBadRequest || !strings.Contains(br.page, "Login failed") || !strings.Contains(br.page, "does not match") {
-		t.Errorf("callback page = HTTP %d %q", br.status, br.page)
+	if !strings.Contains(prompt.String(), "ignored a login callback whose state is not this login's") {
+		t.Errorf("prompt does not mention the ignored callback: %q", prompt.String())
+	}
+}
+
+// TestAlso_RFC9207IssOnCallback: the callback's iss must name the profile's
+// issuer when present, and be present when the issuer advertises
+// authorization_response_iss_parameter_supported.
+func TestAlso_RFC9207IssOnCallback(t *testing.T) {
+	tests := []struct {
+		name    string
+		require bool
+		iss     []string // nil: no iss parameter
+		ok      bool
+	}{
+		{"absent, not advertised", false, nil, true},
+		{"absent, advertised", true, nil, false},
+		{"right issuer", true, []string{"ISSUER"}, true},
+		{"other issuer", false, []string{"https://evil.example.com"}, false},
+		{"twice", true, []string{"ISSUER", "https://evil.example.com"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newBrowserEnv(t)
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			br := &scriptedBrowser{t: t, sb: e.sb, user: "alice", password: "alice-password", fail: cancel,
+				tamper: func(cb *url.URL) {
+					q := cb.Query()
+					for _, v := range tt.iss {
+						q.Add("iss", strings.ReplaceAll(v, "ISSUER", e.sb.Issuer()))
+					}
+					cb.RawQuery = q.Encode()
+				}}
+			b := e.flow()
+			b.Open = br.Open
+			b.Issuer, b.RequireIss = e.sb.Issuer(), tt.require
+			tok, err := b.Token(ctx)
+			if tt.ok {
+				if err != nil || tok == nil {
+					t.Fatalf("Token: %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, flow.ErrIssuerMismatch) || tok != nil {
+				t.Fatalf("err = %v, want ErrIssuerMismatch", err)
+			}
+			if code := apperr.ExitCode(err); code != 4 {
+				t.Errorf("exit code %d, want 4", code)
+			}
+			if e.tokenReq.form() != nil {
+				t.Error("the code was redeemed despite the iss mismatch")
+			}
+		})
 	}
 }
 

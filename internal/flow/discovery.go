@@ -41,6 +41,9 @@ type Metadata struct {
 	RevocationURL string   `json:"revocation_endpoint"`
 	Algorithms    []string `json:"id_token_signing_alg_values_supported"`
 	GrantTypes    []string `json:"grant_types_supported"`
+	// IssParameterSupported promises iss on every authorization response
+	// (RFC 9207 §3); the browser flow then requires it.
+	IssParameterSupported bool `json:"authorization_response_iss_parameter_supported"`
 }
 
 // checkEndpoints applies the issuer's rule to every endpoint the document

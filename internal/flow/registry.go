@@ -227,5 +227,6 @@ func newBrowser(o HumanOptions) Source {
 		AuthURL: o.Metadata.AuthURL, TokenURL: o.Metadata.TokenURL, HTTP: o.HTTP,
 		Host: o.Host, Port: o.Port, Path: o.Path, Timeout: o.Timeout,
 		Open: o.Open, Prompt: o.Prompt, Verify: o.Verify,
+		Issuer: o.Metadata.Issuer, RequireIss: o.Metadata.IssParameterSupported,
 	}
 }
