@@ -208,7 +208,7 @@ func TestAWSConfigureThenAWSCLIAndBoto3UseMinIO(t *testing.T) {
 	}
 	wantLines := []string{
 		"[profile " + awsProfile + "]",
-		"credential_process = " + bin.cli + " aws credential-process --profile sandbox",
+		"credential_process = " + bin.cli + " aws credential-process --profile sandbox --config " + a.config,
 		"region = us-east-1",
 	}
 	for _, l := range wantLines {

@@ -152,10 +152,7 @@ func awsConfigureRun(o *AWSConfigureOptions) error {
 	if err != nil {
 		return fmt.Errorf("could not find this binary's path: %w", err)
 	}
-	args := []string{quoteArg(exe), "aws", "credential-process", "--profile", quoteArg(r.p.Name)}
-	if o.g.ConfigPath != "" {
-		args = append(args, "--config", quoteArg(absPath(o.g.ConfigPath)))
-	}
+	args := []string{quoteArg(exe), "aws", "credential-process", "--profile", quoteArg(r.p.Name), "--config", quoteArg(r.configPath())}
 	if o.Role != "" {
 		args = append(args, "--role", quoteArg(o.Role))
 	}

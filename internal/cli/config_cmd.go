@@ -86,7 +86,11 @@ func configInitRun(o *ConfigInitOptions) error {
 	if err := os.WriteFile(path, data, 0o600); err != nil {
 		return fmt.Errorf("could not write %s: %w", path, err)
 	}
-	fmt.Fprintf(o.f.IO.ErrOut, "Wrote %s. Check it with: dagster-oidc config validate\n", path)
+	check := "dagster-oidc config validate"
+	if o.g.ConfigPath != "" {
+		check += " --config " + quoteArg(absPath(path))
+	}
+	fmt.Fprintf(o.f.IO.ErrOut, "Wrote %s. Check it with: %s\n", path, check)
 	return nil
 }
 

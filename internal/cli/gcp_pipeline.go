@@ -189,10 +189,7 @@ func (r *resolved) gcpExternalAccount(ctx context.Context, q gcpConfigRequest) (
 	if err != nil {
 		return nil, fmt.Errorf("could not find this binary's path: %w", err)
 	}
-	argv := []string{exe, "gcp", "executable", "--profile", r.p.Name}
-	if r.g.ConfigPath != "" {
-		argv = append(argv, "--config", absPath(r.g.ConfigPath))
-	}
+	argv := []string{exe, "gcp", "executable", "--profile", r.p.Name, "--config", r.configPath()}
 	o := gcpconfig.Options{
 		Audience:         g.Audience,
 		SubjectTokenType: g.SubjectTokenType,

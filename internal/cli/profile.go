@@ -343,6 +343,12 @@ func (l *lazyStore) Reason() string {
 	return l.reason
 }
 
+// configPath is the absolute path of the profiles file in use (--config,
+// DAGSTER_OIDC_CONFIG or the default), for the commands that configure
+// another program to call this binary: that program's environment may lack
+// the variable or the flag.
+func (r *resolved) configPath() string { return absPath(r.f.ConfigPath(r.g.ConfigPath)) }
+
 // absPath resolves p against the working directory for messages.
 func absPath(p string) string {
 	if a, err := filepath.Abs(p); err == nil {

@@ -88,8 +88,43 @@ Stdout carries only the requested output; prompts and logs go to stderr.`,
 		// Unreachable when args name another command; cobra would build
 		// it (four shells' subcommands) at every start.
 		root.CompletionOptions.DisableDefaultCmd = true
+	} else {
+		root.InitDefaultCompletionCmd()
 	}
+	refuseUnknownSubcommands(root)
 	return root
+}
+
+// refuseUnknownSubcommands makes every command that only groups others
+// fail on an argument naming none of them. Cobra would print the group's
+// help on stdout and exit 0, which a credential_process line then parses as
+// JSON. Without arguments the group still prints its help.
+func refuseUnknownSubcommands(c *cobra.Command) {
+	if c.HasSubCommands() && c.Run == nil && c.RunE == nil {
+		c.Args = cobra.ArbitraryArgs
+		c.RunE = func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return cmd.Help()
+			}
+			return unknownCommand(cmd, args[0])
+		}
+	}
+	for _, sub := range c.Commands() {
+		refuseUnknownSubcommands(sub)
+	}
+}
+
+// unknownCommand is the usage error for a subcommand name that does not
+// exist, with cobra's suggestions (edit distance 2, or a prefix).
+func unknownCommand(cmd *cobra.Command, name string) error {
+	msg := fmt.Sprintf("unknown command %q for %q", name, cmd.CommandPath())
+	if cmd.SuggestionsMinimumDistance <= 0 {
+		cmd.SuggestionsMinimumDistance = 2
+	}
+	if s := cmd.SuggestionsFor(name); len(s) > 0 {
+		msg += "; did you mean " + strings.Join(s, " or ") + "?"
+	}
+	return apperr.Usage(errors.New(msg), "see "+cmd.CommandPath()+" --help")
 }
 
 // targetCommand returns the top-level command args run when that is plain
@@ -137,7 +172,7 @@ func Main(ctx context.Context, f *Factory, args []string) int {
 	if errors.As(err, &ee) {
 		return ee.code
 	}
-	if isCobraUsage(err) {
+	if apperr.HintOf(err) == "" && isCobraUsage(err) {
 		err = apperr.Usage(err, "see dagster-oidc --help")
 	}
 	if ctx.Err() != nil && errors.Is(err, context.Canceled) {

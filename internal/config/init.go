@@ -26,7 +26,7 @@ profiles:
     issuer: {{.Issuer}}
     client_id: {{.ClientID}}
     # client_secret_env: DAGSTER_OIDC_CLIENT_SECRET   # only for IdPs that insist on a secret
-    scopes: [openid, email, profile, offline_access]
+    scopes: [openid, email, profile, groups, offline_access]   # groups: for rules on claims.groups; drop it if your IdP refuses the scope
     flow: auto          # auto|device|browser|kubernetes|web-identity-file|azure-file|file|github-actions|gitlab|gcp-metadata
     cache: auto         # auto|keyring|file|memory|none
     # refresh_margin: 2m
