@@ -94,7 +94,7 @@ func TestIssue16_10_OneValidation(t *testing.T) {
 		{"metadata sts endpoint over https", awsWith("      sts_endpoint: https://169.254.169.254/sts\n"), "is a link-local or metadata address"},
 		{"gcp metadata host", awsWith("      sts_endpoint: https://metadata.google.internal/sts\n"), "is a link-local or metadata address"},
 		{"ipv6 link-local", awsWith("      sts_endpoint: https://[fe80::1]/sts\n"), "is a link-local or metadata address"},
-		{"http sts endpoint off loopback", awsWith("      sts_endpoint: http://sts.example.com/\n"), "uses http on a host that is not loopback"},
+		{"http sts endpoint off loopback", awsWith("      sts_endpoint: http://sts.example.com/\n"), "endpoint must use https (plain http only on a loopback address)"},
 		{"malformed role arn", profileWith("dev", "    aws:\n      region: us-east-1\n      roles:\n        - role_arn: arn:aws:iam::0000:role/\n"), "profiles.dev.aws.roles[0].role_arn: \"arn:aws:iam::0000:role/\" is not a role ARN"},
 		{"short account", profileWith("dev", "    aws:\n      region: us-east-1\n      roles:\n        - role_arn: arn:aws:iam::0000:role/x\n"), "the account \"0000\" is not 12 digits"},
 		{"NUL in client_id", "profiles:\n  dev:\n    issuer: https://id.example.com\n    client_id: \"dagster\\0cli\"\n", "profiles.dev.client_id: contains the control character U+0000"},

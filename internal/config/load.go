@@ -307,7 +307,6 @@ func (f *File) validateProfile(p *Profile) []error {
 		}
 	}
 	if a := p.AWS; a != nil {
-		endpoint(k+".aws.sts_endpoint", a.STSEndpoint)
 		if a.Region == "" && a.STSEndpoint == "" {
 			add(k+".aws.region", "required (e.g. us-east-1)")
 		} else if err := awssts.CheckRegion(a.Region); err != nil {

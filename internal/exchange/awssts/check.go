@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/dagster-oidc/dagster-oidc/internal/safehttp"
 )
 
 // CheckEndpoint checks an STS endpoint URL as configuration: https, or http
@@ -23,8 +25,8 @@ func CheckEndpoint(endpoint string) error {
 	if metadataHost(host) {
 		return fmt.Errorf("STS endpoint %q is a link-local or metadata address; the token would go to the instance metadata service", endpoint)
 	}
-	if u.Scheme == "http" && !loopback(host) {
-		return fmt.Errorf("STS endpoint %q uses http on a host that is not loopback; use https (http only for 127.0.0.1, ::1 or localhost)", endpoint)
+	if err := safehttp.CheckURL(endpoint); err != nil {
+		return err
 	}
 	if u.User != nil {
 		return fmt.Errorf("STS endpoint %q carries credentials in its URL", endpoint)
@@ -45,14 +47,6 @@ func metadataHost(host string) bool {
 		return false
 	}
 	return ip.IsLinkLocalUnicast() || ip.Equal(net.ParseIP("fd00:ec2::254"))
-}
-
-func loopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // roleARNRE matches an IAM role ARN: a partition, an optional region
