@@ -18,6 +18,7 @@ import (
 
 	"github.com/dagster-oidc/dagster-oidc/internal/exchange/awssts"
 	"github.com/dagster-oidc/dagster-oidc/internal/flow"
+	"github.com/dagster-oidc/dagster-oidc/internal/ident"
 	"github.com/dagster-oidc/dagster-oidc/internal/readfile"
 	"github.com/dagster-oidc/dagster-oidc/internal/safehttp"
 )
@@ -241,7 +242,7 @@ func (f *File) validateProfile(p *Profile) []error {
 	var errs []error
 	add := func(key, format string, args ...any) { errs = append(errs, f.errorf(key, format, args...)) }
 	workload := IsWorkload(p.Flow)
-	if !profileNameRE().MatchString(p.Name) {
+	if !ident.Valid(p.Name) { // part of cache file names and keyring items, so never a path
 		add(k, "profile name %q must be letters, digits, '.', '_' or '-' (it names cache files), at most 64 characters", p.Name)
 	}
 	for key, v := range p.plainStrings() {
@@ -354,10 +355,6 @@ func (f *File) validateProfile(p *Profile) []error {
 	}
 	return errs
 }
-
-// profileNameRE is what a profile may be called: its name is part of cache
-// file names and keyring items, so never a path.
-var profileNameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`) })
 
 // plainStrings are the profile's one-line values by key: none of them may
 // hold a control character (a NUL in a client id, a newline in an issuer).

@@ -20,10 +20,10 @@ import (
 	"io"
 	"maps"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
-	"sync"
+
+	"github.com/dagster-oidc/dagster-oidc/internal/ident"
 )
 
 // Commands of `dagster api` that run a job.
@@ -277,27 +277,11 @@ func clean(s string) string {
 	return s
 }
 
-// runIDPattern accepts Dagster run ids (UUIDs) and similar opaque ids. It
-// documents validID, which matches the same strings without compiling it
-// (Parse runs at every credential_process start); a test keeps them equal.
-var runIDPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`) })
-
-// maxRunID is the longest id runIDPattern accepts.
-const maxRunID = 64
-
-// validID returns id when it looks like a run id, otherwise "".
+// validID returns id when it looks like a run id (a UUID or a similar
+// opaque id, see ident.Valid), otherwise "".
 func validID(id string) string {
-	if id == "" || len(id) > maxRunID || !isAlnum(id[0]) {
+	if !ident.Valid(id) {
 		return ""
 	}
-	for i := 1; i < len(id); i++ {
-		if c := id[i]; !isAlnum(c) && c != '_' && c != '.' && c != '-' {
-			return ""
-		}
-	}
 	return id
-}
-
-func isAlnum(c byte) bool {
-	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 }

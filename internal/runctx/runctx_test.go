@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/dagster-oidc/dagster-oidc/internal/ident"
 )
 
 func fixture(t testing.TB, name string) string {
@@ -132,7 +134,7 @@ func FuzzParse(f *testing.F) {
 		default:
 			t.Fatalf("unexpected command %q", r.Command)
 		}
-		if r.ID != "" && !runIDPattern().MatchString(r.ID) {
+		if r.ID != "" && !ident.Valid(r.ID) {
 			t.Fatalf("invalid run id %q", r.ID)
 		}
 	})
