@@ -38,8 +38,10 @@ const (
 	OutcomeDenied = "denied"
 )
 
-// SchemaVersion is the "v" field of every line.
-const SchemaVersion = 1
+// SchemaVersion is the "v" field of every line. Version 2 added the keyed
+// chain (seq, prev as a MAC, mac) and replaced session_name by
+// session_hash.
+const SchemaVersion = 2
 
 // Event is one audit record. Zero fields are omitted from the line.
 type Event struct {
@@ -61,8 +63,13 @@ type Event struct {
 	// Claims are passed through Logger.FilterClaims; only allow-listed,
 	// non-secret claims are written.
 	Claims map[string]any
-	// Role, ServiceAccount and SessionName describe the exchange.
-	Role, ServiceAccount, SessionName string
+	// Role and ServiceAccount describe the exchange.
+	Role, ServiceAccount string
+	// SessionName is the STS role session name. It is written only as
+	// Logger.SessionHash(SessionName) ("session_hash"): a session name is
+	// often made of personal claims. It is also removed from every other
+	// string of the line.
+	SessionName string
 	// CredentialExpiry is when the issued credentials expire.
 	CredentialExpiry time.Time
 	// RunID and JobName identify the Dagster run under exec.
@@ -74,10 +81,14 @@ type Event struct {
 	// Unverified marks a token accepted without a signature check
 	// (verify: when-reachable with the issuer unreachable, or verify: off).
 	Unverified bool
+	// Personal are values that name the person outside Claims (a user name
+	// the caller holds): like the values of personal claims, they are cut
+	// out of every string of the line. Never written.
+	Personal []string
 }
 
 // record is the serialised form of an Event, in the order fields appear in
-// a line. The file sink appends "prev".
+// a line. The file sink appends "seq", "prev" and "mac".
 type record struct {
 	V                int            `json:"v"`
 	Time             string         `json:"time"`
@@ -91,14 +102,13 @@ type record struct {
 	Claims           map[string]any `json:"claims,omitempty"`
 	Role             string         `json:"role,omitempty"`
 	ServiceAccount   string         `json:"service_account,omitempty"`
-	SessionName      string         `json:"session_name,omitempty"`
+	SessionHash      string         `json:"session_hash,omitempty"`
 	CredentialExpiry string         `json:"credential_expiry,omitempty"`
 	RunID            string         `json:"run_id,omitempty"`
 	JobName          string         `json:"job_name,omitempty"`
 	ErrorClass       string         `json:"error_class,omitempty"`
 	Reason           string         `json:"reason,omitempty"`
 	Unverified       bool           `json:"unverified,omitempty"`
-	Prev             string         `json:"prev,omitempty"`
 }
 
 // timeFormat is RFC 3339 in UTC with milliseconds, so lines sort as text.
@@ -168,8 +178,9 @@ func scrub(s string) string {
 	return s
 }
 
-// marshal turns an event, already filtered, into its line.
-func marshal(e Event) ([]byte, error) {
+// marshal turns an event, already filtered, into its line; sessionHash
+// stands for e.SessionName.
+func marshal(e Event, sessionHash string) ([]byte, error) {
 	return json.Marshal(record{
 		V:                SchemaVersion,
 		Time:             formatTime(e.Time),
@@ -183,7 +194,7 @@ func marshal(e Event) ([]byte, error) {
 		Claims:           e.Claims,
 		Role:             scrub(e.Role),
 		ServiceAccount:   scrub(e.ServiceAccount),
-		SessionName:      scrub(e.SessionName),
+		SessionHash:      sessionHash,
 		CredentialExpiry: formatTime(e.CredentialExpiry),
 		RunID:            scrub(e.RunID),
 		JobName:          scrub(e.JobName),

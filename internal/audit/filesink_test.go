@@ -4,19 +4,19 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/dagster-oidc/dagster-oidc/internal/clock"
 )
 
 // writeSamples logs the sample events to a FileSink at path.
 func writeSamples(t *testing.T, path string, maxBytes int64) {
 	t.Helper()
-	fs, err := NewFileSink(path, maxBytes)
+	fs, err := NewFileSink(path, FileSinkOptions{Key: testKey(), MaxBytes: maxBytes, Clock: clock.Fake(testNow)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,9 +38,9 @@ func TestFileSinkGoldenChain(t *testing.T) {
 	}
 	golden(t, "chain.golden", got)
 
-	n, err := Verify(bytes.NewReader(got))
-	if err != nil || n != 4 {
-		t.Errorf("Verify = %d, %v; want 4 intact lines", n, err)
+	rep, err := verifyFiles(t, path)
+	if err != nil || rep.Lines != 5 || !rep.Genesis || rep.LastSeq != 5 {
+		t.Errorf("Verify = %+v, %v; want 5 intact lines from the genesis record", rep, err)
 	}
 	for _, p := range []struct {
 		path string
@@ -60,13 +60,8 @@ func TestFileSinkContinuesChainAcrossOpens(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "audit.jsonl")
 	writeSamples(t, path, 0)
 	writeSamples(t, path, 0) // a second process run appends
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if n, err := Verify(f); err != nil || n != 8 {
-		t.Errorf("Verify = %d, %v; want 8 intact lines", n, err)
+	if rep, err := verifyFiles(t, path); err != nil || rep.Lines != 9 {
+		t.Errorf("Verify = %+v, %v; want 9 intact lines (one genesis record)", rep, err)
 	}
 }
 
@@ -75,7 +70,7 @@ func TestFileSinkTightensExistingFile(t *testing.T) {
 	if err := os.WriteFile(path, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := NewFileSink(path, 0); err != nil {
+	if _, err := NewFileSink(path, FileSinkOptions{Key: testKey()}); err != nil {
 		t.Fatal(err)
 	}
 	st, _ := os.Stat(path)
@@ -85,7 +80,7 @@ func TestFileSinkTightensExistingFile(t *testing.T) {
 }
 
 func TestFileSinkRejectsNonObjects(t *testing.T) {
-	fs, err := NewFileSink(filepath.Join(t.TempDir(), "audit.jsonl"), 0)
+	fs, err := NewFileSink(filepath.Join(t.TempDir(), "audit.jsonl"), FileSinkOptions{Key: testKey()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,47 +104,67 @@ func readChain(t *testing.T, paths ...string) []byte {
 	return all
 }
 
-func TestRotationKeepsTheChain(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "audit.jsonl")
-	fs, err := NewFileSink(path, 1000)
+// verifyFiles runs Verify on paths, oldest first, with testKey.
+func verifyFiles(t *testing.T, paths ...string) (Report, error) {
+	t.Helper()
+	var files []TrailFile
+	for _, p := range paths {
+		files = append(files, TrailFile{Name: filepath.Base(p), R: bytes.NewReader(readChain(t, p))})
+	}
+	return Verify(testKey(), files, nil)
+}
+
+// rotatedTrail writes 40 lines to a sink rotating at 1000 bytes with 3
+// backups and returns the paths of its files, oldest first.
+func rotatedTrail(t *testing.T) []string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "audit.jsonl")
+	fs, err := NewFileSink(path, FileSinkOptions{Key: testKey(), MaxBytes: 1000, Backups: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
-	fs.Backups = 3
 	for i := range 40 {
-		if err := fs.Write(fmt.Appendf(nil, `{"v":1,"event":"refresh","n":%d}`, i)); err != nil {
+		if err := fs.Write(fmt.Appendf(nil, `{"v":2,"event":"refresh","n":%d}`, i)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	files := []string{path + ".3", path + ".2", path + ".1", path} // oldest first
-	total := 0
+	if _, err := os.Stat(path + ".4"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a fourth backup exists: %v", err)
+	}
+	return []string{path + ".3", path + ".2", path + ".1", path}
+}
+
+func TestRotationKeepsTheChain(t *testing.T) {
+	files := rotatedTrail(t)
 	for _, p := range files {
 		b := readChain(t, p)
 		if int64(len(b)) > 1000 {
 			t.Errorf("%s has %d bytes, over the limit", p, len(b))
 		}
-		n, err := Verify(bytes.NewReader(b))
-		if err != nil {
+		if !strings.HasPrefix(string(b), `{"v":2,"time":`) || !strings.Contains(strings.SplitN(string(b), "\n", 2)[0], `"event":"audit_continued"`) {
+			t.Errorf("%s does not start with a continuation record:\n%s", p, b)
+		}
+		if _, err := verifyFiles(t, p); err != nil {
 			t.Errorf("Verify(%s): %v", p, err)
 		}
-		total += n
 	}
-	if _, err := os.Stat(path + ".4"); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("a fourth backup exists: %v", err)
-	}
-	n, err := Verify(bytes.NewReader(readChain(t, files...)))
-	if err != nil || n != total {
-		t.Errorf("Verify across files = %d, %v; want %d", n, err, total)
+	rep, err := verifyFiles(t, files...)
+	if err != nil || rep.Genesis || rep.FirstSeq < 2 || rep.LastSeq != rep.FirstSeq+int64(rep.Lines)-1 {
+		t.Errorf("Verify across files = %+v, %v; want a continuous chain whose start was rotated away", rep, err)
 	}
 	// The newest lines are all there, the last one is the last written.
-	last := lastLine(readChain(t, path))
+	last := lastLineOf(readChain(t, files[3]))
 	if !strings.Contains(last, `"n":39`) {
 		t.Errorf("last line %s", last)
 	}
-	// Files out of order break the chain at the seam.
-	if _, err := Verify(bytes.NewReader(readChain(t, path+".2", path+".3", path+".1", path))); err == nil {
-		t.Error("Verify accepted rotated files out of order")
+	// Files out of order or missing break the chain at the seam.
+	for name, order := range map[string][]string{
+		"out of order":   {files[1], files[0], files[2], files[3]},
+		"a file missing": {files[0], files[2], files[3]},
+	} {
+		if _, err := verifyFiles(t, order...); err == nil {
+			t.Errorf("%s: Verify accepted the rotated files", name)
+		}
 	}
 }
 
@@ -157,21 +172,21 @@ func TestFirstWriteAfterRotationByAnotherProcess(t *testing.T) {
 	// The live file is gone but path.1 exists: the new file continues it.
 	dir := t.TempDir()
 	path := filepath.Join(dir, "audit.jsonl")
-	fs, err := NewFileSink(path, 0)
+	fs, err := NewFileSink(path, FileSinkOptions{Key: testKey()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := fs.Write([]byte(`{"v":1,"event":"login"}`)); err != nil {
+	if err := fs.Write([]byte(`{"v":2,"event":"login"}`)); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Rename(path, path+".1"); err != nil {
 		t.Fatal(err)
 	}
-	if err := fs.Write([]byte(`{"v":1,"event":"refresh"}`)); err != nil {
+	if err := fs.Write([]byte(`{"v":2,"event":"refresh"}`)); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := Verify(bytes.NewReader(readChain(t, path+".1", path))); err != nil || n != 2 {
-		t.Errorf("Verify = %d, %v", n, err)
+	if rep, err := verifyFiles(t, path+".1", path); err != nil || rep.Lines != 4 || !rep.Genesis {
+		t.Errorf("Verify = %+v, %v; want genesis, login, continuation, refresh", rep, err)
 	}
 }
 
@@ -181,7 +196,7 @@ func TestConcurrentWritersShareOneChain(t *testing.T) {
 	// file handle, and flock locks exclude each other across handles.
 	var wg sync.WaitGroup
 	for w := range 4 {
-		fs, err := NewFileSink(path, 0)
+		fs, err := NewFileSink(path, FileSinkOptions{Key: testKey()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -196,81 +211,15 @@ func TestConcurrentWritersShareOneChain(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if n, err := Verify(bytes.NewReader(readChain(t, path))); err != nil || n != 100 {
-		t.Errorf("Verify = %d, %v; want 100", n, err)
+	if rep, err := verifyFiles(t, path); err != nil || rep.Lines != 101 {
+		t.Errorf("Verify = %+v, %v; want 100 lines after the genesis record", rep, err)
 	}
 }
 
-func lastLine(b []byte) string {
+func lastLineOf(b []byte) string {
 	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
 	return lines[len(lines)-1]
 }
-
-func TestVerifyNamesTheFirstBadLine(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "audit.jsonl")
-	fs, err := NewFileSink(path, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 1; i <= 6; i++ {
-		if err := fs.Write([]byte(`{"v":1,"event":"refresh","n":` + strconv.Itoa(i) + `}`)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	lines := strings.SplitAfter(string(readChain(t, path)), "\n")
-	lines = lines[:len(lines)-1] // the empty string after the final newline
-	join := func(ls ...string) string { return strings.Join(ls, "") }
-
-	tests := []struct {
-		name     string
-		log      string
-		wantLine int // 0: intact
-	}{
-		{"intact", join(lines...), 0},
-		{"empty", "", 0},
-		{"edited line 3", join(lines[0], lines[1], strings.Replace(lines[2], `"n":3`, `"n":33`, 1), lines[3], lines[4], lines[5]), 4},
-		{"deleted line 3", join(lines[0], lines[1], lines[3], lines[4], lines[5]), 3},
-		{"swapped lines 3 and 4", join(lines[0], lines[1], lines[3], lines[2], lines[4], lines[5]), 3},
-		{"inserted line", join(lines[0], lines[1], `{"v":1,"event":"login","prev":"`+GenesisPrev+`"}`+"\n", lines[2]), 3},
-		{"garbage line", join(lines[0], "not json\n", lines[1]), 2},
-		{"missing prev", join(lines[0], `{"v":1,"event":"login"}`+"\n"), 2},
-		{"malformed prev", join(lines[0], `{"v":1,"event":"login","prev":"abc"}`+"\n"), 2},
-		{"rotated file alone", join(lines[3:]...), 0},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			n, err := Verify(strings.NewReader(tt.log))
-			if tt.wantLine == 0 {
-				if err != nil {
-					t.Fatalf("Verify: %v", err)
-				}
-				return
-			}
-			var ve *VerifyError
-			if !errors.As(err, &ve) {
-				t.Fatalf("Verify = %d, %v; want a *VerifyError", n, err)
-			}
-			if ve.Line != tt.wantLine || n != tt.wantLine-1 {
-				t.Errorf("Verify = %d, %v; want bad line %d", n, err, tt.wantLine)
-			}
-			if !strings.HasPrefix(err.Error(), "line "+strconv.Itoa(tt.wantLine)+":") {
-				t.Errorf("message %q does not name line %d", err, tt.wantLine)
-			}
-		})
-	}
-}
-
-func TestVerifyReadError(t *testing.T) {
-	_, err := Verify(io.MultiReader(strings.NewReader(`{"prev":"`+GenesisPrev+`"}`+"\n"), errReader{}))
-	var ve *VerifyError
-	if err == nil || errors.As(err, &ve) {
-		t.Errorf("Verify = %v, want a read error", err)
-	}
-}
-
-type errReader struct{}
-
-func (errReader) Read([]byte) (int, error) { return 0, errors.New("disk on fire") }
 
 func TestTail(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "audit.jsonl")
@@ -279,7 +228,7 @@ func TestTail(t *testing.T) {
 	for _, n := range []int{0, 2} {
 		t.Run(fmt.Sprintf("n=%d", n), func(t *testing.T) {
 			var out bytes.Buffer
-			if err := Tail(&out, bytes.NewReader(append(append([]byte(nil), log...), "garbage\n"...)), n); err != nil {
+			if err := Tail(&out, bytes.NewReader(append(append([]byte(nil), log...), "garbage\n"...)), n, ""); err != nil {
 				t.Fatal(err)
 			}
 			golden(t, fmt.Sprintf("tail_%d.golden", n), out.Bytes())

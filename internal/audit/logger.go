@@ -47,7 +47,9 @@ type Options struct {
 type Logger struct {
 	clock       clock.Clock
 	key         []byte
+	sessionKey  []byte
 	allow       map[string]bool
+	allowList   []string
 	onSinkError func(string, error)
 	timeout     time.Duration
 
@@ -76,7 +78,9 @@ func New(sinks []Sink, opts Options) *Logger {
 	l := &Logger{
 		clock:       opts.Clock,
 		key:         append([]byte(nil), opts.Key...),
+		sessionKey:  deriveKey(opts.Key, labelSession),
 		allow:       map[string]bool{},
+		allowList:   append([]string(nil), opts.AllowClaims...),
 		onSinkError: opts.OnSinkError,
 		timeout:     opts.FlushTimeout,
 	}
@@ -123,8 +127,11 @@ func (w *worker) fail(err error) {
 }
 
 // Log records e. Claims go through FilterClaims, a SubjectHash that is not
-// one is dropped, strings are scrubbed of anything token-like. Log returns
-// at once; lines reach the sinks in order, asynchronously (see Close).
+// one is dropped, the session name is replaced by its SessionHash, the
+// values of personal claims not in audit.claims (and e.Personal, and the
+// session name) are cut out of every other string, and strings are
+// scrubbed of anything token-like. Log returns at once; lines reach the
+// sinks in order, asynchronously (see Close).
 func (l *Logger) Log(e Event) {
 	if l == nil {
 		return
@@ -132,16 +139,27 @@ func (l *Logger) Log(e Event) {
 	if e.Time.IsZero() {
 		e.Time = l.clock.Now()
 	}
+	personal := append(l.Personal(e.Claims), e.Personal...)
+	if e.SessionName != "" && e.SessionName != e.RunID {
+		personal = append(personal, e.SessionName) // a run id names no one
+	}
+	if len(personal) > 0 {
+		for _, f := range []*string{&e.Profile, &e.Environment, &e.Source, &e.Issuer, &e.Role,
+			&e.ServiceAccount, &e.RunID, &e.JobName, &e.ErrorClass, &e.Reason} {
+			*f = RedactPersonal(*f, personal...)
+		}
+	}
 	e.Claims = l.FilterClaims(e.Claims)
 	if !isSubjectHash(e.SubjectHash) {
 		e.SubjectHash = ""
 	}
-	line, err := marshal(e)
+	session := l.SessionHash(e.SessionName)
+	line, err := marshal(e, session)
 	if err != nil {
 		// Only unsupported claim values could cause this; FilterClaims
 		// keeps none, so it does not happen. Record the event without them.
 		e.Claims = nil
-		if line, err = marshal(e); err != nil {
+		if line, err = marshal(e, session); err != nil {
 			return
 		}
 	}

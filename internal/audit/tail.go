@@ -2,6 +2,7 @@ package audit
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,16 +12,20 @@ import (
 
 // Tail prints the last n events of a log read from r, one readable line
 // each, oldest first; n <= 0 prints them all. Lines that are not events
-// are shown as such, so tampering stays visible.
+// are shown as such, so tampering stays visible. With session set (a
+// SessionHash), only the events of that STS session are printed.
 //
-//	2026-01-02T03:04:05.000Z exchange ok profile=dev env=dev role=arn:… run=5f2c… job=etl_daily
-func Tail(w io.Writer, r io.Reader, n int) error {
+//	2026-01-02T03:04:05.000Z exchange ok profile=dev env=dev role=arn:… session=0c1f… run=5f2c… job=etl_daily
+func Tail(w io.Writer, r io.Reader, n int, session string) error {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), maxLine)
 	var ring []string
 	lineNo := 0
 	for sc.Scan() {
 		lineNo++
+		if session != "" && !bytes.Contains(sc.Bytes(), []byte(`"session_hash":"`+session+`"`)) {
+			continue
+		}
 		ring = append(ring, humanLine(lineNo, sc.Bytes()))
 		if n > 0 && len(ring) > n {
 			ring = slices.Delete(ring, 0, 1)
@@ -55,7 +60,7 @@ func humanLine(lineNo int, line []byte) string {
 	add("subject", rec.SubjectHash)
 	add("role", rec.Role)
 	add("sa", rec.ServiceAccount)
-	add("session", rec.SessionName)
+	add("session", rec.SessionHash)
 	add("expires", rec.CredentialExpiry)
 	add("run", rec.RunID)
 	add("job", rec.JobName)

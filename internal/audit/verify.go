@@ -2,67 +2,197 @@ package audit
 
 import (
 	"bufio"
+	"bytes"
+	"crypto/hmac"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
-	"sync"
 )
 
-// VerifyError names the first line at which a log stops being intact.
+// VerifyError names the first line at which a trail stops being intact.
 type VerifyError struct {
-	// Line is the 1-based number of the first bad line.
+	// File is the name of the file holding the line ("" for one reader).
+	File string
+	// Line is the 1-based line number in File.
 	Line int
 	// Reason says what is wrong with it.
 	Reason string
 }
 
 func (e *VerifyError) Error() string {
-	return fmt.Sprintf("line %d: %s", e.Line, e.Reason)
+	if e.File == "" {
+		return fmt.Sprintf("line %d: %s", e.Line, e.Reason)
+	}
+	return fmt.Sprintf("%s: line %d: %s", e.File, e.Line, e.Reason)
 }
 
-var hashPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9a-f]{64}$`) })
+// ErrUnkeyed is the reason for a trail written before the keyed chain
+// (schema 1): its unkeyed hashes can be recomputed by anyone, so it proves
+// nothing.
+var ErrUnkeyed = errors.New("written by a dagster-oidc before the keyed chain (schema 1): it cannot be verified; move it out of the trail (e.g. to an archive) and verify the newer files")
 
-// Verify reads a hash-chained log (one file, or rotated files concatenated
-// oldest first) and checks that every line is a JSON object whose "prev" is
-// the SHA-256 of the line before it. The first line's "prev" is taken as
-// given: it is GenesisPrev for a log that never rotated, otherwise the hash
-// of a line in an older file.
+// TrailFile is one file of a trail.
+type TrailFile struct {
+	// Name labels the file in errors.
+	Name string
+	// R reads it.
+	R io.Reader
+}
+
+// Report describes a verified trail.
+type Report struct {
+	// Lines is the number of intact lines read.
+	Lines int
+	// FirstSeq and LastSeq are the chain positions of the first and last
+	// line (FirstSeq > 1: the start was rotated away).
+	FirstSeq, LastSeq int64
+	// Genesis is true when the trail starts with its genesis record.
+	Genesis bool
+	// Checkpoints is the number of checkpoints compared with a line;
+	// Rotated the number older than the oldest line kept.
+	Checkpoints, Rotated int
+}
+
+// Verify checks a keyed trail: its files oldest first (path.N … path.1,
+// path), with key the installation's audit key, against checkpoints (may
+// be nil) received off the host. It requires:
 //
-// An edited line k breaks the link into line k+1; a deleted, inserted or
-// moved line breaks the link at the position it changed. The returned
-// *VerifyError names the first line whose link is broken, and lines counts
-// the intact lines before it. A change to the very last line, or lines cut off
-// the end, leave no trace in the chain itself: compare with a copy sent
-// elsewhere (syslog) for that.
-func Verify(r io.Reader) (lines int, err error) {
+//   - that the first file start with the genesis record, or with a
+//     continuation record (the files before it were rotated away), and every
+//     later file with a continuation record linking to the previous file's
+//     last line;
+//   - that every line carry a MAC that matches it under the key, the MAC of
+//     the line before as "prev", and the next "seq";
+//   - that every checkpoint within the kept lines match the MAC of its line,
+//     and that none lie beyond the last line.
+//
+// The *VerifyError names the first line that breaks a rule.
+func Verify(key []byte, files []TrailFile, checkpoints []Checkpoint) (Report, error) {
+	var rep Report
+	if len(key) < minKeySize {
+		return rep, ErrNoKey
+	}
+	chainKey := deriveKey(key, labelChain)
+	want := map[int64]Checkpoint{}
+	var last Checkpoint
+	for _, c := range checkpoints {
+		want[c.Seq] = c
+		if c.Seq > last.Seq {
+			last = c
+		}
+	}
+	prevMAC := ""
+	var prevSeq int64
+	for fi, file := range files {
+		sc := bufio.NewScanner(file.R)
+		sc.Buffer(make([]byte, 64<<10), maxLine)
+		lineNo := 0
+		bad := func(reason string) (Report, error) {
+			return rep, &VerifyError{File: file.Name, Line: lineNo, Reason: reason}
+		}
+		for sc.Scan() {
+			lineNo++
+			line := sc.Bytes()
+			var head struct {
+				V     int    `json:"v"`
+				Event string `json:"event"`
+			}
+			if err := json.Unmarshal(line, &head); err != nil {
+				return bad("not a JSON object")
+			}
+			t, ok := parseTrailer(line)
+			if !ok {
+				if head.V == 1 && bytes.Contains(line, []byte(`"prev":"`)) {
+					return bad(ErrUnkeyed.Error())
+				}
+				return bad(`no valid "seq", "prev" and "mac" at its end`)
+			}
+			if !hmac.Equal([]byte(lineMAC(chainKey, t.body)), []byte(t.mac)) {
+				return bad("its MAC does not match: the line was edited, or written with another audit key")
+			}
+			first := lineNo == 1
+			switch {
+			case first && fi == 0 && head.Event == EventGenesis:
+				if t.seq != 1 || t.prev != GenesisPrev {
+					return bad("a genesis record not at position 1")
+				}
+				rep.Genesis = true
+			case first && fi == 0 && head.Event == EventContinued:
+				// The files before were rotated away.
+			case first && fi > 0 && head.Event == EventContinued:
+				if t.prev != prevMAC || t.seq != prevSeq+1 {
+					return bad(fmt.Sprintf("its continuation record does not follow the last line of %s: files are missing, out of order or were cut short", files[fi-1].Name))
+				}
+			case first && fi == 0:
+				return bad("the trail does not start with its genesis or continuation record: its first lines were removed")
+			case first:
+				return bad(fmt.Sprintf("does not start with a continuation record of %s: its first lines were removed", files[fi-1].Name))
+			case head.Event == EventGenesis || head.Event == EventContinued:
+				return bad(fmt.Sprintf("a %s record inside a file: the trail was restarted or spliced here", head.Event))
+			case t.prev != prevMAC || t.seq != prevSeq+1:
+				return bad(fmt.Sprintf("does not follow line %d: lines were deleted, inserted or reordered here", lineNo-1))
+			}
+			if rep.Lines == 0 {
+				rep.FirstSeq = t.seq
+			}
+			if c, ok := want[t.seq]; ok {
+				if c.Head != t.mac {
+					return bad(fmt.Sprintf("differs from the checkpoint of line %d sent at %s: the trail was rewritten", c.Seq, c.Time))
+				}
+				rep.Checkpoints++
+			}
+			rep.Lines++
+			rep.LastSeq, prevSeq, prevMAC = t.seq, t.seq, t.mac
+		}
+		if err := sc.Err(); err != nil {
+			if errors.Is(err, bufio.ErrTooLong) {
+				lineNo++
+				return bad("line too long")
+			}
+			return rep, fmt.Errorf("could not read the audit log %s: %w", file.Name, err)
+		}
+	}
+	for _, c := range want {
+		if c.Seq < rep.FirstSeq {
+			rep.Rotated++
+		}
+	}
+	if last.Seq > rep.LastSeq {
+		name := ""
+		if len(files) > 0 {
+			name = files[len(files)-1].Name
+		}
+		return rep, &VerifyError{File: name, Line: 0, Reason: fmt.Sprintf(
+			"the trail ends at chain line %d, but a checkpoint sent at %s records line %d: the end of the trail was cut off", rep.LastSeq, last.Time, last.Seq)}
+	}
+	return rep, nil
+}
+
+// ReadCheckpoints reads checkpoint records from r: one per line, either the
+// JSON record alone (an rsyslog template writing %msg%) or a whole syslog
+// message ending in it. Other lines are skipped.
+func ReadCheckpoints(r io.Reader) ([]Checkpoint, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), maxLine)
-	prevHash := ""
+	var out []Checkpoint
 	for sc.Scan() {
-		lines++
 		line := sc.Bytes()
-		var head struct {
-			Prev *string `json:"prev"`
+		i := bytes.IndexByte(line, '{')
+		if i < 0 || !bytes.Contains(line, []byte(`"event":"`+EventCheckpoint+`"`)) {
+			continue
 		}
-		if err := json.Unmarshal(line, &head); err != nil {
-			return lines - 1, &VerifyError{Line: lines, Reason: "not a JSON object"}
+		var c struct {
+			Checkpoint
+			Event string `json:"event"`
 		}
-		if head.Prev == nil || !hashPattern().MatchString(*head.Prev) {
-			return lines - 1, &VerifyError{Line: lines, Reason: `no valid "prev" hash`}
+		if err := json.Unmarshal(line[i:], &c); err != nil || c.Event != EventCheckpoint || c.Seq < 1 || len(c.Head) != macLen {
+			continue
 		}
-		if lines > 1 && *head.Prev != prevHash {
-			return lines - 1, &VerifyError{Line: lines, Reason: fmt.Sprintf(
-				"does not follow line %d: line %d was edited, or lines were deleted, inserted or reordered here", lines-1, lines-1)}
-		}
-		prevHash = lineHash(line)
+		out = append(out, c.Checkpoint)
 	}
 	if err := sc.Err(); err != nil {
-		if errors.Is(err, bufio.ErrTooLong) {
-			return lines, &VerifyError{Line: lines + 1, Reason: "line too long"}
-		}
-		return lines, fmt.Errorf("could not read the audit log: %w", err)
+		return nil, fmt.Errorf("could not read the checkpoints: %w", err)
 	}
-	return lines, nil
+	return out, nil
 }
