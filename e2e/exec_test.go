@@ -214,7 +214,7 @@ type execAuditLine struct {
 	Event       string `json:"event"`
 	Outcome     string `json:"outcome"`
 	Role        string `json:"role"`
-	SessionName string `json:"session_name"`
+	SessionHash string `json:"session_hash"`
 	RunID       string `json:"run_id"`
 	JobName     string `json:"job_name"`
 }
@@ -327,7 +327,7 @@ func TestExecRunWorkerOnMinIOAcrossRefreshes(t *testing.T) {
 		t.Errorf("%d credential_served lines for %d writes, each of which asked the endpoint", len(served), done.Puts)
 	}
 	for _, a := range append(ex, served...) {
-		if a.Outcome != "ok" || a.RunID != runID || a.JobName != "etl_daily" || a.SessionName != runID || a.Role != minioRoleARN {
+		if a.Outcome != "ok" || a.RunID != runID || a.JobName != "etl_daily" || a.SessionHash != w.sessionHash(runID) || a.Role != minioRoleARN {
 			t.Errorf("audit line %+v, want outcome ok, run %s, job etl_daily, session name = run id, role %s", a, runID, minioRoleARN)
 		}
 	}
@@ -363,6 +363,12 @@ func TestExecSessionNameIsRunID(t *testing.T) {
 	}
 	if evs[0].CredentialMethod != "container-role" {
 		t.Errorf("boto3 credential method %q, want container-role", evs[0].CredentialMethod)
+	}
+	// docs/audit.md: a session name from CloudTrail back to its audit lines.
+	out, errOut, code := w.run("audit", "tail", "-n", "0", "--match-session", s.RoleSessionName)
+	got := strings.Split(strings.TrimSpace(out), "\n")
+	if code != 0 || len(got) < 2 || !strings.Contains(got[0], " exchange ok ") || !strings.Contains(out, " credential_served ok ") || !strings.Contains(out, "run="+runID) {
+		t.Errorf("audit tail --match-session %s: exit %d\n%s%s\nwant the exchange and the credentials served of run %s", s.RoleSessionName, code, out, errOut, runID)
 	}
 }
 
@@ -562,7 +568,7 @@ profiles:
 		for _, a := range lines["exchange"] {
 			if a.RunID == runIDs[j.job] {
 				found = true
-				if a.JobName != j.job || a.Role != j.role || a.SessionName != runIDs[j.job] || a.Outcome != "ok" {
+				if a.JobName != j.job || a.Role != j.role || a.SessionHash != w.sessionHash(runIDs[j.job]) || a.Outcome != "ok" {
 					t.Errorf("%s: exchange line %+v, want role %s, session name = run id", j.job, a, j.role)
 				}
 			}

@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dagster-oidc/dagster-oidc/internal/audit"
+	"github.com/dagster-oidc/dagster-oidc/internal/cache"
 	"github.com/dagster-oidc/dagster-oidc/internal/sandbox"
 )
 
@@ -119,6 +121,17 @@ func (w *world) writeConfig(s string) {
 		w.t.Fatal(err)
 	}
 	w.env["DAGSTER_OIDC_CONFIG"] = w.config
+}
+
+// sessionHash is the session_hash the world's audit trail holds for an STS
+// session name (audit.SessionHash with the installation's key).
+func (w *world) sessionHash(name string) string {
+	w.t.Helper()
+	key, err := cache.FileStore{Dir: filepath.Join(w.env["DAGSTER_OIDC_CACHE_DIR"], "audit-key")}.Get("audit-hmac-key")
+	if err != nil {
+		w.t.Fatalf("audit key: %v", err)
+	}
+	return audit.SessionHash(key, name)
 }
 
 func (w *world) environ() []string {

@@ -3,15 +3,62 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
 	"github.com/dagster-oidc/dagster-oidc/internal/audit"
+	"github.com/dagster-oidc/dagster-oidc/internal/cache"
 	"github.com/dagster-oidc/dagster-oidc/internal/config"
 )
+
+// auditKeyName is the file-store key of the installation's audit key.
+const auditKeyName = "audit-hmac-key"
+
+// auditKeyDir is where the audit key is kept: its own directory, so
+// logout --all clears the cache, not the installation key.
+func auditKeyDir(f *Factory) string { return filepath.Join(f.CacheDir(), "audit-key") }
+
+// auditKey returns the installation's audit key, creating it when create
+// is set.
+func auditKey(f *Factory, create bool) ([]byte, error) {
+	keys := cache.FileStore{Dir: auditKeyDir(f)}
+	get := func() ([]byte, error) {
+		b, err := keys.Get(auditKeyName)
+		if errors.Is(err, cache.ErrNotFound) {
+			return nil, nil
+		}
+		return b, err
+	}
+	if !create {
+		key, err := get()
+		if err != nil {
+			return nil, fmt.Errorf("could not read the audit key: %w", err)
+		}
+		if len(key) == 0 {
+			return nil, fmt.Errorf("no audit key in %s: the trail is keyed with the key of the installation that wrote it; run this as that user, with its DAGSTER_OIDC_CACHE_DIR", auditKeyDir(f))
+		}
+		return key, nil
+	}
+	return audit.LoadOrCreateKey(get, func(b []byte) error { return keys.Set(auditKeyName, b) })
+}
+
+// auditPath is the audit file of a config, ~/ expanded.
+func auditPath(f *Factory, a config.Audit) string {
+	path := a.File
+	if path == "" {
+		path = filepath.Join(f.StateDir(), "audit.jsonl")
+	}
+	if strings.HasPrefix(path, "~/") {
+		path = filepath.Join(f.home(), path[2:])
+	}
+	return path
+}
 
 func newAuditCmd(f *Factory, g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
@@ -19,56 +66,148 @@ func newAuditCmd(f *Factory, g *globalOptions) *cobra.Command {
 		Short: "Check and read the audit trail",
 	}
 	var n int
+	var matchSession string
 	tail := &cobra.Command{
 		Use:   "tail [FILE]",
 		Short: "Print the last events of the audit file, one readable line each",
-		Args:  cobra.MaximumNArgs(1),
+		Long: `Print the last events of the audit file, one readable line each.
+
+With --match-session NAME, print only the events of the STS session NAME
+(the RoleSessionName CloudTrail shows), searching the rotated files too: the
+trail holds the session name only as a keyed hash, which this installation's
+audit key recomputes.`,
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			file, err := openAuditFile(f, g, args)
+			paths, err := auditFiles(f, g, args)
 			if err != nil {
 				return err
 			}
-			defer file.Close()
-			return audit.Tail(f.IO.Out, file, n)
+			session := ""
+			if matchSession != "" {
+				key, err := auditKey(f, false)
+				if err != nil {
+					return err
+				}
+				session = audit.SessionHash(key, matchSession)
+			} else {
+				paths = paths[len(paths)-1:]
+			}
+			r, closeAll, err := openAll(paths)
+			if err != nil {
+				return err
+			}
+			defer closeAll()
+			return audit.Tail(f.IO.Out, io.MultiReader(r...), n, session)
 		},
 	}
-	tail.Flags().IntVarP(&n, "lines", "n", 20, "number of events")
+	tail.Flags().IntVarP(&n, "lines", "n", 20, "number of events (0: all)")
+	tail.Flags().StringVar(&matchSession, "match-session", "", "only the events of this STS role session name (as CloudTrail shows it)")
+	var checkpoints string
 	verify := &cobra.Command{
-		Use:   "verify [FILE]",
-		Short: "Check the audit file's hash chain: names the first edited, deleted or reordered line",
-		Args:  cobra.MaximumNArgs(1),
+		Use:   "verify [FILE...]",
+		Short: "Check the audit trail's keyed hash chain: names the first edited, removed or reordered line",
+		Long: `Check the audit trail's keyed hash chain, oldest file first. Without FILE,
+the configured audit file and its rotated files (FILE.N … FILE.1, FILE).
+
+With --checkpoints, also compare the trail with the checkpoints sent to
+syslog (audit.checkpoint_every): a file the collector wrote, one message or
+JSON record per line. That detects a trail cut short or rewritten by someone
+holding the audit key.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			file, err := openAuditFile(f, g, args)
+			paths, err := auditFiles(f, g, args)
 			if err != nil {
 				return err
 			}
-			defer file.Close()
-			lines, err := audit.Verify(file)
+			key, err := auditKey(f, false)
 			if err != nil {
-				return apperr.Denied(fmt.Errorf("%s: %w", file.Name(), err), "the file was edited, truncated in the middle or reordered; keep it for investigation")
+				return err
 			}
-			fmt.Fprintf(f.IO.Out, "%s: %d events, hash chain intact\n", file.Name(), lines)
+			var cps []audit.Checkpoint
+			if checkpoints != "" {
+				cf, err := os.Open(checkpoints)
+				if err != nil {
+					return fmt.Errorf("could not read the checkpoints: %w", err)
+				}
+				cps, err = audit.ReadCheckpoints(cf)
+				cf.Close()
+				if err != nil {
+					return err
+				}
+			}
+			r, closeAll, err := openAll(paths)
+			if err != nil {
+				return err
+			}
+			defer closeAll()
+			files := make([]audit.TrailFile, len(paths))
+			for i, p := range paths {
+				files[i] = audit.TrailFile{Name: p, R: r[i]}
+			}
+			rep, err := audit.Verify(key, files, cps)
+			if err != nil {
+				return apperr.Denied(err, "keep the files for investigation; see docs/audit.md for what each finding means")
+			}
+			start := "from its genesis record"
+			if !rep.Genesis {
+				start = fmt.Sprintf("from chain line %d (earlier lines rotated away)", rep.FirstSeq)
+			}
+			fmt.Fprintf(f.IO.Out, "%s: %d lines in %d files, keyed chain intact %s", paths[len(paths)-1], rep.Lines, len(paths), start)
+			if checkpoints != "" {
+				fmt.Fprintf(f.IO.Out, "; %d of %d checkpoints matched, %d older than the kept lines", rep.Checkpoints, len(cps), rep.Rotated)
+			}
+			fmt.Fprintln(f.IO.Out)
 			return nil
 		},
 	}
+	verify.Flags().StringVar(&checkpoints, "checkpoints", "", "file of checkpoints received by the syslog collector")
 	cmd.AddCommand(tail, verify)
 	return cmd
 }
 
-// openAuditFile opens FILE, else the configured audit file.
-func openAuditFile(f *Factory, g *globalOptions, args []string) (*os.File, error) {
-	path := ""
-	if len(args) == 1 {
-		path = args[0]
-	} else {
-		path = filepath.Join(f.StateDir(), "audit.jsonl")
-		if cfg, err := config.Load(f.ConfigPath(g.ConfigPath)); err == nil && cfg.Audit.File != "" {
-			path = cfg.Audit.File
-		}
+// auditFiles returns args, else the configured audit file preceded by its
+// rotated files, oldest first.
+func auditFiles(f *Factory, g *globalOptions, args []string) ([]string, error) {
+	if len(args) > 0 {
+		return args, nil
 	}
-	file, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
+	a := config.Audit{}
+	if cfg, err := config.Load(f.ConfigPath(g.ConfigPath)); err == nil {
+		a = cfg.Audit
+	}
+	path := auditPath(f, a)
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("no audit file at %s (nothing was logged yet, or audit.file points elsewhere)", path)
 	}
-	return file, err
+	var rotated []string
+	for i := 1; ; i++ {
+		p := path + "." + strconv.Itoa(i)
+		if _, err := os.Stat(p); err != nil {
+			break
+		}
+		rotated = append([]string{p}, rotated...)
+	}
+	return append(rotated, path), nil
+}
+
+// openAll opens paths; closeAll closes those opened.
+func openAll(paths []string) (readers []io.Reader, closeAll func(), err error) {
+	var files []*os.File
+	closeAll = func() {
+		for _, f := range files {
+			f.Close()
+		}
+	}
+	for _, p := range paths {
+		file, err := os.Open(p)
+		if err != nil {
+			closeAll()
+			if errors.Is(err, os.ErrNotExist) {
+				return nil, nil, fmt.Errorf("no audit file at %s", p)
+			}
+			return nil, nil, fmt.Errorf("could not open the audit file: %w", err)
+		}
+		files = append(files, file)
+		readers = append(readers, file)
+	}
+	return readers, closeAll, nil
 }

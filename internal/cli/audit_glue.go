@@ -4,13 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"sync"
 
 	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
 	"github.com/dagster-oidc/dagster-oidc/internal/audit"
-	"github.com/dagster-oidc/dagster-oidc/internal/cache"
 	"github.com/dagster-oidc/dagster-oidc/internal/config"
 	"github.com/dagster-oidc/dagster-oidc/internal/exchange/awssts"
 	"github.com/dagster-oidc/dagster-oidc/internal/exchange/gcpsts"
@@ -19,37 +17,20 @@ import (
 	"github.com/dagster-oidc/dagster-oidc/internal/session"
 )
 
-// auditKeyName is the file-store key of the installation's subject-hash key.
-const auditKeyName = "audit-hmac-key"
-
 // auditTrail opens the configured sinks on first use.
 type auditTrail struct {
 	once   sync.Once
 	logger *audit.Logger
 }
 
-// auditSinks builds the sinks of an audit config. The file sink defaults to
-// $XDG_STATE_HOME/dagster-oidc/audit.jsonl.
-func auditSinks(f *Factory, a config.Audit) ([]audit.Sink, error) {
+// auditSinks builds the sinks of an audit config; key keys the file's
+// chain. The file sink defaults to $XDG_STATE_HOME/dagster-oidc/audit.jsonl.
+func auditSinks(f *Factory, a config.Audit, key []byte) ([]audit.Sink, error) {
 	if a.Disabled {
 		return nil, nil
 	}
 	var sinks []audit.Sink
-	path := a.File
-	if path == "" {
-		path = filepath.Join(f.StateDir(), "audit.jsonl")
-	}
-	if strings.HasPrefix(path, "~/") {
-		path = filepath.Join(f.home(), path[2:])
-	}
-	fs, err := audit.NewFileSink(path, a.MaxBytes)
-	if err != nil {
-		return nil, fmt.Errorf("audit file %s: %w", path, err)
-	}
-	sinks = append(sinks, fs)
-	if a.Stderr {
-		sinks = append(sinks, audit.NewWriterSink("stderr", f.IO.ErrOut))
-	}
+	var syslog audit.Sink
 	if a.Syslog != "" {
 		u, err := url.Parse(a.Syslog)
 		if err != nil || (u.Scheme != "tcp" && u.Scheme != "udp") || u.Host == "" {
@@ -59,32 +40,39 @@ func auditSinks(f *Factory, a config.Audit) ([]audit.Sink, error) {
 		if err != nil {
 			return nil, fmt.Errorf("audit syslog %s: %w", a.Syslog, err)
 		}
-		sinks = append(sinks, s)
+		syslog = s
+	}
+	path := auditPath(f, a)
+	fs, err := audit.NewFileSink(path, audit.FileSinkOptions{
+		Key: key, MaxBytes: a.MaxBytes, Clock: f.Clock, Checkpoints: syslog, CheckpointEvery: a.CheckpointEvery,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("audit file %s: %w", path, err)
+	}
+	sinks = append(sinks, fs)
+	if a.Stderr {
+		sinks = append(sinks, audit.NewWriterSink("stderr", f.IO.ErrOut))
+	}
+	if syslog != nil {
+		sinks = append(sinks, syslog)
 	}
 	return sinks, nil
 }
 
 func (r *resolved) auditLogger() *audit.Logger {
 	r.trail.once.Do(func() {
-		sinks, err := auditSinks(r.f, r.cfg.Audit)
+		if r.cfg.Audit.Disabled {
+			return
+		}
+		key, err := auditKey(r.f, true)
 		if err != nil {
 			fmt.Fprintf(r.f.IO.ErrOut, "warning: audit trail unavailable: %v\n", err)
 			return
 		}
-		if len(sinks) == 0 {
-			return
-		}
-		// Its own directory: logout --all clears the cache, not the installation key.
-		keys := cache.FileStore{Dir: filepath.Join(r.f.CacheDir(), "audit-key")}
-		key, err := audit.LoadOrCreateKey(func() ([]byte, error) {
-			b, err := keys.Get(auditKeyName)
-			if errors.Is(err, cache.ErrNotFound) {
-				return nil, nil
-			}
-			return b, err
-		}, func(b []byte) error { return keys.Set(auditKeyName, b) })
+		sinks, err := auditSinks(r.f, r.cfg.Audit, key)
 		if err != nil {
-			fmt.Fprintf(r.f.IO.ErrOut, "warning: audit subject hashes disabled: %v\n", err)
+			fmt.Fprintf(r.f.IO.ErrOut, "warning: audit trail unavailable: %v\n", err)
+			return
 		}
 		var reported sync.Map
 		r.trail.logger = audit.New(sinks, audit.Options{

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dagster-oidc/dagster-oidc/internal/audit"
+	"github.com/dagster-oidc/dagster-oidc/internal/cache"
 	"github.com/dagster-oidc/dagster-oidc/internal/sandbox"
 )
 
@@ -101,7 +103,7 @@ profiles:
 	}
 
 	out, stderr, code := e.run("audit", "verify")
-	if code != 0 || !strings.Contains(out, "hash chain intact") {
+	if code != 0 || !strings.Contains(out, "keyed chain intact from its genesis record") {
 		t.Errorf("audit verify: exit %d %s %s", code, out, stderr)
 	}
 	lines := strings.SplitAfter(string(data), "\n")
@@ -110,9 +112,19 @@ profiles:
 		t.Fatal(err)
 	}
 	_, stderr, code = e.run("audit", "verify")
-	if code != 4 || !strings.Contains(stderr, "line 4") {
-		t.Errorf("edited trail: exit %d, stderr %q (want line 4 named: its prev no longer matches line 3)", code, stderr)
+	if code != 4 || !strings.Contains(stderr, "audit.jsonl: line 3: its MAC does not match") {
+		t.Errorf("edited trail: exit %d, stderr %q (want line 3 named: its MAC no longer matches)", code, stderr)
 	}
+}
+
+// auditSessionHash is the session_hash e's trail holds for name.
+func auditSessionHash(t *testing.T, e *testEnv, name string) string {
+	t.Helper()
+	key, err := cache.FileStore{Dir: filepath.Join(e.env["DAGSTER_OIDC_CACHE_DIR"], "audit-key")}.Get(auditKeyName)
+	if err != nil {
+		t.Fatalf("audit key: %v", err)
+	}
+	return audit.SessionHash(key, name)
 }
 
 func mustRun(t *testing.T, e *testEnv, args ...string) string {
@@ -126,7 +138,7 @@ func mustRun(t *testing.T, e *testEnv, args ...string) string {
 
 var (
 	auditTime  = regexp.MustCompile(`"(time|credential_expiry)":"[^"]+"`)
-	auditHash  = regexp.MustCompile(`"(prev|subject_hash)":"[0-9a-f]+"`)
+	auditHash  = regexp.MustCompile(`"(prev|mac|subject_hash|session_hash)":"[0-9a-f]+"`)
 	auditKeyID = regexp.MustCompile(`ASIA[A-Z0-9]{16}`)
 )
 
@@ -160,5 +172,117 @@ func TestAuditSinkDownStillServes(t *testing.T) {
 	trail := readFile(t, filepath.Join(e.dir, "state", "audit.jsonl"))
 	if !strings.Contains(trail, `"event":"token_served"`) {
 		t.Errorf("the file sink lost the event:\n%s", trail)
+	}
+}
+
+// issue15Trail logs alice in and serves tokens until the audit file,
+// rotating at maxBytes, has rotated at least once (maxBytes > 0), and
+// returns the live file's path.
+func issue15Trail(t *testing.T, maxBytes int) (*testEnv, string) {
+	t.Helper()
+	e := newTestEnv(t, sandbox.Options{})
+	cfg := readFile(t, e.config)
+	e.writeConfig(strings.Replace(cfg, "default_profile: sandbox\n", fmt.Sprintf("default_profile: sandbox\naudit:\n  max_bytes: %d\n", maxBytes), 1))
+	e.login("alice")
+	path := filepath.Join(e.dir, "state", "audit.jsonl")
+	for i := 0; i < 3 || (maxBytes > 0 && !fileExists(path+".1")); i++ {
+		mustRun(t, e, "token")
+		if i > 50 {
+			t.Fatal("the audit file never rotated")
+		}
+	}
+	if out, stderr, code := e.run("audit", "verify"); code != 0 {
+		t.Fatalf("audit verify of the intact trail: exit %d: %s%s", code, out, stderr)
+	}
+	return e, path
+}
+
+func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
+
+// dropFirstLine removes the first line of path.
+func dropFirstLine(t *testing.T, path string) {
+	t.Helper()
+	_, rest, _ := strings.Cut(readFile(t, path), "\n")
+	if err := os.WriteFile(path, []byte(rest), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Issue 15.3: `audit verify` passed a trail whose first line was removed.
+func TestIssue15AuditVerifyCommandFailsWithoutFirstLine(t *testing.T) {
+	e, path := issue15Trail(t, 0)
+	dropFirstLine(t, path)
+	_, stderr, code := e.run("audit", "verify")
+	if code != 4 || !strings.Contains(stderr, "line 1: the trail does not start with its genesis or continuation record: its first lines were removed") {
+		t.Errorf("audit verify: exit %d, stderr %q; want 4 and line 1 named", code, stderr)
+	}
+}
+
+// Issue 15.3: `audit verify` passed a rotated trail whose continuation
+// record was removed.
+func TestIssue15AuditVerifyCommandFailsWithoutContinuationRecord(t *testing.T) {
+	e, path := issue15Trail(t, 2000)
+	if !strings.HasPrefix(readFile(t, path), `{"v":2,"time":`) || !strings.Contains(strings.SplitN(readFile(t, path), "\n", 2)[0], `"event":"audit_continued"`) {
+		t.Fatalf("the live file does not start with a continuation record:\n%s", readFile(t, path))
+	}
+	dropFirstLine(t, path)
+	_, stderr, code := e.run("audit", "verify")
+	if code != 4 || !strings.Contains(stderr, "audit.jsonl: line 1: does not start with a continuation record of "+path+".1") {
+		t.Errorf("audit verify: exit %d, stderr %q; want 4 and the missing continuation named", code, stderr)
+	}
+}
+
+// Issue 15.3: an edited last line passed `audit verify`, and so did a
+// trail whose links were all recomputed.
+func TestIssue15AuditVerifyCommandFailsOnEditedLine(t *testing.T) {
+	e, path := issue15Trail(t, 0)
+	lines := strings.SplitAfter(readFile(t, path), "\n")
+	last := len(lines) - 2 // lines ends with ""
+	lines[last] = strings.Replace(lines[last], `"outcome":"ok"`, `"outcome":"error"`, 1)
+	if err := os.WriteFile(path, []byte(strings.Join(lines, "")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, code := e.run("audit", "verify")
+	if code != 4 || !strings.Contains(stderr, fmt.Sprintf("audit.jsonl: line %d: its MAC does not match", last+1)) {
+		t.Errorf("audit verify: exit %d, stderr %q; want 4 and line %d named", code, stderr, last+1)
+	}
+}
+
+// Issue 18: a session name seen in CloudTrail (here: recorded by the
+// sandbox's STS emulator) is matched back to its audit lines with the
+// command docs/audit.md gives, while the trail holds no personal value.
+func TestIssue18MatchSessionFindsTheExchange(t *testing.T) {
+	e := newTestEnv(t, sandbox.Options{})
+	e.writeConfig(readFile(t, e.config) + fmt.Sprintf(`    aws:
+      region: us-east-1
+      sts_endpoint: %s
+      roles:
+        - role_arn: %s
+          when: "'data-eng' in claims.groups"
+`, e.sb.STSEndpoint(), sandbox.DemoDataEngRoleARN))
+	e.login("alice")
+	mustRun(t, e, "aws", "credential-process")
+	mustRun(t, e, "aws", "credential-process") // served from the cache
+	sessions := e.sb.Stats().STSSessions
+	if len(sessions) != 1 {
+		t.Fatalf("STS sessions %+v, want one", sessions)
+	}
+	name := sessions[0].RoleSessionName
+	if name != "alice@example.com" {
+		t.Errorf("session name %q: outside a run the default names the person (docs/aws.md)", name)
+	}
+	trail := readFile(t, filepath.Join(e.dir, "state", "audit.jsonl"))
+	for _, v := range []string{"alice@example.com", `"alice"`, "Alice Example"} {
+		if strings.Contains(trail, v) {
+			t.Errorf("the trail holds %s:\n%s", v, trail)
+		}
+	}
+	out := mustRun(t, e, "audit", "tail", "--match-session", name)
+	got := strings.Split(strings.TrimSpace(out), "\n")
+	if len(got) != 3 || !strings.Contains(got[0], " exchange ok ") || !strings.Contains(got[1], " credential_served ok ") || !strings.Contains(got[2], " credential_served ok ") {
+		t.Errorf("audit tail --match-session %s:\n%s\nwant the exchange and the two credentials served", name, out)
+	}
+	if out := mustRun(t, e, "audit", "tail", "--match-session", "bob@example.com"); out != "" {
+		t.Errorf("another session matched:\n%s", out)
 	}
 }

@@ -218,7 +218,7 @@ type execAudit struct {
 	Event       string `json:"event"`
 	Outcome     string `json:"outcome"`
 	Role        string `json:"role"`
-	SessionName string `json:"session_name"`
+	SessionHash string `json:"session_hash"`
 	RunID       string `json:"run_id"`
 	JobName     string `json:"job_name"`
 	ErrorClass  string `json:"error_class"`
@@ -439,7 +439,7 @@ func TestExecServesCredentialsOnLoopback(t *testing.T) {
 			t.Errorf("credential_served lines %+v, want one (one authorised request)", cs)
 		}
 		for _, a := range append(ex, cs...) {
-			want := execAudit{Event: a.Event, Outcome: "ok", Role: sandbox.DemoDataEngRoleARN, SessionName: execRunID, RunID: execRunID, JobName: execJob}
+			want := execAudit{Event: a.Event, Outcome: "ok", Role: sandbox.DemoDataEngRoleARN, SessionHash: auditSessionHash(t, e, execRunID), RunID: execRunID, JobName: execJob}
 			if a != want {
 				t.Errorf("audit line %+v, want %+v", a, want)
 			}

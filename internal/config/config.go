@@ -33,6 +33,9 @@ type Audit struct {
 	Syslog   string   `yaml:"syslog"` // "tcp://127.0.0.1:514" or "udp://..."
 	Disabled bool     `yaml:"disabled"`
 	Claims   []string `yaml:"claims"` // claims logged in clear (none by default)
+	// CheckpointEvery sends a checkpoint (line count and head MAC) to the
+	// syslog sink after every N lines of the file's chain (0: none).
+	CheckpointEvery int64 `yaml:"checkpoint_every"`
 }
 
 // Profile is one named identity configuration.
