@@ -30,7 +30,7 @@ func TestIssue18NoPersonalValueInALine(t *testing.T) {
 				Event: EventExchange, Outcome: OutcomeError, Claims: claims,
 				SubjectHash: l.SubjectHash("user-123", "https://id.example.com"),
 				SessionName: "ada@example.com", RunID: "5f2c5a3e",
-				Reason:      "STS refused session ada@example.com for ada (Ada Lovelace, user-123); adamant",
+				Reason: "STS refused session ada@example.com for ada (Ada Lovelace, user-123); adamant",
 			})
 			if err := l.Close(); err != nil {
 				t.Fatal(err)

@@ -170,9 +170,12 @@ func TestVerifyNamesTheFirstBadLine(t *testing.T) {
 // checkpointSink collects checkpoint records.
 type checkpointSink struct{ lines []string }
 
-func (s *checkpointSink) Name() string            { return "checkpoints" }
-func (s *checkpointSink) Write(line []byte) error { s.lines = append(s.lines, string(line)); return nil }
-func (s *checkpointSink) Close() error            { return nil }
+func (s *checkpointSink) Name() string { return "checkpoints" }
+func (s *checkpointSink) Write(line []byte) error {
+	s.lines = append(s.lines, string(line))
+	return nil
+}
+func (s *checkpointSink) Close() error { return nil }
 
 func (s *checkpointSink) read(t *testing.T) []Checkpoint {
 	t.Helper()
