@@ -241,3 +241,39 @@ func countOf(xs []string, x string) int {
 	}
 	return n
 }
+
+// Checkpoints through a real rsyslogd: what the collector wrote verifies
+// the intact trail and catches the same trail with its end cut off.
+func TestRsyslogCheckpointsDetectTailTruncation(t *testing.T) {
+	tcpAddr, _, out, _ := startRsyslog(t)
+	syslog, err := NewSyslogSink("tcp", tcpAddr, "dagster-oidc", SyslogOptions{Timeout: 500 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syslog.Close()
+	path := filepath.Join(t.TempDir(), "audit.jsonl")
+	fs, err := NewFileSink(path, FileSinkOptions{Key: testKey(), Checkpoints: syslog, CheckpointEvery: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 { // genesis + 5 lines: checkpoints at 2, 4, 6
+		if err := fs.Write(fmt.Appendf(nil, `{"v":2,"event":"credential_served","n":%d}`, i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := waitForLines(t, out, 3)
+	cps, err := ReadCheckpoints(strings.NewReader(strings.Join(got, "\n")))
+	if err != nil || len(cps) != 3 {
+		t.Fatalf("checkpoints from rsyslog: %+v, %v\n%s", cps, err, strings.Join(got, "\n"))
+	}
+	trail := readChain(t, path)
+	if rep, err := Verify(testKey(), []TrailFile{{Name: "audit.jsonl", R: bytes.NewReader(trail)}}, cps); err != nil || rep.Checkpoints != 3 {
+		t.Errorf("intact trail: %+v, %v", rep, err)
+	}
+	lines := strings.SplitAfter(string(trail), "\n")
+	cut := strings.Join(lines[:5], "")
+	_, err = Verify(testKey(), []TrailFile{{Name: "audit.jsonl", R: strings.NewReader(cut)}}, cps)
+	if err == nil || !strings.Contains(err.Error(), "records line 6: the end of the trail was cut off") {
+		t.Errorf("trail cut at line 5: %v", err)
+	}
+}

@@ -74,10 +74,13 @@ func Verify(key []byte, files []TrailFile, checkpoints []Checkpoint) (Report, er
 		return rep, ErrNoKey
 	}
 	chainKey := deriveKey(key, labelChain)
-	want := map[int64]Checkpoint{}
+	// A line may have several checkpoints (the same line sent twice, or a
+	// trail restarted or rewritten after its checkpoints were sent): all
+	// must match.
+	want := map[int64][]Checkpoint{}
 	var last Checkpoint
 	for _, c := range checkpoints {
-		want[c.Seq] = c
+		want[c.Seq] = append(want[c.Seq], c)
 		if c.Seq > last.Seq {
 			last = c
 		}
@@ -136,9 +139,9 @@ func Verify(key []byte, files []TrailFile, checkpoints []Checkpoint) (Report, er
 			if rep.Lines == 0 {
 				rep.FirstSeq = t.seq
 			}
-			if c, ok := want[t.seq]; ok {
+			for _, c := range want[t.seq] {
 				if c.Head != t.mac {
-					return bad(fmt.Sprintf("differs from the checkpoint of line %d sent at %s: the trail was rewritten", c.Seq, c.Time))
+					return bad(fmt.Sprintf("differs from the checkpoint of line %d sent at %s: the trail was rewritten, or lines were removed and others written in their place", c.Seq, c.Time))
 				}
 				rep.Checkpoints++
 			}
@@ -153,9 +156,9 @@ func Verify(key []byte, files []TrailFile, checkpoints []Checkpoint) (Report, er
 			return rep, fmt.Errorf("could not read the audit log %s: %w", file.Name, err)
 		}
 	}
-	for _, c := range want {
-		if c.Seq < rep.FirstSeq {
-			rep.Rotated++
+	for seq, cs := range want {
+		if seq < rep.FirstSeq {
+			rep.Rotated += len(cs)
 		}
 	}
 	if last.Seq > rep.LastSeq {

@@ -375,3 +375,36 @@ func TestParseTrailerRejectsLookalikes(t *testing.T) {
 		t.Errorf("parseTrailer(%s) = %+v, %v", line, tr, ok)
 	}
 }
+
+// The live file removed: the next write continues the rotated file, which
+// verifies on its own; the checkpoints of the lost lines tell.
+func TestLiveFileRemovedDetectedOnlyAgainstCheckpoint(t *testing.T) {
+	cs := &checkpointSink{}
+	path := filepath.Join(t.TempDir(), "audit.jsonl")
+	fs, err := NewFileSink(path, FileSinkOptions{Key: testKey(), MaxBytes: 1000, Checkpoints: cs, CheckpointEvery: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(n int) {
+		for i := range n {
+			if err := fs.Write(fmt.Appendf(nil, `{"v":2,"event":"refresh","n":%d}`, i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	write(12) // rotates once
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	write(1)
+	files := func() []TrailFile {
+		return []TrailFile{{Name: "audit.jsonl.1", R: bytes.NewReader(readChain(t, path+".1"))}, {Name: "audit.jsonl", R: bytes.NewReader(readChain(t, path))}}
+	}
+	if _, err := Verify(testKey(), files(), nil); err != nil {
+		t.Errorf("without checkpoints the removal is not detectable, yet Verify said %v", err)
+	}
+	// Line 2 of the new file took the place of a removed line that had a
+	// checkpoint.
+	_, err = Verify(testKey(), files(), cs.read(t))
+	wantBadLine(t, err, 2, "differs from the checkpoint")
+}

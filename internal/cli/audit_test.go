@@ -13,6 +13,7 @@ import (
 	"github.com/dagster-oidc/dagster-oidc/internal/audit"
 	"github.com/dagster-oidc/dagster-oidc/internal/cache"
 	"github.com/dagster-oidc/dagster-oidc/internal/sandbox"
+	"github.com/dagster-oidc/dagster-oidc/internal/testutil/syslogtest"
 )
 
 // TestAuditTrailGolden runs a login, a refresh, an exchange, a policy
@@ -277,12 +278,47 @@ func TestIssue18MatchSessionFindsTheExchange(t *testing.T) {
 			t.Errorf("the trail holds %s:\n%s", v, trail)
 		}
 	}
-	out := mustRun(t, e, "audit", "tail", "--match-session", name)
+	out := mustRun(t, e, "audit", "tail", "-n", "0", "--match-session", name)
 	got := strings.Split(strings.TrimSpace(out), "\n")
 	if len(got) != 3 || !strings.Contains(got[0], " exchange ok ") || !strings.Contains(got[1], " credential_served ok ") || !strings.Contains(got[2], " credential_served ok ") {
 		t.Errorf("audit tail --match-session %s:\n%s\nwant the exchange and the two credentials served", name, out)
 	}
 	if out := mustRun(t, e, "audit", "tail", "--match-session", "bob@example.com"); out != "" {
 		t.Errorf("another session matched:\n%s", out)
+	}
+}
+
+// docs/audit.md: checkpoints sent to a syslog collector let `audit verify
+// --checkpoints` catch lines cut off the end of the trail.
+func TestAuditVerifyCheckpointsCatchACutTrail(t *testing.T) {
+	e := newTestEnv(t, sandbox.Options{})
+	collector := syslogtest.Start(t)
+	cfg := readFile(t, e.config)
+	e.writeConfig(strings.Replace(cfg, "default_profile: sandbox\n", "default_profile: sandbox\naudit:\n  syslog: tcp://"+collector.Addr()+"\n  checkpoint_every: 1\n", 1))
+	e.login("alice")
+	mustRun(t, e, "token")
+	mustRun(t, e, "token")
+	path := filepath.Join(e.dir, "state", "audit.jsonl")
+	lines := strings.SplitAfter(readFile(t, path), "\n")
+	lines = lines[:len(lines)-1]
+	// Each event line is sent, then its checkpoint; the genesis record is not.
+	msgs := collector.WaitFor(t, 2*(len(lines)-1), 10*time.Second)
+	cpFile := filepath.Join(e.dir, "checkpoints.log")
+	if err := os.WriteFile(cpFile, []byte(strings.Join(msgs, "\n")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out := mustRun(t, e, "audit", "verify", "--checkpoints", cpFile)
+	if want := fmt.Sprintf("%d of %d checkpoints matched", len(lines)-1, len(lines)-1); !strings.Contains(out, want) {
+		t.Errorf("audit verify --checkpoints: %s; want %q", out, want)
+	}
+	if err := os.WriteFile(path, []byte(strings.Join(lines[:len(lines)-1], "")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, stderr, code := e.run("audit", "verify"); code != 0 {
+		t.Errorf("without checkpoints a cut end cannot be seen, yet audit verify: exit %d %s", code, stderr)
+	}
+	_, stderr, code := e.run("audit", "verify", "--checkpoints", cpFile)
+	if code != 4 || !strings.Contains(stderr, "the end of the trail was cut off") {
+		t.Errorf("audit verify --checkpoints of the cut trail: exit %d, %s", code, stderr)
 	}
 }

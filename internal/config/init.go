@@ -15,7 +15,7 @@ var starter = sync.OnceValue(func() *template.Template {
 default_profile: {{.Profile}}
 
 # audit:
-#   file: ~/.local/state/dagster-oidc/audit.jsonl   # append-only, hash-chained JSON lines
+#   file: ~/.local/state/dagster-oidc/audit.jsonl   # append-only JSON lines, keyed hash chain
 #   stderr: false                                   # also write events to stderr (pods)
 #   syslog: tcp://127.0.0.1:514                     # RFC 5424 to a collector
 #   claims: []                                      # claims logged in clear (none by default)
