@@ -113,7 +113,7 @@ func TestFinding16_1DagsterGuideRunWorkerProfile(t *testing.T) {
 		t.Fatalf("exec exit %d:\n%s", r.code, r.stderr)
 	}
 	lines := execAuditLines(t, e)
-	if ex := lines["exchange"]; len(ex) == 0 || ex[0].Role != writer || ex[0].Outcome != "ok" || !strings.HasPrefix(ex[0].SessionName, "dagster-etl_daily-") {
+	if ex := lines["exchange"]; len(ex) == 0 || ex[0].Role != writer || ex[0].Outcome != "ok" || ex[0].SessionHash != auditSessionHash(t, e, "dagster-etl_daily-"+execRunID) {
 		t.Errorf("exchange audit lines = %+v, want the etl-daily-writer role for the guide's session name", ex)
 	}
 }
