@@ -13,6 +13,7 @@ import (
 	"github.com/dagster-oidc/dagster-oidc/internal/exchange/awssts"
 	"github.com/dagster-oidc/dagster-oidc/internal/exchange/gcpsts"
 	"github.com/dagster-oidc/dagster-oidc/internal/flow"
+	"github.com/dagster-oidc/dagster-oidc/internal/redact"
 	"github.com/dagster-oidc/dagster-oidc/internal/runctx"
 	"github.com/dagster-oidc/dagster-oidc/internal/session"
 )
@@ -138,7 +139,9 @@ func errorClass(err error) (class, reason string) {
 	default:
 		class = map[apperr.Kind]string{apperr.KindError: "error", apperr.KindUsage: "usage", apperr.KindLoginRequired: "login_required", apperr.KindDenied: "denied", apperr.KindInterrupted: "interrupted"}[apperr.KindOf(err)]
 	}
-	reason = strings.SplitN(err.Error(), "\n", 2)[0]
+	// Redacted before the cut: a JWT cut in half no longer looks like one
+	// to the audit package's scrubber (issue 15.8).
+	reason = redact.Text(strings.SplitN(err.Error(), "\n", 2)[0])
 	if len(reason) > 300 {
 		reason = reason[:300]
 	}

@@ -152,7 +152,7 @@ func (c *Client) AssumeRoleWithWebIdentity(ctx context.Context, r Request, token
 	failures := 0
 	for {
 		attempts++
-		creds, err := c.call(callCtx, endpoint, r.form(tok).Encode())
+		creds, err := c.call(callCtx, endpoint, r.form(tok).Encode(), tok)
 		if err == nil {
 			return creds, nil
 		}
@@ -230,7 +230,7 @@ func classify(roleARN string, err error, attempts int) error {
 }
 
 // call makes one POST and interprets the answer.
-func (c *Client) call(ctx context.Context, endpoint, body string) (*Credentials, error) {
+func (c *Client) call(ctx context.Context, endpoint, body, token string) (*Credentials, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(body))
 	if err != nil {
 		return nil, fmt.Errorf("could not build the STS request: %w", err)
@@ -255,7 +255,7 @@ func (c *Client) call(ctx context.Context, endpoint, body string) (*Credentials,
 		return nil, fmt.Errorf("the STS answer is larger than %d bytes", limit)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, parseError(resp.StatusCode, data)
+		return nil, parseError(resp.StatusCode, data, token)
 	}
 	return parseSuccess(data)
 }

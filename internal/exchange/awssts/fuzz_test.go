@@ -33,7 +33,7 @@ func FuzzParseResponse(f *testing.F) {
 			}
 			return
 		}
-		e := parseError(status, body)
+		e := parseError(status, body, "")
 		if e == nil {
 			t.Fatal("nil error for a failed answer")
 		}

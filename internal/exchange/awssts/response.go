@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/dagster-oidc/dagster-oidc/internal/redact"
 )
 
 // Credentials are the temporary credentials STS returned and what it said
@@ -105,16 +107,17 @@ func parseSuccess(body []byte) (*Credentials, error) {
 
 // parseError decodes a non-200 answer into *Error. A body that is not the
 // awsquery envelope (a proxy's HTML page, say) still yields an *Error with
-// the status code and an empty Code.
-func parseError(status int, body []byte) *Error {
+// the status code and an empty Code. The token that was sent and anything
+// JWT-like are redacted before the message is cut (issue 15.8).
+func parseError(status int, body []byte, token string) *Error {
 	e := &Error{StatusCode: status}
 	var r errorResponse
 	if err := xml.Unmarshal(body, &r); err != nil {
 		return e
 	}
-	e.Code = strings.TrimSpace(r.Error.Code)
-	e.Message = oneLine(r.Error.Message)
-	e.RequestID = strings.TrimSpace(r.RequestID)
+	e.Code = redact.Text(strings.TrimSpace(r.Error.Code), token)
+	e.Message = oneLine(redact.Text(r.Error.Message, token))
+	e.RequestID = redact.Text(strings.TrimSpace(r.RequestID), token)
 	return e
 }
 

@@ -147,7 +147,7 @@ func TestErrorString(t *testing.T) {
 		})
 	}
 	t.Run("multi-line long message is flattened and bounded", func(t *testing.T) {
-		e := parseError(400, []byte("<ErrorResponse><Error><Code>X</Code><Message>line one\nline two "+strings.Repeat("é", 400)+"</Message></Error></ErrorResponse>"))
+		e := parseError(400, []byte("<ErrorResponse><Error><Code>X</Code><Message>line one\nline two "+strings.Repeat("é", 400)+"</Message></Error></ErrorResponse>"), "")
 		if strings.Contains(e.Message, "\n") || len(e.Message) > maxMessageLen+len("…") || !strings.HasPrefix(e.Message, "line one line two") {
 			t.Errorf("Message = %q", e.Message)
 		}

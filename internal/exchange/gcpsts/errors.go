@@ -4,11 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"regexp"
 	"strings"
-	"sync"
 
 	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
+	"github.com/dagster-oidc/dagster-oidc/internal/redact"
 )
 
 // Stages of an exchange, as reported in Error.Stage.
@@ -148,19 +147,10 @@ func newError(stage string, status int, body []byte, secrets ...string) *Error {
 	return e
 }
 
-// jwtLike matches compact JWS/JWE serialisations.
-var jwtLike = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}`)
-})
-
-// sanitize makes s one short line free of the given secrets and of JWTs.
+// sanitize makes s one short line free of the given secrets and of JWTs,
+// redacted before it is cut.
 func sanitize(s string, secrets []string) string {
-	for _, secret := range secrets {
-		if secret != "" {
-			s = strings.ReplaceAll(s, secret, "[redacted]")
-		}
-	}
-	s = jwtLike().ReplaceAllString(s, "[redacted]")
+	s = redact.Text(s, secrets...)
 	s = strings.Join(strings.Fields(s), " ")
 	if r := []rune(s); len(r) > maxDescription {
 		s = string(r[:maxDescription]) + "…"
