@@ -130,6 +130,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if o.LinkOnly != "" {
 		targets = append(targets, target{Name: linkOnlyName, Argv: []string{o.LinkOnly, w.DataFile}})
 	}
+	targets = append(targets, target{Name: versionName, Argv: []string{o.CLI, "version"}})
 	res := &results{Machine: m, Cache: o.Cache, WarmRequests: w.WarmRequests}
 	fmt.Fprintln(stderr, "hotpath: sandbox stopped; checking that the warm path makes no connection...")
 	if res.Connects, err = countConnects(ctx, w.Env, cli); err != nil {
@@ -168,6 +169,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 const (
 	baselineName = "baseline (read + print 2 KB)"
 	linkOnlyName = "link-only floor (baseline + every package dagster-oidc links)"
+	// versionName is the product binary doing no credential work: its
+	// start-up, cobra, and printing one line.
+	versionName = "dagster-oidc version (start-up, no credential work)"
 )
 
 // cliTargets are the benchmarked dagster-oidc commands.
