@@ -10,8 +10,8 @@ import (
 
 	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
 	"github.com/dagster-oidc/dagster-oidc/internal/awsconfig"
+	"github.com/dagster-oidc/dagster-oidc/internal/credentials"
 	"github.com/dagster-oidc/dagster-oidc/internal/output"
-	"github.com/dagster-oidc/dagster-oidc/internal/policy"
 	"github.com/dagster-oidc/dagster-oidc/internal/runctx"
 )
 
@@ -90,11 +90,12 @@ func awsPrintRun(ctx context.Context, o *AWSOptions, what string) error {
 	}
 	defer r.close()
 	run := runctx.Parse(nil, o.f.Env)
-	res, err := r.awsCredentials(ctx, awsRequest{Role: o.Role, Run: policy.Run{ID: run.ID, Job: run.Job, Location: run.Location}})
+	prun := policyRun(run)
+	res, err := r.svc.AWSCredentials(ctx, credentials.AWSRequest{Role: o.Role, Run: prun})
 	if err != nil {
 		return err
 	}
-	r.auditCredentialServed("credential_served", res, run.ID, run.Job)
+	r.credentialServed(res, prun)
 	c := output.AWSCredentials{
 		AccessKeyID: res.Entry.AccessKeyID, SecretAccessKey: res.Entry.SecretAccessKey,
 		SessionToken: res.Entry.SessionToken, Expiration: res.Entry.Expiration,
@@ -145,7 +146,7 @@ func awsConfigureRun(o *AWSConfigureOptions) error {
 		return err
 	}
 	defer r.close()
-	if _, err := r.awsConfig(); err != nil {
+	if err := r.svc.CheckAWS(); err != nil {
 		return err
 	}
 	exe, err := o.f.Executable()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,9 +12,8 @@ import (
 
 	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
 	"github.com/dagster-oidc/dagster-oidc/internal/config"
-	"github.com/dagster-oidc/dagster-oidc/internal/exchange/awssts"
+	"github.com/dagster-oidc/dagster-oidc/internal/credentials"
 	"github.com/dagster-oidc/dagster-oidc/internal/flow"
-	"github.com/dagster-oidc/dagster-oidc/internal/policy"
 )
 
 func newConfigCmd(f *Factory, g *globalOptions) *cobra.Command {
@@ -128,7 +126,7 @@ func configValidateRun(ctx context.Context, o *ConfigValidateOptions) error {
 		return apperr.Usage(err, "")
 	}
 	w := o.f.IO.ErrOut
-	if err := checkProfiles(cfg, cfg.ProfileNames(), w); err != nil {
+	if err := credentials.CheckProfiles(cfg, cfg.ProfileNames(), w); err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "%s: %d profile(s), syntax and keys OK\n", path, len(cfg.Profiles))
@@ -175,34 +173,6 @@ func configValidateRun(ctx context.Context, o *ConfigValidateOptions) error {
 	}
 	if len(problems) > 0 {
 		return errors.New(strings.Join(problems, "\n"))
-	}
-	return nil
-}
-
-// checkProfiles makes the checks of the named profiles that config.Load
-// leaves to the moment a rule is needed (so the cached path compiles
-// nothing): every rule compiles to a bool, and prints notes and warnings
-// (a short AWS refresh margin, a list claim compared with a string). config
-// validate and explain run it, so both find the same problems.
-func checkProfiles(cfg *config.File, names []string, w io.Writer) error {
-	if err := compileRules(cfg, names); err != nil {
-		return apperr.Usage(err, "")
-	}
-	for _, name := range names {
-		p := cfg.Profiles[name]
-		if a := p.AWS; a != nil {
-			if advice := awssts.MarginAdvice(a.RefreshMargin.D()); advice != "" {
-				fmt.Fprintf(w, "profile %s: note: %s\n", name, advice)
-			}
-		}
-		for _, sec := range []struct {
-			key   string
-			rules []policy.Rule
-		}{{"aws.roles", awsRules(p)}, {"gcp.service_accounts", gcpRules(p)}} {
-			for _, warning := range policy.Lint(sec.rules) {
-				fmt.Fprintf(w, "%s:%d: warning: profiles.%s.%s: %s\n", cfg.Path, cfg.Line("profiles."+name+"."+sec.key), name, sec.key, warning)
-			}
-		}
 	}
 	return nil
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
 	"github.com/dagster-oidc/dagster-oidc/internal/atomicfile"
+	"github.com/dagster-oidc/dagster-oidc/internal/credentials"
 	"github.com/dagster-oidc/dagster-oidc/internal/credserver"
 	"github.com/dagster-oidc/dagster-oidc/internal/policy"
 	"github.com/dagster-oidc/dagster-oidc/internal/proc"
@@ -136,7 +137,7 @@ func execRun(ctx context.Context, o *ExecOptions) (err error) {
 	defer os.RemoveAll(tmp)
 
 	if o.AWS {
-		q := awsRequest{Role: o.Role, Run: prun}
+		q := credentials.AWSRequest{Role: o.Role, Run: prun}
 		env = proc.ScrubAWSEnv(env)
 		if reg := r.p.AWS.Region; reg != "" {
 			env = setDefault(env, "AWS_REGION", reg)
@@ -145,12 +146,12 @@ func execRun(ctx context.Context, o *ExecOptions) (err error) {
 		if o.AWSMode == "server" {
 			// The first exchange decides the role and proves it works: a
 			// job no rule allows stops here, before the child starts.
-			res, err := r.awsCredentials(ctx, q)
+			res, err := r.svc.AWSCredentials(ctx, q)
 			if err != nil {
 				return err
 			}
 			id.AWSRole, id.AWSSession, id.AWSExpiry = res.Entry.RoleARN, res.Entry.SessionName, res.Entry.Expiration
-			srv, err := credserver.Start(ctx, r.credentialProvider(q, run), credserver.Options{})
+			srv, err := credserver.Start(ctx, r.credentialProvider(q), credserver.Options{})
 			if err != nil {
 				return fmt.Errorf("could not start the credential endpoint: %w", err)
 			}
@@ -159,7 +160,7 @@ func execRun(ctx context.Context, o *ExecOptions) (err error) {
 			env = proc.SetEnv(env, "AWS_CONTAINER_AUTHORIZATION_TOKEN", srv.AuthToken())
 		} else {
 			// The SDK calls STS itself: decide the role by policy only.
-			role, session, err := r.awsRoleDecision(ctx, q)
+			role, session, err := r.svc.AWSRole(ctx, q)
 			if err != nil {
 				return err
 			}
@@ -175,7 +176,7 @@ func execRun(ctx context.Context, o *ExecOptions) (err error) {
 		}
 	}
 	if o.GCP {
-		data, err := r.gcpExternalAccount(ctx, gcpConfigRequest{ServiceAccount: o.ServiceAccount, Run: prun})
+		data, err := r.externalAccount(ctx, credentials.ExternalAccountRequest{ServiceAccount: o.ServiceAccount, Run: prun})
 		if err != nil {
 			return err
 		}
@@ -216,14 +217,18 @@ func execRun(ctx context.Context, o *ExecOptions) (err error) {
 
 // credentialProvider serves the credential endpoint from the cached document,
 // exchanging again when what it holds has less than the margin left.
-func (r *resolved) credentialProvider(q awsRequest, run runctx.Run) credserver.Provider {
+func (r *resolved) credentialProvider(q credentials.AWSRequest) credserver.Provider {
 	return func(ctx context.Context) (*credserver.Credentials, error) {
-		res, err := r.awsCredentials(ctx, q)
+		res, err := r.svc.AWSCredentials(ctx, q)
 		if err != nil {
-			r.audit(auditRecord{Event: "credential_served", Outcome: outcomeOf(err), Run: q.Run, Err: err})
+			outcome := "error"
+			if apperr.KindOf(err) == apperr.KindDenied {
+				outcome = "denied"
+			}
+			r.audit(auditRecord{Event: "credential_served", Outcome: outcome, Run: q.Run, Err: err})
 			return nil, err
 		}
-		r.auditCredentialServed("credential_served", res, run.ID, run.Job)
+		r.credentialServed(res, q.Run)
 		return &credserver.Credentials{
 			AccessKeyID: res.Entry.AccessKeyID, SecretAccessKey: res.Entry.SecretAccessKey,
 			SessionToken: res.Entry.SessionToken, Expiration: res.Entry.Expiration,

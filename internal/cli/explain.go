@@ -10,8 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
-	"github.com/dagster-oidc/dagster-oidc/internal/policy"
+	"github.com/dagster-oidc/dagster-oidc/internal/credentials"
 	"github.com/dagster-oidc/dagster-oidc/internal/runctx"
 )
 
@@ -55,7 +54,7 @@ func explainRun(ctx context.Context, o *ExplainOptions) error {
 		return err
 	}
 	defer r.close()
-	if err := checkProfiles(r.cfg, []string{r.p.Name}, o.f.IO.ErrOut); err != nil {
+	if err := credentials.CheckProfiles(r.cfg, []string{r.p.Name}, o.f.IO.ErrOut); err != nil {
 		return err
 	}
 	w := o.f.IO.Out
@@ -65,14 +64,6 @@ func explainRun(ctx context.Context, o *ExplainOptions) error {
 	for _, c := range src.Candidates {
 		fmt.Fprintf(w, "  - %-18s %s\n", c.Name, c.Reason)
 	}
-	tok, err := r.mgr.Token(ctx)
-	if err != nil {
-		return err
-	}
-	claims := tok.Claims
-	fmt.Fprintf(w, "Token:        from %s, expires %s\n", tok.Entry.Source, tok.Entry.Expiry.UTC().Format("2006-01-02T15:04:05Z"))
-	fmt.Fprintln(w, "Claims:")
-	writeClaims(w, r.visibleClaims(claims.All))
 	run := runctx.Parse(nil, o.f.Env)
 	if o.Job != "" {
 		run.Job = o.Job
@@ -80,37 +71,29 @@ func explainRun(ctx context.Context, o *ExplainOptions) error {
 	if o.Run != "" {
 		run.ID = o.Run
 	}
-	prun := policy.Run{ID: run.ID, Job: run.Job, Location: run.Location}
+	x, err := r.svc.Explain(ctx, credentials.ExplainRequest{Role: o.Role, Run: policyRun(run)})
+	if x == nil {
+		return err
+	}
+	tok := x.Token
+	fmt.Fprintf(w, "Token:        from %s, expires %s\n", tok.Entry.Source, tok.Entry.Expiry.UTC().Format("2006-01-02T15:04:05Z"))
+	fmt.Fprintln(w, "Claims:")
+	writeClaims(w, r.visibleClaims(tok.Claims.All))
 	if run.Job != "" || run.ID != "" {
 		fmt.Fprintf(w, "Run:          id %q, job %q\n", run.ID, run.Job)
 	}
-	var denied error
-	for _, sec := range []struct {
-		name  string
-		rules []policy.Rule
-	}{{"AWS roles", awsRules(r.p)}, {"GCP service accounts", gcpRules(r.p)}} {
-		if len(sec.rules) == 0 {
-			continue
-		}
-		fmt.Fprintf(w, "\n%s:\n", sec.name)
-		d, err := policy.Evaluate(sec.rules, policy.Input{Claims: claims.All, Run: prun, Environment: r.p.Environment}, o.Role)
-		if d != nil {
-			if xerr := d.Explain(w); xerr != nil {
+	for _, sec := range x.Sections {
+		fmt.Fprintf(w, "\n%s:\n", sec.Name)
+		if sec.Decision != nil {
+			if xerr := sec.Decision.Explain(w); xerr != nil {
 				return xerr
 			}
 		}
-		if err != nil {
-			if apperr.KindOf(err) != apperr.KindDenied {
-				return err
-			}
-			denied = err
-		}
 	}
-	if denied != nil {
-		r.auditPolicyDenied(claims, prun, denied)
-		return denied
+	if err != nil {
+		return err
 	}
-	return nil
+	return x.Denied
 }
 
 func writeClaims(w io.Writer, claims map[string]any) {

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
+	"github.com/dagster-oidc/dagster-oidc/internal/credentials"
 	"github.com/dagster-oidc/dagster-oidc/internal/gcpconfig"
 	"github.com/dagster-oidc/dagster-oidc/internal/output"
 	"github.com/dagster-oidc/dagster-oidc/internal/policy"
@@ -24,15 +25,6 @@ const (
 	gcpEnvOutputFile       = "GOOGLE_EXTERNAL_ACCOUNT_OUTPUT_FILE"
 	gcpEnvImpersonated     = "GOOGLE_EXTERNAL_ACCOUNT_IMPERSONATED_EMAIL"
 	gcpEnvAllowExecutables = "GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES"
-)
-
-const (
-	// gcpExpirySafety is taken off the ID token's exp in expiration_time, so
-	// that consumers reusing an output_file stop before STS finds it expired.
-	gcpExpirySafety = time.Minute
-	// gcpOutputFileReuse is the least validity an output_file entry needs
-	// to be printed again instead of a fresh token.
-	gcpOutputFileReuse = 30 * time.Second
 )
 
 func newGCPCmd(f *Factory, g *globalOptions) *cobra.Command {
@@ -99,75 +91,16 @@ func gcpExecutable(ctx context.Context, o *GCPExecutableOptions) error {
 		return err
 	}
 	defer r.close()
-	tokenType, err := r.gcpExecutableTokenType()
-	if err != nil {
-		return err
-	}
 	outFile, _ := f.Env(gcpEnvOutputFile)
-	if outFile != "" {
-		prev, usable, err := output.ReadGCPOutputFile(outFile, f.Clock.Now(), gcpOutputFileReuse)
-		if err != nil {
-			fmt.Fprintf(f.IO.ErrOut, "warning: %v; writing a new one\n", err)
-		}
-		if usable {
-			return output.GCPExecutable(f.IO.Out, *prev)
-		}
-	}
-	tok, err := r.mgr.Token(ctx)
+	q := credentials.ExecutableRequest{OutputFile: outFile, Run: policyRun(runctx.Parse(nil, f.Env))}
+	q.Audience, _ = f.Env(gcpEnvAudience)
+	q.TokenType, _ = f.Env(gcpEnvTokenType)
+	q.ImpersonatedEmail, _ = f.Env(gcpEnvImpersonated)
+	res, err := r.svc.Executable(ctx, q)
 	if err != nil {
 		return err
 	}
-	claims := tok.Claims
-	run := runctx.Parse(nil, f.Env)
-	prun := policy.Run{ID: run.ID, Job: run.Job, Location: run.Location}
-	// Google names the service account only for its own IAM Credentials
-	// URL; then the policy must allow it, as for `gcp token`.
-	sa, _ := f.Env(gcpEnvImpersonated)
-	if sa != "" && len(gcpRules(r.p)) > 0 {
-		if _, err := r.gcpServiceAccount(claims, sa, prun); err != nil {
-			return err
-		}
-	}
-	res := output.GCPExecutableResult{IDToken: tok.Entry.IDToken, Expiry: gcpExecutableExpiry(tok.Entry.Expiry, f.Clock.Now()), TokenType: tokenType}
-	if outFile != "" {
-		if err := output.WriteGCPOutputFile(outFile, res); err != nil {
-			fmt.Fprintf(f.IO.ErrOut, "warning: %v\n", err)
-		}
-	}
-	r.audit(auditRecord{Event: "token_served", Outcome: "ok", Source: tok.Entry.Source, ServiceAccount: sa, Expiry: res.Expiry, Run: prun})
-	return output.GCPExecutable(f.IO.Out, res)
-}
-
-// gcpExecutableTokenType checks the file's audience against the profile's
-// and returns the token_type to answer: GOOGLE_EXTERNAL_ACCOUNT_TOKEN_TYPE,
-// else the profile's subject_token_type, else the id_token type.
-func (r *resolved) gcpExecutableTokenType() (string, error) {
-	aud, _ := r.f.Env(gcpEnvAudience)
-	if g := r.p.GCP; g != nil && aud != "" && g.Audience != "" && aud != g.Audience {
-		return "", apperr.Usage(fmt.Errorf("the credential configuration's audience %q is not profile %q's gcp.audience %q", aud, r.p.Name, g.Audience),
-			"write the file again: dagster-oidc gcp config --profile "+r.p.Name)
-	}
-	tt, _ := r.f.Env(gcpEnvTokenType)
-	if tt == "" && r.p.GCP != nil {
-		tt = r.p.GCP.SubjectTokenType
-	}
-	switch tt {
-	case "":
-		return output.GCPTokenTypeIDToken, nil
-	case output.GCPTokenTypeIDToken, output.GCPTokenTypeJWT:
-		return tt, nil
-	}
-	return "", apperr.Usage(fmt.Errorf("unsupported subject token type %q: dagster-oidc provides OIDC ID tokens", tt),
-		"set subject_token_type to "+output.GCPTokenTypeJWT+" in the credential configuration")
-}
-
-// gcpExecutableExpiry is the expiration_time to print: the ID token's exp
-// minus gcpExpirySafety, unless that is already past.
-func gcpExecutableExpiry(exp, now time.Time) time.Time {
-	if safe := exp.Add(-gcpExpirySafety); safe.After(now) {
-		return safe
-	}
-	return exp
+	return output.GCPExecutable(f.IO.Out, *res)
 }
 
 // gcpExecutableCode maps an error to the response's code field.
@@ -252,10 +185,11 @@ func gcpConfigRun(ctx context.Context, o *GCPConfigOptions) error {
 	}
 	defer r.close()
 	run := runctx.Parse(nil, o.f.Env)
-	data, err := r.gcpExternalAccount(ctx, gcpConfigRequest{
-		ServiceAccount: o.ServiceAccount, OutputFile: o.OutputFile, Timeout: o.Timeout,
-		Run: policy.Run{ID: run.ID, Job: run.Job, Location: run.Location},
-	})
+	q := credentials.ExternalAccountRequest{ServiceAccount: o.ServiceAccount, Timeout: o.Timeout, Run: policyRun(run)}
+	if o.OutputFile != "" {
+		q.OutputFile = absPath(o.OutputFile)
+	}
+	data, err := r.externalAccount(ctx, q)
 	if err != nil {
 		return err
 	}
@@ -333,8 +267,8 @@ func gcpTokenRun(ctx context.Context, o *GCPTokenOptions) error {
 	}
 	defer r.close()
 	run := runctx.Parse(nil, o.f.Env)
-	prun := policy.Run{ID: run.ID, Job: run.Job, Location: run.Location}
-	res, err := r.gcpAccessToken(ctx, gcpRequest{ServiceAccount: o.ServiceAccount, Run: prun})
+	prun := policyRun(run)
+	res, err := r.svc.GCPAccessToken(ctx, credentials.GCPRequest{ServiceAccount: o.ServiceAccount, Run: prun})
 	if err != nil {
 		return err
 	}
@@ -342,4 +276,20 @@ func gcpTokenRun(ctx context.Context, o *GCPTokenOptions) error {
 	return output.GCPAccessToken(o.f.IO.Out, o.Format, output.GCPToken{
 		AccessToken: res.Entry.AccessToken, Expiry: res.Entry.Expiry, ServiceAccount: res.Entry.ServiceAccount,
 	})
+}
+
+// externalAccount builds the external_account JSON whose executable is
+// `<this binary> gcp executable --profile NAME --config ABS`.
+func (r *resolved) externalAccount(ctx context.Context, q credentials.ExternalAccountRequest) ([]byte, error) {
+	exe, err := r.f.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("could not find this binary's path: %w", err)
+	}
+	q.Command = []string{exe, "gcp", "executable", "--profile", r.p.Name, "--config", r.configPath()}
+	return r.svc.ExternalAccount(ctx, q)
+}
+
+// policyRun is the run context as the policy sees it.
+func policyRun(r runctx.Run) policy.Run {
+	return policy.Run{ID: r.ID, Job: r.Job, Location: r.Location}
 }

@@ -418,7 +418,7 @@ func TestGCPExecutable(t *testing.T) {
 				return
 			}
 			want := gcpExecutableDoc{Version: 1, Success: true, TokenType: tc.wantType, IDToken: tok.IDToken,
-				ExpirationTime: tok.Expiry.Add(-gcpExpirySafety).Unix()}
+				ExpirationTime: tok.Expiry.Add(-time.Minute).Unix()}
 			if code != 0 || stderr != "" || d != want {
 				t.Errorf("exit %d, stderr %q, doc %+v; want %+v", code, stderr, d, want)
 			}

@@ -15,7 +15,10 @@ import (
 	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
 	"github.com/dagster-oidc/dagster-oidc/internal/cache"
 	"github.com/dagster-oidc/dagster-oidc/internal/config"
+	"github.com/dagster-oidc/dagster-oidc/internal/credentials"
 	"github.com/dagster-oidc/dagster-oidc/internal/env"
+	"github.com/dagster-oidc/dagster-oidc/internal/exchange/awssts"
+	"github.com/dagster-oidc/dagster-oidc/internal/exchange/gcpsts"
 	"github.com/dagster-oidc/dagster-oidc/internal/flow"
 	"github.com/dagster-oidc/dagster-oidc/internal/session"
 )
@@ -38,6 +41,7 @@ type resolved struct {
 	discovery *flow.Discovery
 	meta      *flow.Metadata
 	pol       *flow.Policy
+	svc       *credentials.Service
 	trail     auditTrail
 }
 
@@ -152,11 +156,27 @@ func (r *resolved) build() {
 		Observe:  r.observe,
 	}
 	r.mgr.DerivedKeys = r.credentialKeys()
+	r.svc = &credentials.Service{
+		Profile: p, Tokens: r.mgr, Store: fast, Clock: f.Clock, Audit: r, Warn: f.IO.ErrOut,
+		Locker: credentials.FileLocker{Dir: dir, Wait: lockWait},
+	}
+	if a := p.AWS; a != nil {
+		r.svc.AWS = &awssts.Client{HTTP: f.HTTPClient(), Endpoint: a.STSEndpoint, Region: a.Region, Sleep: f.Sleep, Deadline: a.STSTimeout.D()}
+	}
+	if g := p.GCP; g != nil {
+		r.svc.GCP = &gcpsts.Client{HTTP: f.HTTPClient(), TokenURL: g.TokenURL, ImpersonationURLBase: g.ImpersonationURL, Clock: f.Clock}
+	}
 	if r.detection != nil && r.detection.Chosen == "" {
 		// flow: auto without a workload identity: a run worker that lands
 		// here is misconfigured more often than it lacks a login.
 		r.mgr.LoginHint = "run: dagster-oidc login --profile " + p.Name + " (flow: auto found no workload identity here; dagster-oidc status says why for each source)"
 	}
+}
+
+// credentialKeys are the cache keys of the profile's cloud credentials:
+// one document per cloud, holding every role, service account and job.
+func (r *resolved) credentialKeys() []string {
+	return []string{r.mgr.Key(cache.KindAWS), r.mgr.Key(cache.KindGCP)}
 }
 
 // metadata fetches (or reads the cached) discovery document once.

@@ -1,0 +1,121 @@
+package credentials
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/dagster-oidc/dagster-oidc/internal/cache"
+	"github.com/dagster-oidc/dagster-oidc/internal/session"
+)
+
+// document is the cached document of one cloud's credentials of a profile:
+// one entry per slot (requested target, Dagster run, exchange settings), so
+// that logout removes them all at once.
+type document[E any] struct {
+	Entries map[string]E `json:"entries"`
+}
+
+// exchange describes one cloud for cachedExchange.
+type exchange[E any] struct {
+	// kind is the cache kind of the document; what names it in warnings.
+	kind, what string
+	// margin: an entry with less than this left is exchanged again.
+	margin time.Duration
+	// expiry returns an entry's expiry.
+	expiry func(E) time.Time
+	// short is the warning for credentials issued with less than margin
+	// left; it gets the validity and the margin.
+	short string
+}
+
+// Cached is a cloud credential and whether it came from the cache.
+type Cached[E any] struct {
+	Entry     E
+	FromCache bool
+}
+
+// cachedExchange is the one routine both clouds use: serve the slot from
+// the profile's document while it has more than the margin left; else, under
+// the profile's lock of the cloud, read again (another process may have
+// exchanged), get a verified token, mint with it, warn when what was issued
+// is already within the margin, drop expired entries and write the
+// document. The cache-hit path is one store read and nothing else.
+func cachedExchange[E any](ctx context.Context, s *Service, x exchange[E], slot string, mint func(ctx context.Context, tok *session.Result) (E, error)) (*Cached[E], error) {
+	key := s.Tokens.Key(x.kind)
+	if e, ok := lookup(s, x, key, slot); ok {
+		return &Cached[E]{Entry: e, FromCache: true}, nil
+	}
+	unlock, err := s.Locker.Lock(ctx, s.Tokens.Key(x.kind+"-lock"))
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = unlock() }()
+	if e, ok := lookup(s, x, key, slot); ok {
+		return &Cached[E]{Entry: e, FromCache: true}, nil
+	}
+	tok, err := s.Tokens.Token(ctx)
+	if err != nil {
+		return nil, err
+	}
+	e, err := mint(ctx, tok)
+	if err != nil {
+		return nil, err
+	}
+	now := s.Clock.Now()
+	if left := x.expiry(e).Sub(now); left <= x.margin {
+		s.warnf(x.short, left.Round(time.Second), x.margin)
+	}
+	doc := readDocument[E](s, key, x)
+	for k, old := range doc.Entries {
+		if !x.expiry(old).After(now) {
+			delete(doc.Entries, k)
+		}
+	}
+	doc.Entries[slot] = e
+	if data, err := cache.Encode(x.kind, doc); err == nil {
+		if err := s.Store.Set(key, data); err != nil {
+			s.warnf("warning: could not cache the %s: %v", x.what, err)
+		}
+	}
+	return &Cached[E]{Entry: e}, nil
+}
+
+// lookup returns the slot's entry when it has more than the margin left.
+func lookup[E any](s *Service, x exchange[E], key, slot string) (E, bool) {
+	e, ok := readDocument[E](s, key, x).Entries[slot]
+	if !ok || !x.expiry(e).After(s.Clock.Now().Add(x.margin)) {
+		var zero E
+		return zero, false
+	}
+	return e, true
+}
+
+// readDocument reads a credentials document; an unreadable one is
+// discarded with a warning and reads as empty.
+func readDocument[E any](s *Service, key string, x exchange[E]) document[E] {
+	var doc document[E]
+	data, err := s.Store.Get(key)
+	if err == nil {
+		err = cache.Decode(data, x.kind, &doc)
+		if errors.Is(err, cache.ErrCorrupt) {
+			_ = s.Store.Delete(key)
+			s.warnf("warning: discarded unreadable cached %s (%v)", x.what, err)
+		}
+	}
+	if err != nil || doc.Entries == nil {
+		doc.Entries = map[string]E{}
+	}
+	return doc
+}
+
+// exchanged records the outcome of an exchange for the audit trail and
+// returns err.
+func (s *Service) exchanged(rec Record, expiry time.Time, err error) error {
+	rec.Event, rec.Outcome, rec.Err = "exchange", outcomeOf(err), err
+	if err == nil {
+		rec.Expiry = expiry
+	}
+	s.record(rec)
+	return err
+}

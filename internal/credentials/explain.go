@@ -1,0 +1,63 @@
+package credentials
+
+import (
+	"context"
+
+	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
+	"github.com/dagster-oidc/dagster-oidc/internal/policy"
+	"github.com/dagster-oidc/dagster-oidc/internal/session"
+)
+
+// ExplainRequest asks how the policy decides for the profile's token.
+type ExplainRequest struct {
+	// Role is the role or service account that would be asked for.
+	Role string
+	Run  policy.Run
+}
+
+// Explanation is the token and each rule section's decision. It calls no
+// STS.
+type Explanation struct {
+	Token    *session.Result
+	Sections []ExplainSection
+	// Denied is the refusal when a section allows nothing (exit 4).
+	Denied error
+}
+
+// ExplainSection is the decision of one kind of rules.
+type ExplainSection struct {
+	// Name is "AWS roles" or "GCP service accounts".
+	Name     string
+	Decision *policy.Decision
+}
+
+// Explain evaluates every rule section of the profile for its token. A rule
+// that cannot be evaluated stops it with that error, returned beside what
+// was decided so far.
+func (s *Service) Explain(ctx context.Context, q ExplainRequest) (*Explanation, error) {
+	tok, err := s.Tokens.Token(ctx)
+	if err != nil {
+		return nil, err
+	}
+	x := &Explanation{Token: tok}
+	for _, sec := range []struct {
+		name  string
+		rules []policy.Rule
+	}{{"AWS roles", awsRules(s.Profile)}, {"GCP service accounts", gcpRules(s.Profile)}} {
+		if len(sec.rules) == 0 {
+			continue
+		}
+		d, err := policy.Evaluate(sec.rules, policy.Input{Claims: tok.Claims.All, Run: q.Run, Environment: s.Profile.Environment}, q.Role)
+		x.Sections = append(x.Sections, ExplainSection{Name: sec.name, Decision: d})
+		if err != nil {
+			if apperr.KindOf(err) != apperr.KindDenied {
+				return x, err
+			}
+			x.Denied = err
+		}
+	}
+	if x.Denied != nil {
+		s.record(Record{Event: "policy_denied", Outcome: "denied", Claims: tok.Claims, Run: q.Run, Err: x.Denied})
+	}
+	return x, nil
+}
