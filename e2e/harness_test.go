@@ -22,6 +22,7 @@ import (
 	"github.com/dagster-oidc/dagster-oidc/internal/audit"
 	"github.com/dagster-oidc/dagster-oidc/internal/cache"
 	"github.com/dagster-oidc/dagster-oidc/internal/sandbox"
+	"github.com/dagster-oidc/dagster-oidc/internal/testutil/syslogtest"
 )
 
 // bin holds the paths of the binaries built once for the whole package.
@@ -47,11 +48,20 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	os.RemoveAll(dir)
 	if code == 0 {
+		msg := ""
 		if leaks := ledger.leaks(); len(leaks) > 0 {
 			fmt.Fprintf(os.Stderr, "LEAK: %d token or secret occurrences where none may be:\n%s\n", len(leaks), strings.Join(leaks, "\n"))
 			code = 1
 		} else {
-			msg := fmt.Sprintf("leak check: %d issued tokens and secrets searched for in %d outputs and audit trails; none found where they must not be\n", ledger.secretCount(), ledger.outputCount())
+			msg = fmt.Sprintf("leak check: %d issued tokens and secrets searched for in %d outputs, audit trails and syslog streams; none found where they must not be\n", ledger.secretCount(), ledger.outputCount())
+		}
+		if line, found := personal.report(); len(found) > 0 {
+			fmt.Fprintf(os.Stderr, "PERSONAL DATA: %d audit lines or syslog messages hold a sandbox user's claim that audit.claims does not allow:\n%s\n", len(found), strings.Join(found, "\n"))
+			code = 1
+		} else {
+			msg += line
+		}
+		if code == 0 {
 			fmt.Fprint(os.Stderr, msg)
 			// go test hides a passing package's output; scripts/test.sh prints this file.
 			if path := os.Getenv("DAGSTER_OIDC_LEAK_REPORT"); path != "" {
@@ -62,13 +72,18 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// world is one sandbox provider and a private HOME for the binary.
+// world is one sandbox provider and a private HOME for the binary. Every
+// config it writes sends the audit trail, with a checkpoint after every
+// line, to its syslog collector too.
 type world struct {
 	t      *testing.T
 	sb     *sandbox.Server
 	dir    string
 	config string
 	env    map[string]string
+	syslog *syslogtest.Collector
+	// allow is every claim any config of the world listed in audit.claims.
+	allow []string
 }
 
 // newWorld starts a sandbox and writes a config whose profile "sandbox"
@@ -82,14 +97,20 @@ func newWorld(t *testing.T, o sandbox.Options, extra string) *world {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
+	var w *world
 	t.Cleanup(func() {
 		ledger.addSecrets(sb.IssuedSecrets())
-		if b, err := os.ReadFile(filepath.Join(dir, "state", "audit.jsonl")); err == nil {
-			ledger.addOutput(t.Name()+": audit trail", string(b), false)
+		trail := auditTrail(dir)
+		for _, b := range trail {
+			ledger.addOutput(t.Name()+": audit trail", b, false)
 		}
+		msgs := w.syslog.Messages()
+		ledger.addOutput(t.Name()+": syslog", strings.Join(msgs, "\n"), false)
+		personal.addWorld(t.Name(), dir, sb.Users(), w.allow, trail, msgs)
+		w.verifyAuditTrail(msgs)
 		sb.Close()
 	})
-	w := &world{t: t, sb: sb, dir: dir, env: map[string]string{
+	w = &world{t: t, sb: sb, dir: dir, syslog: syslogtest.Start(t), env: map[string]string{
 		"HOME":                   dir,
 		"PATH":                   "/usr/local/bin:/usr/bin:/bin",
 		"DAGSTER_OIDC_CACHE_DIR": filepath.Join(dir, "cache"),
@@ -116,11 +137,40 @@ profiles:
 
 func (w *world) writeConfig(s string) {
 	w.t.Helper()
+	if !strings.HasPrefix(s, "audit:") && !strings.Contains(s, "\naudit:") {
+		s = fmt.Sprintf("audit:\n  syslog: tcp://%s\n  checkpoint_every: 1\n", w.syslog.Addr()) + s
+	}
 	w.config = filepath.Join(w.dir, "config.yaml")
 	if err := os.WriteFile(w.config, []byte(s), 0o600); err != nil {
 		w.t.Fatal(err)
 	}
 	w.env["DAGSTER_OIDC_CONFIG"] = w.config
+	for _, c := range auditClaims(w.config) {
+		if !contains(w.allow, c) {
+			w.allow = append(w.allow, c)
+		}
+	}
+}
+
+// verifyAuditTrail runs `audit verify --checkpoints` on the world's trail
+// with the checkpoints its collector received.
+func (w *world) verifyAuditTrail(msgs []string) {
+	w.t.Helper()
+	if _, err := os.Stat(filepath.Join(w.dir, "state", "audit.jsonl")); err != nil {
+		return
+	}
+	cps := filepath.Join(w.dir, "syslog-checkpoints.log")
+	if err := os.WriteFile(cps, []byte(strings.Join(msgs, "\n")+"\n"), 0o600); err != nil {
+		w.t.Fatal(err)
+	}
+	out, errOut, code := w.run("audit", "verify", "--checkpoints", cps)
+	personal.verified(code == 0)
+	if code != 0 && code != 4 {
+		w.t.Logf("audit verify could not check the trail: %s", errOut)
+	}
+	if code == 4 {
+		w.t.Errorf("audit verify --checkpoints of the world's trail: %s%s", out, errOut)
+	}
 }
 
 // sessionHash is the session_hash the world's audit trail holds for an STS
