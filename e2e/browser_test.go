@@ -203,7 +203,7 @@ func TestBrowserLoginWithChromium(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	out, errOut, code := w.run("status", "-o", "json")
+	out, errOut, code := w.run("status", "--format", "json")
 	if code != 0 {
 		t.Fatalf("status exited %d: %s", code, errOut)
 	}
@@ -214,7 +214,7 @@ func TestBrowserLoginWithChromium(t *testing.T) {
 		TokenSource string `json:"token_source"`
 	}
 	if err := json.Unmarshal([]byte(out), &st); err != nil {
-		t.Fatalf("status -o json: %v\n%s", err, out)
+		t.Fatalf("status --format json: %v\n%s", err, out)
 	}
 	if !st.LoggedIn || st.Email != "alice@example.com" || st.TokenSource != "browser" {
 		t.Errorf("status = %+v, want logged in as alice@example.com from the browser flow\n%s", st, out)

@@ -253,7 +253,7 @@ func cacheDecodes(t *testing.T, w *world) map[string]int {
 	return kinds
 }
 
-// statusJSON is the part of `status -o json` these tests read.
+// statusJSON is the part of `status --format json` these tests read.
 type statusJSON struct {
 	LoggedIn bool   `json:"logged_in"`
 	Valid    bool   `json:"valid"`
@@ -266,16 +266,16 @@ type statusJSON struct {
 	} `json:"store"`
 }
 
-// statusOf runs `status -o json` and fails unless it works.
+// statusOf runs `status --format json` and fails unless it works.
 func statusOf(t *testing.T, w *world) statusJSON {
 	t.Helper()
-	out, stderr, code := w.run("status", "-o", "json")
+	out, stderr, code := w.run("status", "--format", "json")
 	if code != 0 {
-		t.Fatalf("status -o json: exit %d\n%s", code, stderr)
+		t.Fatalf("status --format json: exit %d\n%s", code, stderr)
 	}
 	var st statusJSON
 	if err := json.Unmarshal([]byte(out), &st); err != nil {
-		t.Fatalf("status -o json is not JSON: %v\n%s", err, out)
+		t.Fatalf("status --format json is not JSON: %v\n%s", err, out)
 	}
 	return st
 }

@@ -93,16 +93,16 @@ func TestStatusNamesAmbientSource(t *testing.T) {
 	e.writeConfig("profiles:\n  run:\n    issuer: " + e.sb.Issuer() + "\n    audience: sts.amazonaws.com\n    flow: auto\n")
 	e.env["AWS_WEB_IDENTITY_TOKEN_FILE"] = file
 	e.env["AWS_ROLE_ARN"] = "arn:aws:iam::1:role/r"
-	out, _, code := e.run("status", "-o", "json")
+	out, _, code := e.run("status", "--format", "json")
 	if code != 0 || !strings.Contains(out, `"chosen": "web-identity-file"`) || !strings.Contains(out, `"name": "github-actions"`) {
-		_, se, _ := e.run("status", "-o", "json")
+		_, se, _ := e.run("status", "--format", "json")
 		t.Fatalf("status: exit %d\n%s\n%s", code, out, se)
 	}
 	// GitHub Actions comes first in the documented order.
 	e.env["GITHUB_ACTIONS"] = "true"
 	e.env["ACTIONS_ID_TOKEN_REQUEST_URL"] = e.sb.Issuer() + "/gh?api-version=2.0"
 	e.env["ACTIONS_ID_TOKEN_REQUEST_TOKEN"] = "gh-request-token"
-	out, _, _ = e.run("status", "-o", "json")
+	out, _, _ = e.run("status", "--format", "json")
 	if !strings.Contains(out, `"chosen": "github-actions"`) {
 		t.Errorf("with two sources:\n%s", out)
 	}

@@ -60,7 +60,7 @@ func TestEnvironmentSeparation(t *testing.T) {
 	if code != 4 || !strings.Contains(stderr, `its audience "dagster-dev" belongs to profile "dev" of environment "dev", not to environment "prod"`) {
 		t.Errorf("two-audience token under prod: exit %d stderr %q", code, stderr)
 	}
-	if st, _, _ := e.run("status", "--profile", "prod", "-o", "json"); !strings.Contains(st, `"logged_in": false`) {
+	if st, _, _ := e.run("status", "--profile", "prod", "--format", "json"); !strings.Contains(st, `"logged_in": false`) {
 		t.Errorf("prod has a cached token after refusals: %s", st)
 	}
 	// dev reads the platform's file again (workload tokens are never

@@ -42,7 +42,7 @@ func newExecCmd(f *Factory, g *globalOptions, runF func(context.Context, *ExecOp
 		Use:   "exec [--aws] [--gcp] -- CMD [ARGS...]",
 		Short: "Run a command (a Dagster run worker) with credentials kept fresh for its whole life",
 		Long: `Run CMD with short-lived cloud credentials that stay fresh however long it
-runs: the run-launcher entrypoint wrapper (ENTRYPOINT ["dagster-oidc", "exec", "--"]).
+runs: the run-launcher entrypoint wrapper (ENTRYPOINT ["dagster-oidc", "exec", "--aws", "--"]).
 
 AWS (--aws): a credential endpoint on 127.0.0.1 that the AWS SDKs' container
 provider calls (AWS_CONTAINER_CREDENTIALS_FULL_URI and
@@ -58,11 +58,17 @@ The Dagster run id and job name are read from 'dagster api execute_run' /
 'execute_step' arguments (or DAGSTER_RUN_ID / DAGSTER_RUN_JOB_NAME); rules see
 them as run.id and run.job, and they label the STS session and every audit
 line. A job no rule allows never starts (exit 4). Signals are forwarded; the
-exit code is the child's (128+signal when it was killed).`,
+exit code is the child's (128+signal when it was killed), 127 for a command
+that is not found and 126 for one that cannot be run, as in a shell. With
+--aws, AWS_REGION and AWS_DEFAULT_REGION are set from aws.region unless the
+environment already has them.`,
 		Example: `  dagster-oidc exec -- dagster api execute_run '{"__class__": "ExecuteRunArgs", ...}'
   dagster-oidc exec --aws --gcp --profile prod -- python pipeline.py`,
-		Args: cobra.MinimumNArgs(1),
+		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return apperr.Usage(errors.New("no command to run: dagster-oidc exec [flags] -- CMD [ARGS...]"), "")
+			}
 			if cmd.ArgsLenAtDash() != 0 {
 				return apperr.Usage(errors.New("put the command after --: dagster-oidc exec [flags] -- CMD [ARGS...]"), "")
 			}
@@ -99,12 +105,7 @@ func execRun(ctx context.Context, o *ExecOptions) (err error) {
 	// As a shell does: 127 for a command that is not there, 126 for one
 	// that cannot be run; nothing is exchanged for either.
 	if _, err := exec.LookPath(o.Args[0]); err != nil {
-		code := 127
-		if errors.Is(err, fs.ErrPermission) {
-			code = 126
-		}
-		fmt.Fprintf(o.f.IO.ErrOut, "dagster-oidc exec: %s: %v\n", o.Args[0], err)
-		return &exitError{code: code}
+		return startFailure(o, err)
 	}
 	r, err := loadProfile(o.f, o.g, "")
 	if err != nil {
@@ -201,7 +202,9 @@ func execRun(ctx context.Context, o *ExecOptions) (err error) {
 		Started: func(pid int) { started = true; statusErr = st.running(pid) },
 	})
 	if err != nil {
-		return fmt.Errorf("could not run %s: %w", o.Args[0], err)
+		// Found but not startable: an exec format error (no #! line, another
+		// architecture) or a #! interpreter that is not there.
+		return startFailure(o, err)
 	}
 	if statusErr == nil {
 		statusErr = st.exited(code)
@@ -213,6 +216,18 @@ func execRun(ctx context.Context, o *ExecOptions) (err error) {
 		return &exitError{code: code}
 	}
 	return nil
+}
+
+// startFailure reports a child that could not be started as a shell does:
+// exit 127 when the command (or its #! interpreter) is not there, 126 when
+// it is there but cannot be run.
+func startFailure(o *ExecOptions, err error) error {
+	code := 126
+	if errors.Is(err, exec.ErrNotFound) || errors.Is(err, fs.ErrNotExist) {
+		code = 127
+	}
+	fmt.Fprintf(o.f.IO.ErrOut, "dagster-oidc exec: %s: %v\n", o.Args[0], err)
+	return &exitError{code: code}
 }
 
 // credentialProvider serves the credential endpoint from the cached document,

@@ -622,8 +622,8 @@ func TestExecUsageErrors(t *testing.T) {
 		{"no -- before the command", []string{"exec", "/usr/bin/touch", marker}, "put the command after --"},
 		{"flags but no --", []string{"exec", "--aws", "/usr/bin/touch", marker}, "put the command after --"},
 		{"no -- and the command's own flags", append([]string{"exec"}, child...), "unknown shorthand flag: 'c'"},
-		{"nothing after --", []string{"exec", "--"}, "requires at least 1 arg"},
-		{"no command at all", []string{"exec"}, "requires at least 1 arg"},
+		{"nothing after --", []string{"exec", "--"}, "no command to run: dagster-oidc exec [flags] -- CMD [ARGS...]"},
+		{"no command at all", []string{"exec"}, "no command to run"},
 		{"unknown --aws-mode", append([]string{"exec", "--aws-mode", "imds", "--"}, child...), `unknown --aws-mode "imds"`},
 		{"profile with neither aws nor gcp", append([]string{"exec", "--profile", "bare", "--"}, child...), `profile "bare" has neither an aws nor a gcp section`},
 	}

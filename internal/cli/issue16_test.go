@@ -3,12 +3,19 @@ package cli
 import (
 	"bytes"
 	"context"
+	"os"
 	"path/filepath"
+	"regexp"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
 	"github.com/dagster-oidc/dagster-oidc/internal/config"
+	"github.com/dagster-oidc/dagster-oidc/internal/flow"
 
 	"github.com/dagster-oidc/dagster-oidc/internal/sandbox"
 )
@@ -147,4 +154,154 @@ func TestIssue16_22_ConfigInit(t *testing.T) {
 	if _, stderr, code := e.run("config", "validate", "--offline", "--config", path); code != 0 {
 		t.Errorf("the printed check fails: exit %d\n%s", code, stderr)
 	}
+}
+
+// TestIssue16_23_ExecAsDocumented: exec's exit codes, usage and region
+// variables are what its help and docs/dagster.md say.
+func TestIssue16_23_ExecAsDocumented(t *testing.T) {
+	e := newExecEnv(t, "")
+	e.login("alice")
+	setEnv(e, map[string]string{"PATH": "/usr/bin:/bin"})
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(content), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	child := execChild(t, "exit 0", execRunID, execJob)
+	tests := []struct {
+		name string
+		argv []string
+		code int
+		want string
+	}{
+		{"exec format error", []string{write("garbage", "not a program\n")}, 126, "exec format error"},
+		{"missing #! interpreter", []string{write("script", "#!/nonexistent/interpreter\n")}, 127, "no such file or directory"},
+		{"not on PATH", []string{"no-such-command-dagster-oidc"}, 127, "executable file not found"},
+		{"a directory", []string{dir}, 126, "is a directory"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// The run worker's argv after the command, so the run context
+			// (and the policy) is the same as a real run's.
+			argv := append(tt.argv, child[3:]...)
+			r := execCLI(e, nil, nil, append([]string{"exec", "--"}, argv...)...)
+			if r.code != tt.code || !strings.Contains(r.stderr, "dagster-oidc exec: "+tt.argv[0]+": ") || !strings.Contains(r.stderr, tt.want) {
+				t.Errorf("exit %d, want %d with %q:\n%s", r.code, tt.code, tt.want, r.stderr)
+			}
+		})
+	}
+	// Region variables in both AWS modes, an existing value kept.
+	for _, mode := range []string{"server", "token-file"} {
+		out := filepath.Join(dir, "region-"+mode)
+		r := execCLI(e, nil, nil, append([]string{"exec", "--aws-mode", mode, "--"}, execChild(t, `echo "$AWS_REGION $AWS_DEFAULT_REGION" > `+out, execRunID, execJob)...)...)
+		if got := strings.TrimSpace(readFile(t, out)); r.code != 0 || got != "us-east-1 us-east-1" {
+			t.Errorf("%s: exit %d, child saw %q, want the profile's region in both variables\n%s", mode, r.code, got, r.stderr)
+		}
+	}
+	setEnv(e, map[string]string{"AWS_REGION": "eu-west-1"})
+	out := filepath.Join(dir, "region-kept")
+	if r := execCLI(e, nil, nil, append([]string{"exec", "--"}, execChild(t, `echo "$AWS_REGION" > `+out, execRunID, execJob)...)...); r.code != 0 || strings.TrimSpace(readFile(t, out)) != "eu-west-1" {
+		t.Errorf("an AWS_REGION of the environment was replaced: exit %d, %q", r.code, readFile(t, out))
+	}
+	// exec --help and docs/dagster.md name the same ENTRYPOINT.
+	doc := readFile(t, filepath.Join("..", "..", "docs", "dagster.md"))
+	entrypoint := regexp.MustCompile(`ENTRYPOINT \[[^\]]*\]`).FindString(doc)
+	help, _, _ := e.run("exec", "--help")
+	if entrypoint == "" || !strings.Contains(help, entrypoint) {
+		t.Errorf("exec --help does not show docs/dagster.md's %q:\n%s", entrypoint, help)
+	}
+}
+
+// TestIssue16_23_VersionShowsTheCommit: what -ldflags -X injected wins;
+// goreleaser's "none" and zero date, or no -X at all, fall back to the
+// toolchain's vcs stamp instead of "commit unknown".
+func TestIssue16_23_VersionShowsTheCommit(t *testing.T) {
+	stamped := func() (*debug.BuildInfo, bool) {
+		return &debug.BuildInfo{Main: debug.Module{Version: "v1.4.0"}, Settings: []debug.BuildSetting{
+			{Key: "vcs.revision", Value: "4dca49155e0b2a1c3d4e5f60718293a4b5c6d7e8"},
+			{Key: "vcs.time", Value: "2026-12-01T10:30:00Z"},
+			{Key: "vcs.modified", Value: "false"},
+		}}, true
+	}
+	tests := []struct {
+		name string
+		in   BuildInfo
+		read func() (*debug.BuildInfo, bool)
+		want BuildInfo
+	}{
+		{"goreleaser with git", BuildInfo{Version: "1.2.3", Commit: "abc1234", Date: "2026-01-02T03:04:05Z"}, stamped, BuildInfo{Version: "1.2.3", Commit: "abc1234", Date: "2026-01-02T03:04:05Z"}},
+		{"goreleaser without git state", BuildInfo{Version: "0.0.1-snapshot-none", Commit: "none", Date: "0001-01-01T00:00:00Z"}, stamped, BuildInfo{Version: "0.0.1-snapshot-none", Commit: "4dca49155e0b", Date: "2026-12-01T10:30:00Z"}},
+		{"go install", BuildInfo{Version: "dev"}, stamped, BuildInfo{Version: "v1.4.0", Commit: "4dca49155e0b", Date: "2026-12-01T10:30:00Z"}},
+		{"no build info", BuildInfo{}, func() (*debug.BuildInfo, bool) { return nil, false }, BuildInfo{Version: "dev"}},
+		{"goreleaser without git state, no vcs stamp", BuildInfo{Version: "0.0.1-snapshot-none", Commit: "none", Date: "0001-01-01T00:00:00Z"}, func() (*debug.BuildInfo, bool) { return &debug.BuildInfo{}, true },
+			BuildInfo{Version: "0.0.1-snapshot-none", Commit: "none", Date: "0001-01-01T00:00:00Z"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.in.orVCS(tt.read); got != tt.want {
+				t.Errorf("orVCS = %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestIssue16_23_CompletionOfValues: --profile, --flow, --format, --role,
+// --service-account and --aws-mode complete with values from the config
+// and the registries, on every command that has them.
+func TestIssue16_23_CompletionOfValues(t *testing.T) {
+	e := newExecEnv(t, "    gcp:\n      audience: //iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/p/providers/o\n      service_accounts:\n        - service_account: etl@proj.iam.gserviceaccount.com\n        - deny: true\n          when: \"claims.sub == 'x'\"\n")
+	complete := func(args ...string) []string {
+		t.Helper()
+		out, stderr, code := e.run(append([]string{"__complete"}, args...)...)
+		if code != 0 {
+			t.Fatalf("__complete %v: exit %d\n%s", args, code, stderr)
+		}
+		var got []string
+		for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+			if !strings.HasPrefix(l, ":") {
+				got = append(got, strings.SplitN(l, "\t", 2)[0])
+			}
+		}
+		return got
+	}
+	tests := []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"status", "--profile", ""}, []string{"bare", "sandbox"}},
+		{[]string{"aws", "credential-process", "-p", ""}, []string{"bare", "sandbox"}},
+		{[]string{"login", "--flow", ""}, flow.FlowNames()},
+		{[]string{"status", "--format", ""}, []string{"text", "json"}},
+		{[]string{"token", "--format", ""}, []string{"raw", "json"}},
+		{[]string{"aws", "env", "--format", ""}, []string{"sh", "fish", "pwsh", "dotenv", "json"}},
+		{[]string{"gcp", "token", "--format", ""}, []string{"raw", "json"}},
+		{[]string{"exec", "--aws-mode", ""}, []string{"server", "token-file"}},
+		{[]string{"aws", "credential-process", "--role", ""}, []string{sandbox.DemoDataEngRoleARN}},
+		{[]string{"exec", "--service-account", ""}, []string{"etl@proj.iam.gserviceaccount.com"}},
+	}
+	for _, tt := range tests {
+		if got := complete(tt.args...); !slices.Equal(got, tt.want) {
+			t.Errorf("__complete %v = %v, want %v", tt.args, got, tt.want)
+		}
+	}
+	// Every such flag of the tree has a completion function.
+	root := NewRootCmd(docsFactory(&bytes.Buffer{}, &bytes.Buffer{}))
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		c.LocalFlags().VisitAll(func(fl *pflag.Flag) {
+			switch fl.Name {
+			case "profile", "flow", "format", "role", "service-account", "aws-mode":
+				if _, ok := c.GetFlagCompletionFunc(fl.Name); !ok {
+					t.Errorf("%s --%s has no completion", c.CommandPath(), fl.Name)
+				}
+			}
+		})
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
 }

@@ -82,7 +82,7 @@ func TestDeviceLoginDenied(t *testing.T) {
 	if code != 4 || !strings.Contains(stderr, "error: the login was denied at the identity provider") {
 		t.Errorf("exit %d, stderr %q", code, stderr)
 	}
-	if out, _, code := e.run("status", "-o", "json"); code != 0 || !strings.Contains(out, `"logged_in": false`) {
+	if out, _, code := e.run("status", "--format", "json"); code != 0 || !strings.Contains(out, `"logged_in": false`) {
 		t.Errorf("denied login left a cached token: %s", out)
 	}
 }

@@ -90,6 +90,7 @@ Stdout carries only the requested output; prompts and logs go to stderr.`,
 		root.CompletionOptions.DisableDefaultCmd = true
 	} else {
 		root.InitDefaultCompletionCmd()
+		registerCompletions(root, f, g)
 	}
 	refuseUnknownSubcommands(root)
 	return root

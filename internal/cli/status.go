@@ -19,7 +19,7 @@ import (
 type StatusOptions struct {
 	f      *Factory
 	g      *globalOptions
-	Output string
+	Format string
 	Flow   string
 }
 
@@ -34,8 +34,8 @@ not chosen), and which store holds the tokens and why. It makes no network
 request and never logs in.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if o.Output != "text" && o.Output != "json" {
-				return apperr.Usage(fmt.Errorf("unknown --output %q (text or json)", o.Output), "")
+			if o.Format != "text" && o.Format != "json" {
+				return apperr.Usage(fmt.Errorf("unknown --format %q (text or json)", o.Format), "")
 			}
 			if runF != nil {
 				return runF(cmd.Context(), o)
@@ -43,12 +43,16 @@ request and never logs in.`,
 			return statusRun(cmd.Context(), o)
 		},
 	}
-	cmd.Flags().StringVarP(&o.Output, "output", "o", "text", "text|json")
+	cmd.Flags().StringVar(&o.Format, "format", "text", "text|json")
+	// --output/-o was the format here, while -o names an output file
+	// elsewhere (gcp config): kept for old scripts, hidden, with a notice.
+	cmd.Flags().StringVarP(&o.Format, "output", "o", "text", "text|json")
+	_ = cmd.Flags().MarkDeprecated("output", "use --format")
 	cmd.Flags().StringVar(&o.Flow, "flow", "", "override the profile's flow: "+strings.Join(flow.FlowNames(), "|"))
 	return cmd
 }
 
-// Status is the `status --output json` document.
+// Status is the `status --format json` document.
 type Status struct {
 	Profile     string     `json:"profile"`
 	Environment string     `json:"environment"`
@@ -108,7 +112,7 @@ func statusRun(_ context.Context, o *StatusOptions) error {
 	}
 	defer r.close()
 	st := r.status()
-	if o.Output == "json" {
+	if o.Format == "json" {
 		enc := json.NewEncoder(o.f.IO.Out)
 		enc.SetIndent("", "  ")
 		return enc.Encode(st)

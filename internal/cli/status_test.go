@@ -52,7 +52,7 @@ func TestStatusGolden(t *testing.T) {
 		t.Fatalf("status exit %d: %s", code, stderr)
 	}
 	golden(t, "status/workload.txt", norm(out))
-	out, _, _ = e.run("status", "--output", "json")
+	out, _, _ = e.run("status", "--format", "json")
 	golden(t, "status/workload.json", norm(out))
 
 	// A person's login, from the sandbox.
@@ -74,6 +74,6 @@ func TestStatusGolden(t *testing.T) {
 	e.login("alice")
 	out, _, _ = e.run("status")
 	golden(t, "status/logged-in.txt", norm(out))
-	out, _, _ = e.run("status", "--output", "json")
+	out, _, _ = e.run("status", "--format", "json")
 	golden(t, "status/logged-in.json", norm(out))
 }

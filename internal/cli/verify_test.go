@@ -77,7 +77,7 @@ func TestVerificationFailures(t *testing.T) {
 			if out != "" || strings.Contains(stderr, parts[1]) {
 				t.Errorf("token leaked: stdout %q stderr %q", out, stderr)
 			}
-			if st, _, _ := e.run("status", "-o", "json"); !strings.Contains(st, `"logged_in": false`) {
+			if st, _, _ := e.run("status", "--format", "json"); !strings.Contains(st, `"logged_in": false`) {
 				t.Errorf("a refused token was cached: %s", st)
 			}
 		})
