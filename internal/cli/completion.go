@@ -8,7 +8,6 @@ import (
 	"github.com/dagster-oidc/dagster-oidc/internal/config"
 	"github.com/dagster-oidc/dagster-oidc/internal/flow"
 	"github.com/dagster-oidc/dagster-oidc/internal/output"
-	"github.com/dagster-oidc/dagster-oidc/internal/policy"
 )
 
 // flagValues are the fixed values of enumerated flags, by command path
@@ -38,8 +37,8 @@ func registerCompletions(root *cobra.Command, f *Factory, g *globalOptions) {
 		path := strings.TrimPrefix(c.CommandPath(), root.Name()+" ")
 		for name, values := range map[string]func() []string{
 			"flow":            flow.FlowNames,
-			"role":            func() []string { return ruleTargets(f, g, awsRules) },
-			"service-account": func() []string { return ruleTargets(f, g, gcpRules) },
+			"role":            func() []string { return ruleTargets(f, g, roleTargets) },
+			"service-account": func() []string { return ruleTargets(f, g, serviceAccountTargets) },
 		} {
 			if c.LocalFlags().Lookup(name) != nil {
 				_ = c.RegisterFlagCompletionFunc(name, fixedCompletion(values))
@@ -64,8 +63,8 @@ func fixedCompletion(values func() []string) cobra.CompletionFunc {
 	}
 }
 
-// ruleTargets lists the allow targets of the selected profile's rules.
-func ruleTargets(f *Factory, g *globalOptions, rules func(*config.Profile) []policy.Rule) []string {
+// ruleTargets lists what targets returns for the selected profile.
+func ruleTargets(f *Factory, g *globalOptions, targets func(*config.Profile) []string) []string {
 	cfg, err := config.Load(f.ConfigPath(g.ConfigPath))
 	if err != nil {
 		return nil
@@ -74,10 +73,34 @@ func ruleTargets(f *Factory, g *globalOptions, rules func(*config.Profile) []pol
 	if err != nil {
 		return nil
 	}
+	return targets(p)
+}
+
+// roleTargets are the role ARNs of the profile's allow rules.
+func roleTargets(p *config.Profile) []string {
 	var out []string
-	for _, r := range rules(p) {
-		if !r.Deny && r.Target != "" {
-			out = append(out, r.Target)
+	if p.AWS != nil {
+		for _, r := range p.AWS.Roles {
+			if !r.Deny && r.RoleARN != "" {
+				out = append(out, r.RoleARN)
+			}
+		}
+	}
+	return out
+}
+
+// serviceAccountTargets are the service accounts of the profile's allow
+// rules, or its plain service_account.
+func serviceAccountTargets(p *config.Profile) []string {
+	var out []string
+	if p.GCP != nil {
+		for _, r := range p.GCP.ServiceAccounts {
+			if !r.Deny && r.ServiceAccount != "" {
+				out = append(out, r.ServiceAccount)
+			}
+		}
+		if len(p.GCP.ServiceAccounts) == 0 && p.GCP.ServiceAccount != "" {
+			out = append(out, p.GCP.ServiceAccount)
 		}
 	}
 	return out
