@@ -12,6 +12,7 @@ import (
 
 	"github.com/dagster-oidc/dagster-oidc/internal/credentials"
 	"github.com/dagster-oidc/dagster-oidc/internal/runctx"
+	"github.com/dagster-oidc/dagster-oidc/internal/termsafe"
 )
 
 // ExplainOptions are the options of `explain`.
@@ -112,6 +113,6 @@ func writeClaims(w io.Writer, claims map[string]any) {
 				text += " (" + time.Unix(int64(n), 0).UTC().Format(time.RFC3339) + ")"
 			}
 		}
-		fmt.Fprintf(w, "  %-20s %s\n", k+":", text)
+		fmt.Fprintf(w, "  %-20s %s\n", termsafe.Clean(k)+":", termsafe.Clean(text))
 	}
 }

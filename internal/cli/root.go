@@ -10,6 +10,7 @@ import (
 
 	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
 	"github.com/dagster-oidc/dagster-oidc/internal/env"
+	"github.com/dagster-oidc/dagster-oidc/internal/termsafe"
 )
 
 // globalOptions are the flags every command shares.
@@ -180,9 +181,10 @@ func Main(ctx context.Context, f *Factory, args []string) int {
 		fmt.Fprintln(f.IO.ErrOut, "interrupted")
 		return 130
 	}
-	fmt.Fprintf(f.IO.ErrOut, "error: %s\n", err)
+	// Errors quote IdP and STS answers: no terminal controls (issue 15.4).
+	fmt.Fprintf(f.IO.ErrOut, "error: %s\n", termsafe.Lines(err.Error()))
 	if hint := apperr.HintOf(err); hint != "" {
-		fmt.Fprintf(f.IO.ErrOut, "%s\n", hint)
+		fmt.Fprintf(f.IO.ErrOut, "%s\n", termsafe.Lines(hint))
 	}
 	return apperr.ExitCode(err)
 }

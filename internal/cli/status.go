@@ -13,6 +13,7 @@ import (
 	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
 	"github.com/dagster-oidc/dagster-oidc/internal/cache"
 	"github.com/dagster-oidc/dagster-oidc/internal/flow"
+	"github.com/dagster-oidc/dagster-oidc/internal/termsafe"
 )
 
 // StatusOptions are the options of `status`.
@@ -181,7 +182,8 @@ func (r *resolved) status() *Status {
 }
 
 func writeStatus(w io.Writer, st *Status) {
-	row := func(k, v string) { fmt.Fprintf(w, "%-14s %s\n", k+":", v) }
+	// Values quote the token's claims: no terminal controls (issue 15.4).
+	row := func(k, v string) { fmt.Fprintf(w, "%-14s %s\n", k+":", termsafe.Clean(v)) }
 	row("Profile", fmt.Sprintf("%s (environment %s)", st.Profile, st.Environment))
 	row("Issuer", st.Issuer)
 	if st.ClientID != "" {

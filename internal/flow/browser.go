@@ -20,6 +20,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
+	"github.com/dagster-oidc/dagster-oidc/internal/termsafe"
 )
 
 // BrowserFlow is the authorization code flow with PKCE S256 on a loopback
@@ -227,7 +228,7 @@ func (b *BrowserFlow) callbackHandler(path, state string, results chan<- callbac
 			case (hasIss || b.RequireIss) && (len(iss) != 1 || iss[0] != b.Issuer):
 				res.err = ErrIssuerMismatch
 			case q.Get("error") != "":
-				res.err = &CallbackError{Code: q.Get("error"), Description: q.Get("error_description")}
+				res.err = &CallbackError{Code: termsafe.Clean(q.Get("error")), Description: termsafe.Clean(q.Get("error_description"))}
 			case q.Get("code") == "":
 				res.err = errors.New("the login callback carried neither a code nor an error")
 			default:

@@ -15,6 +15,8 @@ import (
 
 	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
 	"github.com/dagster-oidc/dagster-oidc/internal/clock"
+	"github.com/dagster-oidc/dagster-oidc/internal/safehttp"
+	"github.com/dagster-oidc/dagster-oidc/internal/termsafe"
 )
 
 // DeviceFlow is the OAuth 2.0 Device Authorization Grant (RFC 8628).
@@ -25,7 +27,10 @@ type DeviceFlow struct {
 	// DeviceAuthURL and TokenURL come from the issuer's discovery document.
 	DeviceAuthURL string
 	TokenURL      string
-	HTTP          *http.Client
+	// Issuer is the profile's issuer: a verification_uri on another host is
+	// shown with a warning.
+	Issuer string
+	HTTP   *http.Client
 	// Prompt receives what the user reads: URL, code, time left. Never stdout.
 	Prompt io.Writer
 	// QR prints a terminal QR code of verification_uri_complete.
@@ -151,11 +156,23 @@ func (d *DeviceFlow) authorize(ctx context.Context) (*deviceAuthResponse, error)
 	if err := json.Unmarshal(body, &da); err != nil {
 		return nil, fmt.Errorf("the device authorization endpoint answered HTTP %d with something that is not JSON", resp.StatusCode)
 	}
+	// Everything below reaches the terminal (issue 15.4).
+	for _, f := range []*string{&da.UserCode, &da.VerificationURI, &da.VerificationURL, &da.VerificationURIComplete, &da.Error, &da.ErrorDescription} {
+		*f = termsafe.Clean(*f)
+	}
 	if da.Error != "" {
 		return nil, &OAuthError{Endpoint: endpointName(d.DeviceAuthURL), StatusCode: resp.StatusCode, Code: da.Error, Description: da.ErrorDescription}
 	}
 	if da.VerificationURI == "" {
 		da.VerificationURI = da.VerificationURL
+	}
+	for _, u := range []string{da.VerificationURI, da.VerificationURIComplete} {
+		if u == "" {
+			continue
+		}
+		if err := safehttp.CheckURL(u); err != nil {
+			return nil, fmt.Errorf("the device authorization answer's verification_uri is not a page to log in on: %w", err)
+		}
 	}
 	if da.DeviceCode == "" || da.UserCode == "" || da.VerificationURI == "" || da.ExpiresIn <= 0 {
 		return nil, errors.New("the device authorization answer lacks device_code, user_code, verification_uri or expires_in (RFC 8628 §3.2)")
@@ -169,6 +186,9 @@ func (d *DeviceFlow) show(da *deviceAuthResponse, left time.Duration) {
 		w = io.Discard
 	}
 	left = left.Round(time.Second)
+	if host, ok := d.foreignHost(da); !ok {
+		fmt.Fprintf(w, "WARNING: the login page is on %s, not on the issuer's host %s: sign in only if you expect this page for your identity provider.\n", host, hostOf(d.Issuer))
+	}
 	if da.VerificationURIComplete != "" {
 		fmt.Fprintf(w, "To log in, open %s\n", da.VerificationURIComplete)
 		fmt.Fprintf(w, "and check that it shows the code %s (or open %s and enter it).\n", da.UserCode, da.VerificationURI)
@@ -179,6 +199,30 @@ func (d *DeviceFlow) show(da *deviceAuthResponse, left time.Duration) {
 		fmt.Fprintf(w, "To log in, open %s and enter the code %s\n", da.VerificationURI, da.UserCode)
 	}
 	fmt.Fprintf(w, "The code expires in %s. Waiting for approval (Ctrl-C to cancel)...\n", left)
+}
+
+// foreignHost returns the host of the verification URIs and whether each
+// is on the issuer's host (true when no issuer is configured).
+func (d *DeviceFlow) foreignHost(da *deviceAuthResponse) (string, bool) {
+	if d.Issuer == "" {
+		return "", true
+	}
+	want := hostOf(d.Issuer)
+	for _, u := range []string{da.VerificationURI, da.VerificationURIComplete} {
+		if h := hostOf(u); u != "" && !strings.EqualFold(h, want) {
+			return h, false
+		}
+	}
+	return "", true
+}
+
+// hostOf is the host name of a URL, "" when it has none.
+func hostOf(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	return u.Hostname()
 }
 
 func (d *DeviceFlow) now() time.Time {

@@ -216,7 +216,7 @@ func NewHumanSource(name string, o HumanOptions) (Source, error) {
 func newDevice(o HumanOptions) Source {
 	return &DeviceFlow{
 		ClientID: o.ClientID, ClientSecret: o.ClientSecret, Scopes: o.Scopes,
-		DeviceAuthURL: o.Metadata.DeviceAuthURL, TokenURL: o.Metadata.TokenURL, HTTP: o.HTTP,
+		DeviceAuthURL: o.Metadata.DeviceAuthURL, TokenURL: o.Metadata.TokenURL, HTTP: o.HTTP, Issuer: o.Metadata.Issuer,
 		Prompt: o.Prompt, QR: o.QR, Clock: o.Clock, Sleep: o.Sleep,
 	}
 }

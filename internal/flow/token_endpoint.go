@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/dagster-oidc/dagster-oidc/internal/termsafe"
 )
 
 // tokenResponse is a token endpoint answer, success or error (RFC 6749 §5).
@@ -65,7 +67,7 @@ func postForm(ctx context.Context, client *http.Client, endpoint string, form ur
 		return nil, resp.StatusCode, fmt.Errorf("%s answered HTTP %d with something that is not JSON", endpointName(endpoint), resp.StatusCode)
 	}
 	if tr.Error != "" {
-		return &tr, resp.StatusCode, &OAuthError{Endpoint: endpointName(endpoint), StatusCode: resp.StatusCode, Code: tr.Error, Description: tr.ErrorDescription}
+		return &tr, resp.StatusCode, &OAuthError{Endpoint: endpointName(endpoint), StatusCode: resp.StatusCode, Code: termsafe.Clean(tr.Error), Description: termsafe.Clean(tr.ErrorDescription)}
 	}
 	if resp.StatusCode != http.StatusOK {
 		return nil, resp.StatusCode, fmt.Errorf("%s answered HTTP %d", endpointName(endpoint), resp.StatusCode)

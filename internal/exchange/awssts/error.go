@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/dagster-oidc/dagster-oidc/internal/termsafe"
 )
 
 // STS error codes the client treats specially (specs §1.3).
@@ -110,7 +112,7 @@ func (e *Error) denied() bool {
 
 // oneLine flattens and bounds a message from STS.
 func oneLine(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
+	s = termsafe.Clean(strings.Join(strings.Fields(s), " "))
 	if len(s) > maxMessageLen {
 		n := maxMessageLen
 		for n > 0 && !utf8.RuneStart(s[n]) {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
 	"github.com/dagster-oidc/dagster-oidc/internal/redact"
+	"github.com/dagster-oidc/dagster-oidc/internal/termsafe"
 )
 
 // Stages of an exchange, as reported in Error.Stage.
@@ -151,7 +152,7 @@ func newError(stage string, status int, body []byte, secrets ...string) *Error {
 // redacted before it is cut.
 func sanitize(s string, secrets []string) string {
 	s = redact.Text(s, secrets...)
-	s = strings.Join(strings.Fields(s), " ")
+	s = termsafe.Clean(strings.Join(strings.Fields(s), " "))
 	if r := []rune(s); len(r) > maxDescription {
 		s = string(r[:maxDescription]) + "…"
 	}
