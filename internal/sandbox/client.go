@@ -49,5 +49,13 @@ func (c nativeClient) RedirectURIGlobs() []string {
 	}
 }
 
-// PostLogoutRedirectURIGlobs implements op.HasRedirectGlobs.
-func (c nativeClient) PostLogoutRedirectURIGlobs() []string { return c.RedirectURIGlobs() }
+// PostLogoutRedirectURIGlobs implements op.HasRedirectGlobs. zitadel
+// matches these with path.Match, where "*" stops at "/" and "**" means "*",
+// so each path depth is listed (up to three segments).
+func (c nativeClient) PostLogoutRedirectURIGlobs() []string {
+	var out []string
+	for _, host := range []string{"http://127.0.0.1:*", "http://localhost:*", `http://\[::1\]:*`} {
+		out = append(out, host, host+"/*", host+"/*/*", host+"/*/*/*")
+	}
+	return out
+}

@@ -162,3 +162,37 @@ func TestCheckOperations(t *testing.T) {
 		})
 	}
 }
+
+func TestDecide(t *testing.T) {
+	rules := []Rule{
+		{Role: Admin, When: "'dagster-admins' in claims.groups"},
+		{Role: Launcher, When: "'data-eng' in claims.groups", Locations: []string{"etl"}},
+		{Role: Viewer, When: "claims.email endsWith '@example.com'"},
+		{Deny: true, When: "claims.sub == 'mallory'"},
+	}
+	tests := []struct {
+		name    string
+		claims  map[string]any
+		want    Grants
+		wantErr bool
+	}{
+		{"admin", map[string]any{"sub": "a", "groups": []any{"dagster-admins"}, "email": "a@example.com"}, Grants{{Role: Admin}, {Role: Viewer}}, false},
+		{"launcher limited to etl", map[string]any{"sub": "b", "groups": []any{"data-eng"}, "email": "b@other.org"}, Grants{{Role: Launcher, Locations: []string{"etl"}}}, false},
+		{"no rule matches", map[string]any{"sub": "c", "email": "c@other.org"}, nil, true},
+		{"deny wins", map[string]any{"sub": "mallory", "groups": []any{"dagster-admins"}, "email": "m@example.com"}, nil, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, d, err := Decide(rules, tt.claims, "prod")
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("err = %v, want error %v", err, tt.wantErr)
+			}
+			if d == nil || len(d.Outcomes) != len(rules) {
+				t.Fatalf("decision = %+v, want one outcome per rule", d)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("grants (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
