@@ -99,9 +99,16 @@ func (e *testEnv) run(args ...string) (string, string, int) {
 	e.t.Helper()
 	var out, errOut bytes.Buffer
 	var errMu sync.Mutex
-	stderr := &lockedWriter{w: &errOut, mu: &errMu}
-	f := &Factory{
-		IO:    &IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: stderr, StdinTTY: e.tty, StderrTTY: e.tty},
+	f := e.factory(&out, &errOut, &errMu)
+	code := Main(context.Background(), f, args)
+	return out.String(), errOut.String(), code
+}
+
+// factory is the Factory run uses, writing to out and (under errMu) errOut.
+func (e *testEnv) factory(out, errOut *bytes.Buffer, errMu *sync.Mutex) *Factory {
+	stderr := &lockedWriter{w: errOut, mu: errMu}
+	return &Factory{
+		IO:    &IOStreams{In: strings.NewReader(""), Out: out, ErrOut: stderr, StdinTTY: e.tty, StderrTTY: e.tty},
 		Env:   func(k string) (string, bool) { v, ok := e.env[k]; return v, ok },
 		Clock: e.clock,
 		HTTPClient: func() *http.Client {
@@ -127,8 +134,6 @@ func (e *testEnv) run(args ...string) (string, string, int) {
 		},
 		KeyringTimeout: time.Second,
 	}
-	code := Main(context.Background(), f, args)
-	return out.String(), errOut.String(), code
 }
 
 type lockedWriter struct {

@@ -61,6 +61,7 @@ type Profile struct {
 	Workload Workload `yaml:"workload"`
 	AWS      *AWS     `yaml:"aws"`
 	GCP      *GCP     `yaml:"gcp"`
+	Proxy    *Proxy   `yaml:"proxy"`
 }
 
 // Browser configures the authorization code flow's loopback redirect.

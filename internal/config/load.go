@@ -211,6 +211,9 @@ func (p *Profile) applyDefaults() {
 	if p.Browser.Timeout == 0 {
 		p.Browser.Timeout = Duration(DefaultBrowserTimeout)
 	}
+	if p.Proxy != nil {
+		p.Proxy.applyDefaults()
+	}
 	if p.AWS != nil {
 		if p.AWS.Duration == 0 {
 			p.AWS.Duration = Duration(DefaultAWSDuration)
@@ -353,7 +356,7 @@ func (f *File) validateProfile(p *Profile) []error {
 			}
 		}
 	}
-	return errs
+	return append(errs, f.validateProxy(p)...)
 }
 
 // plainStrings are the profile's one-line values by key: none of them may

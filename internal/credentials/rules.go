@@ -9,6 +9,7 @@ import (
 	"github.com/dagster-oidc/dagster-oidc/internal/exchange/awssts"
 	"github.com/dagster-oidc/dagster-oidc/internal/flow"
 	"github.com/dagster-oidc/dagster-oidc/internal/policy"
+	"github.com/dagster-oidc/dagster-oidc/internal/proxy/authz"
 )
 
 // awsRules converts a profile's role rules to policy rules.
@@ -49,6 +50,11 @@ func CompileRules(cfg *config.File, names []string) error {
 		}
 		if err := policy.Compile(gcpRules(p)); err != nil {
 			return fmt.Errorf("%s:%d: profiles.%s.gcp.service_accounts: %w", cfg.Path, cfg.Line("profiles."+name+".gcp"), name, err)
+		}
+		if p.Proxy != nil {
+			if err := policy.Compile(authz.PolicyRules(p.Proxy.ProxyRules())); err != nil {
+				return fmt.Errorf("%s:%d: profiles.%s.proxy.roles: %w", cfg.Path, cfg.Line("profiles."+name+".proxy.roles"), name, err)
+			}
 		}
 	}
 	return nil

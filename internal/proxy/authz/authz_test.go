@@ -1,6 +1,9 @@
 package authz
 
 import (
+	"fmt"
+	"os"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -194,5 +197,32 @@ func TestDecide(t *testing.T) {
 				t.Errorf("grants (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestDocsTable: docs/proxy.md lists every mutation and route with its role.
+func TestDocsTable(t *testing.T) {
+	b, err := os.ReadFile("../../../docs/proxy.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(b)
+	for _, m := range Mutations {
+		loc := "every location"
+		if len(m.LocationPaths) > 0 {
+			loc = "`" + strings.Join(m.LocationPaths, "`, `") + "`"
+		}
+		if row := fmt.Sprintf("| `%s` | %s | %s |", m.Name, m.Role, loc); !strings.Contains(doc, row) {
+			t.Errorf("docs/proxy.md lacks the row %s", row)
+		}
+	}
+	for _, r := range Routes {
+		role := r.Role.String()
+		if r.GraphQL {
+			role = "per operation"
+		}
+		if row := fmt.Sprintf("| `%s` | %s |", r.Pattern, role); !strings.Contains(doc, row) {
+			t.Errorf("docs/proxy.md lacks the row %s", row)
+		}
 	}
 }

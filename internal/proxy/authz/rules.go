@@ -1,10 +1,8 @@
 package authz
 
 import (
-	"errors"
 	"slices"
 
-	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
 	"github.com/dagster-oidc/dagster-oidc/internal/policy"
 )
 
@@ -53,10 +51,6 @@ func Decide(rules []Rule, claims map[string]any, environment string) (Grants, *p
 			locs = slices.Clone(r.Locations)
 		}
 		g = append(g, Grant{Role: r.Role, Locations: locs})
-	}
-	if len(g) == 0 {
-		// Evaluate refuses when nothing matched; this is only defensive.
-		return nil, d, apperr.Denied(errors.New("no rule grants a role"), "")
 	}
 	return g, d, nil
 }
