@@ -124,7 +124,7 @@ func proxyOptions(f *Factory, r *resolved, x *config.Proxy) (proxy.Options, erro
 	if err != nil {
 		return proxy.Options{}, err
 	}
-	sealer, err := cookie.NewSealer(keys, x.SessionLifetime.D()+time.Hour)
+	sealer, err := cookie.NewSealer(keys, x.SessionLifetime.D()+time.Hour, f.Clock)
 	if err != nil {
 		return proxy.Options{}, apperr.Usage(err, "")
 	}
@@ -168,7 +168,7 @@ func cookieKeys(f *Factory, x *config.Proxy) ([][]byte, error) {
 	case x.CookieKeysEnv != "":
 		v, ok := f.Env(x.CookieKeysEnv)
 		if !ok || v == "" {
-			return nil, apperr.Usage(fmt.Errorf("cookie_keys_env names %s, which is not set", x.CookieKeysEnv), "set it to a key made with: openssl rand -base64 64 | tr -d '\\n'")
+			return nil, apperr.Usage(fmt.Errorf("cookie_keys_env names %s, which is not set", x.CookieKeysEnv), "set it to a key made with: openssl rand -base64 32")
 		}
 		text = v
 	default:

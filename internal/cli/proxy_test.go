@@ -44,7 +44,7 @@ profiles:
 func writeKeys(t *testing.T, dir string, mode os.FileMode) string {
 	t.Helper()
 	path := filepath.Join(dir, "cookie-keys")
-	key := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 64))
+	key := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))
 	if err := os.WriteFile(path, []byte("# current\n"+key+"\n"), mode); err != nil {
 		t.Fatal(err)
 	}

@@ -94,7 +94,7 @@ func (f *File) validateProxy(p *Profile) []error {
 		add(k+".listen", "must be HOST:PORT, e.g. 0.0.0.0:8080, got %q", x.Listen)
 	}
 	if (x.CookieKeysFile == "") == (x.CookieKeysEnv == "") {
-		add(k+".cookie_keys_file", "set exactly one of cookie_keys_file and cookie_keys_env (keys: openssl rand -base64 64 | tr -d '\\n', one per line)")
+		add(k+".cookie_keys_file", "set exactly one of cookie_keys_file and cookie_keys_env (keys: openssl rand -base64 32, one per line)")
 	}
 	if d := x.SessionLifetime.D(); d < 5*time.Minute || d > 30*24*time.Hour {
 		add(k+".session_lifetime", "%s is outside 5m0s..720h0m0s", d)

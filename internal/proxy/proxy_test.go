@@ -142,7 +142,7 @@ func newHarness(t *testing.T) *harness {
 	}
 	ext, _ := url.Parse("http://" + ln.Addr().String())
 	upURL, _ := url.Parse(ups.URL)
-	sealer, err := cookie.NewSealer([][]byte{key(1)}, 24*time.Hour)
+	sealer, err := cookie.NewSealer([][]byte{key(1)}, 24*time.Hour, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -468,7 +468,7 @@ func TestBearerTokens(t *testing.T) {
 
 func TestCookieFromAnotherKeyAndNoRole(t *testing.T) {
 	h := newHarness(t)
-	other, _ := cookie.NewSealer([][]byte{key(2)}, time.Hour)
+	other, _ := cookie.NewSealer([][]byte{key(2)}, time.Hour, nil)
 	forged, err := other.Seal("dagster-oidc", sessionData{Subject: "ada", Issuer: h.sb.Issuer(), Name: "ada", Grants: authz.Grants{{Role: authz.Admin}}, Expiry: time.Now().Add(time.Hour).Unix(), SignedIn: time.Now().Unix()})
 	if err != nil {
 		t.Fatal(err)

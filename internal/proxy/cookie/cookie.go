@@ -1,27 +1,34 @@
 // Package cookie seals the proxy's browser sessions and sign-in attempts
-// into encrypted, authenticated cookies (gorilla/securecookie: AES-256-CTR
-// and HMAC-SHA256), with a list of keys so that keys rotate without signing
-// everyone out: the first key seals, every key opens.
+// into encrypted, authenticated cookies: AES-256-GCM from the standard
+// library, the cookie's name as additional data, a seal time inside. Keys
+// come as a list so that they rotate without signing everyone out: the
+// first key seals, every key opens.
 package cookie
 
 import (
 	"bufio"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
 
-	"github.com/gorilla/securecookie"
+	"github.com/dagster-oidc/dagster-oidc/internal/clock"
 )
 
-// KeySize is the length of one key: 32 bytes of HMAC-SHA256 key followed by
-// 32 bytes of AES-256 key.
-const KeySize = 64
+// KeySize is the length of one key: an AES-256 key.
+const KeySize = 32
+
+// keyHint says how to make a key.
+const keyHint = "make one with: openssl rand -base64 32"
 
 // ParseKeys reads keys, one per line, each the standard or URL base64 of
-// KeySize random bytes (`openssl rand -base64 64 | tr -d '\n'`). Blank lines
-// and lines starting with # are skipped. The first key seals new cookies.
+// KeySize random bytes. Blank lines and lines starting with # are skipped.
+// The first key seals new cookies.
 func ParseKeys(text string) ([][]byte, error) {
 	var keys [][]byte
 	sc := bufio.NewScanner(strings.NewReader(text))
@@ -43,36 +50,50 @@ func ParseKeys(text string) ([][]byte, error) {
 			return nil, fmt.Errorf("cookie key on line %d is not base64", line)
 		}
 		if len(k) != KeySize {
-			return nil, fmt.Errorf("cookie key on line %d has %d bytes, want %d (make one with: openssl rand -base64 64 | tr -d '\\n')", line, len(k), KeySize)
+			return nil, fmt.Errorf("cookie key on line %d has %d bytes, want %d ("+keyHint+")", line, len(k), KeySize)
 		}
 		keys = append(keys, k)
 	}
 	if len(keys) == 0 {
-		return nil, errors.New("no cookie key given (make one with: openssl rand -base64 64 | tr -d '\\n')")
+		return nil, errors.New("no cookie key given (" + keyHint + ")")
 	}
 	return keys, nil
 }
 
+// MaxLen bounds a sealed value: browsers keep cookies of up to 4096 bytes,
+// name and attributes included.
+const MaxLen = 3800
+
 // Sealer seals and opens cookie values.
 type Sealer struct {
-	codecs []securecookie.Codec
+	aeads  []cipher.AEAD
+	maxAge time.Duration
+	clock  clock.Clock
 }
 
 // NewSealer builds a sealer from keys (see ParseKeys). maxAge bounds the age
-// of what it opens, counted from when it was sealed.
-func NewSealer(keys [][]byte, maxAge time.Duration) (*Sealer, error) {
+// of what it opens, counted from when it was sealed by clk's time.
+func NewSealer(keys [][]byte, maxAge time.Duration, clk clock.Clock) (*Sealer, error) {
 	if len(keys) == 0 {
-		return nil, errors.New("no cookie key given")
+		return nil, errors.New("no cookie key given (" + keyHint + ")")
 	}
-	s := &Sealer{}
+	if clk == nil {
+		clk = clock.Real{}
+	}
+	s := &Sealer{maxAge: maxAge, clock: clk}
 	for i, k := range keys {
 		if len(k) != KeySize {
 			return nil, fmt.Errorf("cookie key %d has %d bytes, want %d", i+1, len(k), KeySize)
 		}
-		c := securecookie.New(k[:32], k[32:])
-		c.SetSerializer(securecookie.JSONEncoder{})
-		c.MaxAge(int(maxAge / time.Second))
-		s.codecs = append(s.codecs, c)
+		block, err := aes.NewCipher(k)
+		if err != nil {
+			return nil, err
+		}
+		aead, err := cipher.NewGCM(block)
+		if err != nil {
+			return nil, err
+		}
+		s.aeads = append(s.aeads, aead)
 	}
 	return s, nil
 }
@@ -80,15 +101,30 @@ func NewSealer(keys [][]byte, maxAge time.Duration) (*Sealer, error) {
 // ErrTooLarge is returned when a sealed value would not fit in a cookie.
 var ErrTooLarge = errors.New("the session does not fit in a cookie (4096 bytes); fewer or shorter claims are needed")
 
+// envelope is what is encrypted: the seal time and the value.
+type envelope struct {
+	T int64           `json:"t"`
+	V json.RawMessage `json:"v"`
+}
+
 // Seal encrypts and authenticates v (JSON-encoded) for the cookie name.
 func (s *Sealer) Seal(name string, v any) (string, error) {
-	out, err := s.codecs[0].(*securecookie.SecureCookie).Encode(name, v)
+	inner, err := json.Marshal(v)
 	if err != nil {
-		// securecookie does not export this error; its text is stable.
-		if strings.Contains(err.Error(), "value is too long") {
-			return "", ErrTooLarge
-		}
-		return "", fmt.Errorf("could not seal the cookie: %w", err)
+		return "", fmt.Errorf("could not encode the cookie: %w", err)
+	}
+	plain, err := json.Marshal(envelope{T: s.clock.Now().Unix(), V: inner})
+	if err != nil {
+		return "", fmt.Errorf("could not encode the cookie: %w", err)
+	}
+	a := s.aeads[0]
+	nonce := make([]byte, a.NonceSize(), a.NonceSize()+len(plain)+a.Overhead())
+	if _, err := rand.Read(nonce); err != nil {
+		return "", err
+	}
+	out := base64.RawURLEncoding.EncodeToString(a.Seal(nonce, nonce, plain, []byte(name)))
+	if len(out) > MaxLen {
+		return "", ErrTooLarge
 	}
 	return out, nil
 }
@@ -99,8 +135,30 @@ var ErrInvalid = errors.New("the cookie is not valid (another key, tampered with
 
 // Open checks and decrypts a value sealed for name into v.
 func (s *Sealer) Open(name, value string, v any) error {
-	if err := securecookie.DecodeMulti(name, value, v, s.codecs...); err != nil {
+	if len(value) > MaxLen {
 		return ErrInvalid
 	}
-	return nil
+	raw, err := base64.RawURLEncoding.DecodeString(value)
+	if err != nil {
+		return ErrInvalid
+	}
+	for _, a := range s.aeads {
+		if len(raw) < a.NonceSize()+a.Overhead() {
+			return ErrInvalid
+		}
+		plain, err := a.Open(nil, raw[:a.NonceSize()], raw[a.NonceSize():], []byte(name))
+		if err != nil {
+			continue
+		}
+		var e envelope
+		if json.Unmarshal(plain, &e) != nil {
+			return ErrInvalid
+		}
+		age := s.clock.Now().Sub(time.Unix(e.T, 0))
+		if age > s.maxAge || age < -time.Minute || json.Unmarshal(e.V, v) != nil {
+			return ErrInvalid
+		}
+		return nil
+	}
+	return ErrInvalid
 }

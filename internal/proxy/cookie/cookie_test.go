@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/dagster-oidc/dagster-oidc/internal/clock"
 )
 
 func key(b byte) []byte { return bytes.Repeat([]byte{b}, KeySize) }
@@ -16,7 +18,9 @@ type payload struct {
 }
 
 func TestSealOpenAndRotate(t *testing.T) {
-	old, err := NewSealer([][]byte{key(1)}, time.Hour)
+	now := time.Unix(1_800_000_000, 0)
+	clk := clock.Func(func() time.Time { return now })
+	old, err := NewSealer([][]byte{key(1)}, time.Hour, clk)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,12 +31,12 @@ func TestSealOpenAndRotate(t *testing.T) {
 	if strings.Contains(v, "alice") {
 		t.Fatal("the sealed value shows its content")
 	}
-	rotated, _ := NewSealer([][]byte{key(2), key(1)}, time.Hour)
+	rotated, _ := NewSealer([][]byte{key(2), key(1)}, time.Hour, clk)
 	var got payload
 	if err := rotated.Open("session", v, &got); err != nil || got.Sub != "alice" {
 		t.Fatalf("a rotated key list opens the old cookie: %v %+v", err, got)
 	}
-	other, _ := NewSealer([][]byte{key(3)}, time.Hour)
+	other, _ := NewSealer([][]byte{key(3)}, time.Hour, clk)
 	if err := other.Open("session", v, &got); !errors.Is(err, ErrInvalid) {
 		t.Errorf("another key: err = %v, want ErrInvalid", err)
 	}
@@ -47,6 +51,13 @@ func TestSealOpenAndRotate(t *testing.T) {
 	if _, err := old.Seal("session", payload{Sub: strings.Repeat("x", 5000)}); !errors.Is(err, ErrTooLarge) {
 		t.Errorf("oversized: err = %v, want ErrTooLarge", err)
 	}
+	if v2, _ := old.Seal("session", payload{Sub: "alice"}); v2 == v {
+		t.Error("two seals of the same value are equal: the nonce is not fresh")
+	}
+	now = now.Add(time.Hour + time.Second)
+	if err := old.Open("session", v, &got); !errors.Is(err, ErrInvalid) {
+		t.Errorf("older than the maximum age: err = %v, want ErrInvalid", err)
+	}
 }
 
 func TestParseKeys(t *testing.T) {
@@ -59,7 +70,7 @@ func TestParseKeys(t *testing.T) {
 	for text, want := range map[string]string{
 		"":            "no cookie key given",
 		"not base64!": "cookie key on line 1 is not base64",
-		"# c\n" + base64.StdEncoding.EncodeToString([]byte("short")): "cookie key on line 2 has 5 bytes, want 64",
+		"# c\n" + base64.StdEncoding.EncodeToString([]byte("short")): "cookie key on line 2 has 5 bytes, want 32",
 	} {
 		if _, err := ParseKeys(text); err == nil || !strings.HasPrefix(err.Error(), want) {
 			t.Errorf("ParseKeys(%q) error = %v, want %q", text, err, want)

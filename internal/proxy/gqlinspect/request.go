@@ -184,10 +184,16 @@ func fromObject(data []byte, nameKeys ...string) (Request, *Error) {
 	return r, nil
 }
 
-// WebSocket message types that carry no GraphQL document.
-var wsControl = map[string]bool{
-	"connection_init": true, "connection_terminate": true, "stop": true, // graphql-ws (subscriptions-transport-ws)
-	"ping": true, "pong": true, "complete": true, // graphql-transport-ws
+// wsControl reports whether a WebSocket message type carries no GraphQL
+// document.
+func wsControl(typ string) bool {
+	switch typ {
+	case "connection_init", "connection_terminate", "stop": // graphql-ws (subscriptions-transport-ws)
+		return true
+	case "ping", "pong", "complete": // graphql-transport-ws
+		return true
+	}
+	return false
 }
 
 // WSMessage is one client-to-server WebSocket message.
@@ -231,7 +237,7 @@ func FromWSMessage(data []byte) (WSMessage, error) {
 		}
 		out.Request = &r
 		return out, nil
-	case wsControl[out.Type]:
+	case wsControl(out.Type):
 		return out, nil
 	default:
 		return out, errorf("malformed", "unknown WebSocket message type %q", out.Type)
