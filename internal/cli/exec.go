@@ -33,6 +33,7 @@ type ExecOptions struct {
 	Role           string
 	ServiceAccount string
 	StatusFile     string
+	GracePeriod    time.Duration
 	Args           []string
 }
 
@@ -61,8 +62,12 @@ line. A job no rule allows never starts (exit 4). Signals are forwarded; the
 exit code is the child's (128+signal when it was killed), 127 for a command
 that is not found and 126 for one that cannot be run, as in a shell. With
 --aws, AWS_REGION and AWS_DEFAULT_REGION are set from aws.region unless the
-environment already has them.`,
-		Example: `  dagster-oidc exec -- dagster api execute_run '{"__class__": "ExecuteRunArgs", ...}'
+environment already has them.
+
+A child still running --grace-period (default 20s) after a SIGTERM is killed
+with SIGKILL; on Linux the child also gets SIGTERM if this wrapper dies, even
+by SIGKILL, so it never runs on without its credentials. A credential request
+in flight (perhaps refreshing the login) finishes before the wrapper exits.`,		Example: `  dagster-oidc exec -- dagster api execute_run '{"__class__": "ExecuteRunArgs", ...}'
   dagster-oidc exec --aws --gcp --profile prod -- python pipeline.py`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -74,6 +79,9 @@ environment already has them.`,
 			}
 			if o.AWSMode != "server" && o.AWSMode != "token-file" {
 				return apperr.Usage(fmt.Errorf("unknown --aws-mode %q (server or token-file)", o.AWSMode), "")
+			}
+			if o.GracePeriod <= 0 {
+				return apperr.Usage(fmt.Errorf("--grace-period must be positive, got %s", o.GracePeriod), "e.g. --grace-period 20s")
 			}
 			if cmd.Flags().Changed("aws-mode") {
 				o.AWS = true
@@ -90,6 +98,7 @@ environment already has them.`,
 	cmd.Flags().StringVar(&o.AWSMode, "aws-mode", "server", "server (loopback credential endpoint) or token-file (web-identity token file)")
 	cmd.Flags().StringVar(&o.Role, "role", "", "role ARN, among those the policy allows")
 	cmd.Flags().StringVar(&o.ServiceAccount, "service-account", "", "GCP service account, among those the policy allows")
+	cmd.Flags().DurationVar(&o.GracePeriod, "grace-period", proc.DefaultGracePeriod, "how long the command may take to exit after SIGTERM before it is killed")
 	cmd.Flags().StringVar(&o.StatusFile, "status-file", "", "keep a JSON status document here (identity, child pid, exit code or refusal), for run launchers")
 	return cmd
 }
@@ -199,6 +208,7 @@ func execRun(ctx context.Context, o *ExecOptions) (err error) {
 	code, err := proc.Run(ctx, proc.Options{
 		Path: o.Args[0], Args: o.Args[1:], Env: env,
 		Stdin: o.f.IO.In, Stdout: o.f.IO.Out, Stderr: o.f.IO.ErrOut,
+		GracePeriod: o.GracePeriod, Warn: o.f.IO.ErrOut,
 		Started: func(pid int) { started = true; statusErr = st.running(pid) },
 	})
 	if err != nil {

@@ -625,6 +625,8 @@ func TestExecUsageErrors(t *testing.T) {
 		{"nothing after --", []string{"exec", "--"}, "no command to run: dagster-oidc exec [flags] -- CMD [ARGS...]"},
 		{"no command at all", []string{"exec"}, "no command to run"},
 		{"unknown --aws-mode", append([]string{"exec", "--aws-mode", "imds", "--"}, child...), `unknown --aws-mode "imds"`},
+		{"zero grace period", append([]string{"exec", "--grace-period", "0s", "--"}, child...), "--grace-period must be positive, got 0s"},
+		{"negative grace period", append([]string{"exec", "--grace-period=-5s", "--"}, child...), "--grace-period must be positive, got -5s"},
 		{"profile with neither aws nor gcp", append([]string{"exec", "--profile", "bare", "--"}, child...), `profile "bare" has neither an aws nor a gcp section`},
 	}
 	for _, tt := range tests {

@@ -57,7 +57,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	creds, err := h.call(r.Context())
+	// A client that goes away (a child killed mid-request) must not cut off
+	// a refresh in flight: the provider runs to its own timeout.
+	creds, err := h.call(context.WithoutCancel(r.Context()))
 	if h.onServe != nil {
 		h.onServe(err)
 	}

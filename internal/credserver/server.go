@@ -65,7 +65,7 @@ type Server struct {
 
 // Start listens on 127.0.0.1 on a random port and serves credentials from p
 // under a random path, to requests carrying the random auth token. The
-// server stops when ctx is done or Close is called.
+// server stops (as Close does) when ctx is done or Close is called.
 func Start(ctx context.Context, p Provider, opts Options) (*Server, error) {
 	if p == nil {
 		return nil, errors.New("could not start the credential server: no provider")
@@ -137,11 +137,18 @@ func (s *Server) AuthToken() string { return string(s.h.token) }
 // Addr is the listening address.
 func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 
-// Close stops the server at once; in-flight requests are cut off.
+// Close stops accepting requests and waits for those in flight, at most the
+// provider timeout, before it closes every connection. A provider call may
+// be refreshing the login: cut off after the identity provider rotated the
+// refresh token but before the new one was stored, it would lose the login.
 func (s *Server) Close() error {
 	s.close.Do(func() {
 		close(s.done)
-		s.err = s.srv.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), s.h.timeout)
+		defer cancel()
+		if err := s.srv.Shutdown(ctx); err != nil {
+			s.err = s.srv.Close()
+		}
 	})
 	return s.err
 }

@@ -331,3 +331,59 @@ func TestRandFailure(t *testing.T) {
 		t.Fatal("Start succeeded without a provider")
 	}
 }
+
+// TestIssue16_14_CloseWaitsForARefreshInFlight: when exec shuts down (its
+// child exited on SIGTERM) while a credential request is refreshing the
+// login, Close lets the provider finish with an uncancelled context and the
+// client gets its credentials, so a rotated refresh token is stored rather
+// than lost.
+func TestIssue16_14_CloseWaitsForARefreshInFlight(t *testing.T) {
+	entered, release := make(chan struct{}), make(chan struct{})
+	providerErr := make(chan error, 1)
+	s := start(t, func(ctx context.Context) (*Credentials, error) {
+		close(entered)
+		<-release
+		providerErr <- ctx.Err()
+		c := testCreds
+		return &c, nil
+	}, Options{})
+	got := make(chan reply, 1)
+	go func() {
+		req, _ := http.NewRequestWithContext(context.Background(), http.MethodGet, s.URL(), nil)
+		req.Header.Set("Authorization", s.AuthToken())
+		resp, err := http.DefaultTransport.RoundTrip(req)
+		if err != nil {
+			got <- reply{body: []byte(err.Error())}
+			return
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		got <- reply{status: resp.StatusCode, body: body}
+	}()
+	<-entered
+	closed := make(chan error, 1)
+	go func() { closed <- s.Close() }()
+	// Close has begun once the listener refuses connections.
+	for {
+		c, err := net.Dial("tcp", s.Addr().String())
+		if err != nil {
+			break
+		}
+		c.Close()
+	}
+	select {
+	case err := <-closed:
+		t.Fatalf("Close returned (%v) while a provider call was in flight", err)
+	default:
+	}
+	close(release)
+	if r := <-got; r.status != http.StatusOK || !strings.Contains(string(r.body), testCreds.AccessKeyID) {
+		t.Errorf("client got HTTP %d %q, want the credentials", r.status, r.body)
+	}
+	if err := <-providerErr; err != nil {
+		t.Errorf("the provider's context ended during Close: %v", err)
+	}
+	if err := <-closed; err != nil {
+		t.Errorf("Close: %v", err)
+	}
+}

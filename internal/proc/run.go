@@ -12,7 +12,14 @@ import (
 	"os/exec"
 	"os/signal"
 	"syscall"
+	"time"
 )
+
+// DefaultGracePeriod is how long a child may take to exit after a forwarded
+// SIGTERM before it is killed: under the 30 s that Kubernetes and ECS wait
+// before they kill the whole container, so this process still has time to
+// finish a refresh and write its status.
+const DefaultGracePeriod = 20 * time.Second
 
 // DefaultSignals are forwarded to the child when Options.Signals is empty.
 // Dagster's run worker maps SIGTERM to SIGINT and shuts down cleanly on
@@ -44,6 +51,15 @@ type Options struct {
 	Stop func(c chan<- os.Signal)
 	// Started, when set, is called with the child's pid once it runs.
 	Started func(pid int)
+	// GracePeriod is how long the child may take to exit after the first
+	// forwarded SIGTERM before it is sent SIGKILL; 0 means
+	// DefaultGracePeriod.
+	GracePeriod time.Duration
+	// After starts the grace period's timer; time.After when nil. Tests
+	// inject a channel they fire themselves.
+	After func(d time.Duration) <-chan time.Time
+	// Warn receives the line saying the child was killed; nil drops it.
+	Warn io.Writer
 }
 
 // Run starts the child, forwards the signals this process receives to it
@@ -79,6 +95,8 @@ func Run(ctx context.Context, o Options) (exitCode int, err error) {
 		Stdin:  o.Stdin,
 		Stdout: o.Stdout,
 		Stderr: o.Stderr,
+
+		SysProcAttr: sysProcAttr(),
 	}
 	if cmd.Env == nil {
 		cmd.Env = []string{} // nil would mean "inherit"; the caller decides
@@ -108,16 +126,33 @@ func Run(ctx context.Context, o Options) (exitCode int, err error) {
 		o.Started(cmd.Process.Pid)
 	}
 
+	grace := o.GracePeriod
+	if grace <= 0 {
+		grace = DefaultGracePeriod
+	}
+	after := o.After
+	if after == nil {
+		after = time.After
+	}
 	done := make(chan struct{})
 	forwarded := make(chan struct{})
 	go func() {
 		defer close(forwarded)
+		var kill <-chan time.Time // armed by the first SIGTERM
 		for {
 			select {
 			case s := <-ch:
 				// An error here means the child has already exited; Wait
 				// reports its status.
 				_ = cmd.Process.Signal(s)
+				if s == syscall.SIGTERM && kill == nil {
+					kill = after(grace)
+				}
+			case <-kill:
+				kill = nil
+				if cmd.Process.Kill() == nil && o.Warn != nil {
+					fmt.Fprintf(o.Warn, "dagster-oidc: %s did not exit within %s of SIGTERM; killed it (exec --grace-period)\n", o.Path, grace)
+				}
 			case <-done:
 				return
 			}
