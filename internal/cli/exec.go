@@ -67,7 +67,8 @@ environment already has them.
 A child still running --grace-period (default 20s) after a SIGTERM is killed
 with SIGKILL; on Linux the child also gets SIGTERM if this wrapper dies, even
 by SIGKILL, so it never runs on without its credentials. A credential request
-in flight (perhaps refreshing the login) finishes before the wrapper exits.`, Example: `  dagster-oidc exec -- dagster api execute_run '{"__class__": "ExecuteRunArgs", ...}'
+in flight (perhaps refreshing the login) finishes before the wrapper exits.`,
+		Example: `  dagster-oidc exec -- dagster api execute_run '{"__class__": "ExecuteRunArgs", ...}'
   dagster-oidc exec --aws --gcp --profile prod -- python pipeline.py`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
