@@ -8,6 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"strconv"
+	"strings"
 )
 
 // VerifyError names the first line at which a trail stops being intact.
@@ -198,4 +201,51 @@ func ReadCheckpoints(r io.Reader) ([]Checkpoint, error) {
 		return nil, fmt.Errorf("could not read the checkpoints: %w", err)
 	}
 	return out, nil
+}
+
+// maxRotated bounds the search for rotated files: more than a FileSink
+// keeps, so that files left by a larger Backups are verified too.
+const maxRotated = 99
+
+// TrailFiles returns the files of the trail at path, oldest first: the
+// rotated files path.N … path.1 that exist, then path. A gap in the
+// numbering is kept (Verify then reports the seam).
+func TrailFiles(path string) ([]string, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, err
+	}
+	var out []string
+	for i := maxRotated; i >= 1; i-- {
+		p := path + "." + strconv.Itoa(i)
+		if _, err := os.Stat(p); err == nil {
+			out = append(out, p)
+		}
+	}
+	return append(out, path), nil
+}
+
+// CheckRetention applies the FileSink's rotation rule to a verified trail
+// of files as TrailFiles lists them: a FileSink keeping backups rotated
+// files drops a file only when path.backups exists, so a trail whose oldest
+// file is path.k, k < backups, must start with its genesis record. It
+// returns a *VerifyError naming the missing file otherwise.
+func CheckRetention(files []string, rep Report, backups int) error {
+	if rep.Genesis || len(files) == 0 || rep.Lines == 0 {
+		return nil
+	}
+	oldest := files[0]
+	i := strings.LastIndexByte(oldest, '.')
+	k, err := strconv.Atoi(oldest[i+1:])
+	if err != nil {
+		k = 0 // the live file alone
+	}
+	if k >= backups {
+		return nil
+	}
+	missing := oldest[:i] + "." + strconv.Itoa(k+1)
+	if k == 0 {
+		missing = oldest + ".1"
+	}
+	return &VerifyError{File: oldest, Line: 1, Reason: fmt.Sprintf(
+		"starts with a continuation record, but %s, the file it continues, is missing and rotation keeps %d files: rotated files were removed", missing, backups)}
 }

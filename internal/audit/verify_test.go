@@ -266,8 +266,9 @@ func mustTrailer(t *testing.T, line string) trailer {
 	return tr
 }
 
-// Not detected: whole rotated files dropped from the old end look like
-// rotation, and checkpoints older than the kept lines cannot be compared.
+// Not detected by the chain: whole rotated files dropped from the old end
+// (by rotation, or by someone who also renames the rest into a full set)
+// look the same; checkpoints older than the kept lines cannot be compared.
 func TestDroppedOldestFilesLookLikeRotation(t *testing.T) {
 	cs := &checkpointSink{}
 	path := filepath.Join(t.TempDir(), "audit.jsonl")
@@ -407,4 +408,64 @@ func TestLiveFileRemovedDetectedOnlyAgainstCheckpoint(t *testing.T) {
 	// checkpoint.
 	_, err = Verify(testKey(), files(), cs.read(t))
 	wantBadLine(t, err, 2, "differs from the checkpoint")
+}
+
+// verifyTrail is what `audit verify` does without arguments.
+func verifyTrail(t *testing.T, path string, backups int) error {
+	t.Helper()
+	paths, err := TrailFiles(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := make([]TrailFile, len(paths))
+	for i, p := range paths {
+		files[i] = TrailFile{Name: filepath.Base(p), R: bytes.NewReader(readChain(t, p))}
+	}
+	rep, err := Verify(testKey(), files, nil)
+	if err != nil {
+		return err
+	}
+	return CheckRetention(paths, rep, backups)
+}
+
+func TestVerifyTrailFindsRemovedRotatedFiles(t *testing.T) {
+	t.Run("intact", func(t *testing.T) {
+		files := rotatedTrail(t)
+		if err := verifyTrail(t, files[3], 3); err != nil {
+			t.Error(err)
+		}
+	})
+	t.Run("one between others removed", func(t *testing.T) {
+		files := rotatedTrail(t)
+		if err := os.Remove(files[1]); err != nil { // audit.jsonl.2
+			t.Fatal(err)
+		}
+		wantBadLine(t, verifyTrail(t, files[3], 3), 1, "its continuation record does not follow the last line of audit.jsonl.3")
+	})
+	t.Run("the oldest removed", func(t *testing.T) {
+		files := rotatedTrail(t)
+		if err := os.Remove(files[0]); err != nil { // audit.jsonl.3
+			t.Fatal(err)
+		}
+		err := verifyTrail(t, files[3], 3)
+		wantBadLine(t, err, 1, "is missing and rotation keeps 3 files: rotated files were removed")
+		if !strings.Contains(err.Error(), "audit.jsonl.3, the file it continues") {
+			t.Errorf("%v does not name audit.jsonl.3", err)
+		}
+	})
+	t.Run("all rotated files removed", func(t *testing.T) {
+		files := rotatedTrail(t)
+		for _, p := range files[:3] {
+			if err := os.Remove(p); err != nil {
+				t.Fatal(err)
+			}
+		}
+		wantBadLine(t, verifyTrail(t, files[3], 3), 1, "audit.jsonl.1, the file it continues, is missing")
+	})
+	t.Run("never rotated", func(t *testing.T) {
+		path, _ := chainOf(t, 3, FileSinkOptions{})
+		if err := verifyTrail(t, path, 3); err != nil {
+			t.Error(err)
+		}
+	})
 }

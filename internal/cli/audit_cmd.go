@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -144,6 +143,9 @@ holding the audit key.`,
 				files[i] = audit.TrailFile{Name: p, R: r[i]}
 			}
 			rep, err := audit.Verify(key, files, cps)
+			if err == nil && len(args) == 0 {
+				err = audit.CheckRetention(paths, rep, audit.DefaultBackups)
+			}
 			if err != nil {
 				return apperr.Denied(err, "keep the files for investigation; see docs/audit.md for what each finding means")
 			}
@@ -175,18 +177,14 @@ func auditFiles(f *Factory, g *globalOptions, args []string) ([]string, error) {
 		a = cfg.Audit
 	}
 	path := auditPath(f, a)
-	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+	files, err := audit.TrailFiles(path)
+	if errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("no audit file at %s (nothing was logged yet, or audit.file points elsewhere)", path)
 	}
-	var rotated []string
-	for i := 1; ; i++ {
-		p := path + "." + strconv.Itoa(i)
-		if _, err := os.Stat(p); err != nil {
-			break
-		}
-		rotated = append([]string{p}, rotated...)
+	if err != nil {
+		return nil, fmt.Errorf("could not open the audit file: %w", err)
 	}
-	return append(rotated, path), nil
+	return files, nil
 }
 
 // openAll opens paths; closeAll closes those opened.
