@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -304,4 +305,90 @@ func TestIssue16_23_CompletionOfValues(t *testing.T) {
 		}
 	}
 	walk(root)
+}
+
+// TestIssue16_11_TokenEntryIsADirectory: a cached ID token entry that is a
+// directory gets the same answer from every command, and no refresh token
+// is spent on it. The answer is the cache trust check's refusal (issue 15.1
+// treats a non-regular entry as planted), one line, before any request.
+func TestIssue16_11_TokenEntryIsADirectory(t *testing.T) {
+	e := newExecEnv(t, "")
+	e.login("alice")
+	entries, err := filepath.Glob(filepath.Join(e.env["DAGSTER_OIDC_CACHE_DIR"], "*.entry"))
+	if err != nil || len(entries) != 1 {
+		t.Fatalf("cache entries after a login: %v %v, want the ID token's only", entries, err)
+	}
+	if err := os.Remove(entries[0]); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(entries[0], 0o700); err != nil {
+		t.Fatal(err)
+	}
+	e.tty = false
+	refreshTokens := e.keyring.count()
+	e.reqs.Store(0)
+	want := "error: refusing cache path " + entries[0] + ": not a regular file"
+	var first string
+	for _, args := range [][]string{{"token"}, {"aws", "credential-process"}, {"explain"}, {"status"}, {"token"}} {
+		out, stderr, code := e.run(args...)
+		if args[0] == "explain" {
+			out = "" // its header lines come first
+		}
+		if code != 1 || out != "" || !strings.HasPrefix(stderr, want) || strings.Count(stderr, "\n") != 1 {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit 1 and one line %q", args, code, out, stderr, want)
+		}
+		if first == "" {
+			first = stderr
+		} else if stderr != first {
+			t.Errorf("%v answers %q, token answered %q", args, stderr, first)
+		}
+	}
+	if n := e.reqs.Load(); n != 0 || e.keyring.count() != refreshTokens {
+		t.Errorf("%d requests, %d keyring items (had %d): the refresh token must not be spent", n, e.keyring.count(), refreshTokens)
+	}
+}
+
+// TestIssue16_17_StatusAfterRejectedRefresh: once the IdP rejected the
+// refresh token, status no longer says logged in.
+func TestIssue16_17_StatusAfterRejectedRefresh(t *testing.T) {
+	e := newTestEnv(t, sandbox.Options{})
+	// A margin longer than the token's life: every use refreshes.
+	e.writeConfig("profiles:\n  sandbox:\n    issuer: " + e.sb.Issuer() + "\n    client_id: " + e.sb.ClientID() + "\n    flow: device\n    refresh_margin: 24h\n")
+	e.login("alice")
+	// Keep the local login, then revoke it at the IdP and put it back: the
+	// state of a refresh token the IdP no longer accepts.
+	cacheDir := e.env["DAGSTER_OIDC_CACHE_DIR"]
+	entries, _ := filepath.Glob(filepath.Join(cacheDir, "*.entry"))
+	saved := map[string]string{}
+	for _, p := range entries {
+		saved[p] = readFile(t, p)
+	}
+	e.keyring.mu.Lock()
+	items := maps.Clone(e.keyring.items)
+	e.keyring.mu.Unlock()
+	if _, stderr, code := e.run("logout", "--revoke"); code != 0 {
+		t.Fatalf("logout --revoke: exit %d\n%s", code, stderr)
+	}
+	for p, data := range saved {
+		if err := os.WriteFile(p, []byte(data), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.keyring.mu.Lock()
+	e.keyring.items = items
+	e.keyring.mu.Unlock()
+	if out, _, _ := e.run("status", "--format", "json"); !strings.Contains(out, `"logged_in": true`) {
+		t.Fatalf("before the refresh: %s", out)
+	}
+	e.tty = false
+	if _, stderr, code := e.run("token"); code != 3 {
+		t.Fatalf("token with a revoked refresh token: exit %d, want 3\n%s", code, stderr)
+	}
+	out, _, code := e.run("status", "--format", "json")
+	if code != 0 || !strings.Contains(out, `"logged_in": false`) || !strings.Contains(out, `"refresh_token_present": false`) {
+		t.Errorf("status after the rejection: exit %d\n%s", code, out)
+	}
+	if out, _, _ := e.run("status"); !strings.Contains(out, "Logged in:     no: no refresh token is stored") {
+		t.Errorf("status text after the rejection:\n%s", out)
+	}
 }

@@ -112,7 +112,10 @@ func statusRun(_ context.Context, o *StatusOptions) error {
 		return err
 	}
 	defer r.close()
-	st := r.status()
+	st, err := r.status()
+	if err != nil {
+		return err
+	}
 	if o.Format == "json" {
 		enc := json.NewEncoder(o.f.IO.Out)
 		enc.SetIndent("", "  ")
@@ -140,7 +143,9 @@ func (r *resolved) sourceDoc() *SourceDoc {
 	return d
 }
 
-func (r *resolved) status() *Status {
+// status describes the profile's login. A cache the trust checks refuse is
+// the error every other command gives, not a silent "not logged in".
+func (r *resolved) status() (*Status, error) {
 	now := r.f.Clock.Now()
 	st := &Status{
 		Profile: r.p.Name, Environment: r.p.Environment, Issuer: r.p.Issuer, ClientID: r.p.ClientID,
@@ -163,11 +168,13 @@ func (r *resolved) status() *Status {
 	if st.Store.RefreshToken && r.secrets.Name() == cache.ModeFile {
 		st.Store.Warning = "the refresh token is stored in a file (0600) because no keyring answered; anyone who can read your files as you can use it"
 	}
-	e, _ := r.mgr.Cached()
-	if e == nil {
-		return st
+	e, err := r.mgr.Cached()
+	if err != nil {
+		return nil, err
 	}
-	st.LoggedIn = true
+	if e == nil {
+		return st, nil
+	}
 	st.TokenSource = e.Source
 	st.Subject = e.Subject
 	exp := e.Expiry.UTC()
@@ -176,9 +183,13 @@ func (r *resolved) status() *Status {
 	if st.Valid {
 		st.ExpiresIn = e.Expiry.Sub(now).Round(time.Second).String()
 	}
+	// A token the next call would not serve (expired, or inside
+	// refresh_margin) is a login only while a refresh token can renew it:
+	// after the IdP rejected the refresh token, nothing can.
+	st.LoggedIn = e.Expiry.After(now.Add(r.p.RefreshMargin.D())) || st.Store.RefreshToken
 	st.Email, _ = r.visibleClaims(e.Claims)["email"].(string)
 	st.Audience = e.Audience
-	return st
+	return st, nil
 }
 
 func writeStatus(w io.Writer, st *Status) {
@@ -204,6 +215,8 @@ func writeStatus(w io.Writer, st *Status) {
 			v += "; accepted without a signature check " + st.Workload.Unverified
 		}
 		row("Token", "read from "+st.Source.Chosen+" at every use, never stored ("+v+")")
+	case !st.LoggedIn && st.Expiry != nil:
+		row("Logged in", "no: no refresh token is stored and the token ends at "+st.Expiry.Format(time.RFC3339)+", inside refresh_margin (run: dagster-oidc login --profile "+st.Profile+")")
 	case !st.LoggedIn:
 		row("Logged in", "no (run: dagster-oidc login --profile "+st.Profile+")")
 	case !st.Valid:
