@@ -148,8 +148,11 @@ var (
 
 // Defaults applied to unset profile fields.
 const (
-	DefaultRefreshMargin    = 2 * time.Minute
-	DefaultClockSkew        = 30 * time.Second
+	DefaultRefreshMargin = 2 * time.Minute
+	DefaultClockSkew     = 30 * time.Second
+	// MaxClockSkew bounds clock_skew: a larger allowance would keep an
+	// expired (stolen, revoked) token usable for that long (issue 15).
+	MaxClockSkew            = 5 * time.Minute
 	DefaultAWSDuration      = time.Hour
 	DefaultAWSRefreshMargin = 20 * time.Minute
 	DefaultBrowserTimeout   = 5 * time.Minute

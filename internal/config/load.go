@@ -396,9 +396,10 @@ type durationCheck struct {
 
 // durations lists the profile's durations with their ranges (after
 // defaults; zero means unset). AWS durations are checked together with
-// their margin by awssts.ValidateDuration; clock_skew by its own rule.
+// their margin by awssts.ValidateDuration.
 func (p *Profile) durations() []durationCheck {
 	ds := []durationCheck{
+		{key: "clock_skew", v: p.ClockSkew.D(), min: 0, max: MaxClockSkew, set: true},
 		{key: "refresh_margin", v: p.RefreshMargin.D(), min: time.Second, max: MaxRefreshMargin, set: true},
 		{key: "browser.timeout", v: p.Browser.Timeout.D(), min: 10 * time.Second, max: time.Hour, set: true},
 	}

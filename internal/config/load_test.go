@@ -64,6 +64,8 @@ func TestParseErrors(t *testing.T) {
 		{"missing client id", "profiles:\n  dev:\n    issuer: https://x.example\n    flow: device\n", "c.yaml:2: profiles.dev.client_id: required for the device flow"},
 		{"http issuer", "profiles:\n  dev:\n    issuer: http://id.example.com\n    client_id: c\n", "c.yaml:3: profiles.dev.issuer: must be an https URL"},
 		{"bad flow", "profiles:\n  dev:\n    issuer: https://x.example\n    client_id: c\n    flow: magic\n", "c.yaml:5: profiles.dev.flow: unknown flow \"magic\""},
+		{"clock_skew above its bound", "profiles:\n  dev:\n    issuer: https://x.example\n    client_id: c\n    clock_skew: 1h\n", "c.yaml:5: profiles.dev.clock_skew: 1h0m0s is outside 0s..5m0s"},
+		{"negative clock_skew", "profiles:\n  dev:\n    issuer: https://x.example\n    client_id: c\n    clock_skew: -1s\n", "profiles.dev.clock_skew: -1s is outside 0s..5m0s"},
 		{"bad duration", "profiles:\n  dev:\n    issuer: https://x.example\n    client_id: c\n    refresh_margin: soon\n", "c.yaml:5: invalid duration \"soon\""},
 		{"bad role arn", "profiles:\n  dev:\n    issuer: https://x.example\n    client_id: c\n    aws:\n      region: us-east-1\n      roles:\n        - role_arn: data-eng\n", "c.yaml:8: profiles.dev.aws.roles[0].role_arn: \"data-eng\" is not a role ARN"},
 		{"no roles", "profiles:\n  dev:\n    issuer: https://x.example\n    client_id: c\n    aws:\n      region: us-east-1\n", "c.yaml:5: profiles.dev.aws.roles: at least one role is required"},

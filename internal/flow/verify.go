@@ -55,6 +55,9 @@ const (
 	ReasonNotYetValid = "not_yet_valid"
 	// ReasonEnvironment: the token belongs to another environment's profile.
 	ReasonEnvironment = "other_environment"
+	// ReasonAuthorizedParty: azp names another client, or the token has
+	// several audiences and no azp (OpenID Connect Core §3.1.3.7 items 4-5).
+	ReasonAuthorizedParty = "wrong_authorized_party"
 )
 
 // VerificationError says why a token was refused. It never holds the token.
@@ -99,11 +102,29 @@ func (v *Verifier) Verify(ctx context.Context, raw, nonce string) (*Claims, erro
 	if err := tok.Claims(&all); err != nil {
 		return nil, deny(&VerificationError{Reason: ReasonMalformed, Detail: "claims are not a JSON object", Err: err})
 	}
+	if err := v.checkAZP(tok.Audience, all); err != nil {
+		return nil, err
+	}
 	c := &Claims{Issuer: tok.Issuer, Subject: tok.Subject, Audience: tok.Audience, Expiry: tok.Expiry, IssuedAt: tok.IssuedAt, All: all}
 	if e, ok := all["email"].(string); ok {
 		c.Email = e
 	}
 	return c, nil
+}
+
+// checkAZP applies OpenID Connect Core §3.1.3.7 items 4 and 5: a token for
+// several audiences must name the party it was issued to in azp, and an azp
+// that is present must be this client.
+func (v *Verifier) checkAZP(aud []string, claims map[string]any) error {
+	azp, has := claims["azp"]
+	s, _ := azp.(string)
+	switch {
+	case has && s != v.Audience:
+		return deny(&VerificationError{Reason: ReasonAuthorizedParty, Detail: fmt.Sprintf("authorized party (azp) %q is not this client %q: the token was issued to another application", s, v.Audience)})
+	case !has && len(aud) > 1:
+		return deny(&VerificationError{Reason: ReasonAuthorizedParty, Detail: fmt.Sprintf("the token is for several audiences %v and names no authorized party (azp)", aud)})
+	}
+	return nil
 }
 
 func deny(e *VerificationError) error {

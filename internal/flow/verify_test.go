@@ -123,3 +123,49 @@ func TestDiscoveryBadInput(t *testing.T) {
 		})
 	}
 }
+
+// TestAlso_AZPCheckedWithSeveralAudiences: OpenID Connect Core §3.1.3.7
+// items 4-5, from issue 15's "Also" list.
+func TestAlso_AZPCheckedWithSeveralAudiences(t *testing.T) {
+	sb := startSandbox(t)
+	d := &flow.Discovery{Issuer: sb.Issuer(), HTTP: http.DefaultClient}
+	m, err := d.Metadata(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := &flow.Verifier{Issuer: sb.Issuer(), Audience: sb.ClientID(), Keys: d.KeySet(m.JWKSURL), Clock: clock.Real{}, Skew: 30 * time.Second}
+	tests := []struct {
+		name   string
+		claims map[string]any
+		ok     bool
+	}{
+		{"one audience, no azp", map[string]any{}, true},
+		{"one audience, azp is this client", map[string]any{"azp": sb.ClientID()}, true},
+		{"several audiences, azp is this client", map[string]any{"aud": []string{sb.ClientID(), "api://data"}, "azp": sb.ClientID()}, true},
+		{"several audiences, no azp", map[string]any{"aud": []string{sb.ClientID(), "api://data"}}, false},
+		{"azp names another client", map[string]any{"azp": "dagster-web"}, false},
+		{"several audiences, azp names another client", map[string]any{"aud": []string{sb.ClientID(), "dagster-web"}, "azp": "dagster-web"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tok, err := sb.MintIDToken(tt.claims, time.Hour)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = v.Verify(t.Context(), tok, "")
+			if tt.ok {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			var ve *flow.VerificationError
+			if !errors.As(err, &ve) || ve.Reason != flow.ReasonAuthorizedParty {
+				t.Fatalf("err = %v, want reason %s", err, flow.ReasonAuthorizedParty)
+			}
+			if apperr.ExitCode(err) != 4 {
+				t.Errorf("exit code %d, want 4", apperr.ExitCode(err))
+			}
+		})
+	}
+}
