@@ -67,8 +67,8 @@ type Event struct {
 	Role, ServiceAccount string
 	// SessionName is the STS role session name. It is written only as
 	// Logger.SessionHash(SessionName) ("session_hash"): a session name is
-	// often made of personal claims. It is also removed from every other
-	// string of the line.
+	// often made of personal claims. It is also cut out of Reason and
+	// ErrorClass.
 	SessionName string
 	// CredentialExpiry is when the issued credentials expire.
 	CredentialExpiry time.Time
@@ -83,7 +83,7 @@ type Event struct {
 	Unverified bool
 	// Personal are values that name the person outside Claims (a user name
 	// the caller holds): like the values of personal claims, they are cut
-	// out of every string of the line. Never written.
+	// out of Reason and ErrorClass. Never written.
 	Personal []string
 }
 

@@ -129,7 +129,7 @@ func (w *worker) fail(err error) {
 // Log records e. Claims go through FilterClaims, a SubjectHash that is not
 // one is dropped, the session name is replaced by its SessionHash, the
 // values of personal claims not in audit.claims (and e.Personal, and the
-// session name) are cut out of every other string, and strings are
+// session name) are cut out of the reason and error class, and strings are
 // scrubbed of anything token-like. Log returns at once; lines reach the
 // sinks in order, asynchronously (see Close).
 func (l *Logger) Log(e Event) {
@@ -144,10 +144,10 @@ func (l *Logger) Log(e Event) {
 		personal = append(personal, e.SessionName) // a run id names no one
 	}
 	if len(personal) > 0 {
-		for _, f := range []*string{&e.Profile, &e.Environment, &e.Source, &e.Issuer, &e.Role,
-			&e.ServiceAccount, &e.RunID, &e.JobName, &e.ErrorClass, &e.Reason} {
-			*f = RedactPersonal(*f, personal...)
-		}
+		// Only the free text: the other fields come from the configuration
+		// and Dagster, and a role named like a user must stay readable.
+		e.ErrorClass = RedactPersonal(e.ErrorClass, personal...)
+		e.Reason = RedactPersonal(e.Reason, personal...)
 	}
 	e.Claims = l.FilterClaims(e.Claims)
 	if !isSubjectHash(e.SubjectHash) {

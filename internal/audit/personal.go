@@ -9,7 +9,8 @@ import (
 
 // personalClaims are the claims whose values name or identify a person.
 // Their values never reach a sink unless audit.claims lists the claim (sub:
-// never), and they are cut out of every other string of a line.
+// never), and they are cut out of the free text of a line (reason, error
+// class).
 var personalClaims = []string{
 	"sub", "email", "preferred_username", "name", "given_name", "family_name", "middle_name",
 	"nickname", "phone_number", "upn", "unique_name", "username", "login", "oid",

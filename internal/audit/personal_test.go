@@ -29,7 +29,7 @@ func TestIssue18NoPersonalValueInALine(t *testing.T) {
 			l.Log(Event{
 				Event: EventExchange, Outcome: OutcomeError, Claims: claims,
 				SubjectHash: l.SubjectHash("user-123", "https://id.example.com"),
-				SessionName: "ada@example.com", RunID: "5f2c5a3e",
+				SessionName: "ada@example.com", RunID: "5f2c5a3e", Role: "arn:aws:iam::1:role/ada",
 				Reason: "STS refused session ada@example.com for ada (Ada Lovelace, user-123); adamant",
 			})
 			if err := l.Close(); err != nil {
@@ -54,8 +54,8 @@ func TestIssue18NoPersonalValueInALine(t *testing.T) {
 			if want := `"session_hash":"` + SessionHash(testKey(), "ada@example.com") + `"`; !strings.Contains(out, want) {
 				t.Errorf("line lacks %s:\n%s", want, out)
 			}
-			if !strings.Contains(out, `"run_id":"5f2c5a3e"`) {
-				t.Errorf("run id lost:\n%s", out)
+			if !strings.Contains(out, `"run_id":"5f2c5a3e"`) || !strings.Contains(out, `"role":"arn:aws:iam::1:role/ada"`) {
+				t.Errorf("run id or role changed (they come from Dagster and the config):\n%s", out)
 			}
 		})
 	}
