@@ -12,10 +12,21 @@ import (
 	"strings"
 )
 
-// target is one timed program: a name for the table and its argv.
+// target is one timed program: a name for the table, its argv, and
+// variables added to the benchmark's environment for it alone.
 type target struct {
 	Name string
 	Argv []string
+	Env  []string
+}
+
+// environ is env with t's own variables, which replace any of the same name.
+func (t target) environ(env []string) []string {
+	out := slices.DeleteFunc(slices.Clone(env), func(kv string) bool {
+		k, _, _ := strings.Cut(kv, "=")
+		return slices.ContainsFunc(t.Env, func(own string) bool { return strings.HasPrefix(own, k+"=") })
+	})
+	return append(out, t.Env...)
 }
 
 // timing is one target's wall times over every round, in seconds.
@@ -73,7 +84,9 @@ func timeTargets(ctx context.Context, o options, env []string, targets []target)
 	byName := map[string]*timing{}
 	var out []timing
 	for _, t := range targets {
-		out = append(out, timing{Name: t.Name})
+		if len(t.Env) == 0 {
+			out = append(out, timing{Name: t.Name})
+		}
 	}
 	for i := range out {
 		byName[out[i].Name] = &out[i]
@@ -83,6 +96,9 @@ func timeTargets(ctx context.Context, o options, env []string, targets []target)
 		export := filepath.Join(dir, "round"+strconv.Itoa(round)+".json")
 		args := []string{"-N", "--style", "none", "--warmup", strconv.Itoa(o.Warmup), "--runs", strconv.Itoa(o.Runs), "--export-json", export}
 		for _, t := range order {
+			if len(t.Env) > 0 {
+				continue // hyperfine -N sets no per-command environment; paired runs only
+			}
 			args = append(args, "--command-name", t.Name, shellJoin(t.Argv))
 		}
 		cmd := exec.CommandContext(ctx, o.Hyperfine, args...)
@@ -100,6 +116,9 @@ func timeTargets(ctx context.Context, o options, env []string, targets []target)
 			return nil, err
 		}
 		for _, t := range targets {
+			if len(t.Env) > 0 {
+				continue
+			}
 			ms, ok := times[t.Name]
 			if !ok {
 				return nil, fmt.Errorf("hyperfine's JSON has no result for %q", t.Name)

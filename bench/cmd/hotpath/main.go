@@ -22,6 +22,7 @@ import (
 // options are the command-line flags.
 type options struct {
 	CLI        string
+	Compare    string
 	Baseline   string
 	LinkOnly   string
 	Hyperfine  string
@@ -66,6 +67,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs := flag.NewFlagSet("hotpath", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.CLI, "cli", "bin/dagster-oidc", "the dagster-oidc binary")
+	fs.StringVar(&o.Compare, "compare", "", "another dagster-oidc binary (e.g. built from an older commit) timed in the same paired runs, with its own audit log")
 	fs.StringVar(&o.Baseline, "baseline", "bin/bench-baseline", "the baseline binary (bench/baseline)")
 	fs.StringVar(&o.LinkOnly, "linkonly", "bin/bench-linkonly", "the link-only floor (bench/linkonly); \"\" to leave it out")
 	fs.StringVar(&o.Hyperfine, "hyperfine", "hyperfine", "the hyperfine binary")
@@ -105,8 +107,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		return res.print(stdout, o.InitTop)
 	}
-	for _, p := range []*string{&o.CLI, &o.Baseline, &o.LinkOnly} {
-		if *p == "" && p == &o.LinkOnly {
+	for _, p := range []*string{&o.CLI, &o.Baseline, &o.LinkOnly, &o.Compare} {
+		if *p == "" && (p == &o.LinkOnly || p == &o.Compare) {
 			continue
 		}
 		if *p, err = absExisting(*p); err != nil {
@@ -131,6 +133,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		targets = append(targets, target{Name: linkOnlyName, Argv: []string{o.LinkOnly, w.DataFile}})
 	}
 	targets = append(targets, target{Name: versionName, Argv: []string{o.CLI, "version"}})
+	if o.Compare != "" {
+		for _, t := range cliTargets(o.Compare) {
+			t.Name += " (--compare binary)"
+			t.Env = []string{"DAGSTER_OIDC_CONFIG=" + w.CompareConfig}
+			targets = append(targets, t)
+		}
+	}
 	res := &results{Machine: m, Cache: o.Cache, WarmRequests: w.WarmRequests}
 	fmt.Fprintln(stderr, "hotpath: sandbox stopped; checking that the warm path makes no connection...")
 	if res.Connects, err = countConnects(ctx, w.Env, cli); err != nil {

@@ -67,7 +67,7 @@ func timePaired(ctx context.Context, o options, env []string, baseline target, t
 	}
 	for range o.PairWarmup {
 		for _, t := range append([]target{baseline}, targets...) {
-			if _, _, err := timeOnce(t.Argv, env, devnull); err != nil {
+			if _, _, err := timeOnce(t.Argv, t.environ(env), devnull); err != nil {
 				return nil, fmt.Errorf("%s: %w", t.Name, err)
 			}
 		}
@@ -84,11 +84,11 @@ func timePaired(ctx context.Context, o options, env []string, baseline target, t
 			if i%2 == 1 {
 				first, second = t, baseline
 			}
-			w1, c1, err := timeOnce(first.Argv, env, devnull)
+			w1, c1, err := timeOnce(first.Argv, first.environ(env), devnull)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", first.Name, err)
 			}
-			w2, c2, err := timeOnce(second.Argv, env, devnull)
+			w2, c2, err := timeOnce(second.Argv, second.environ(env), devnull)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", second.Name, err)
 			}

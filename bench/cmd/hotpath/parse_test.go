@@ -132,3 +132,12 @@ func TestSummarise(t *testing.T) {
 		t.Error("summarise(nil) is not zero")
 	}
 }
+
+func TestTargetEnviron(t *testing.T) {
+	tg := target{Env: []string{"DAGSTER_OIDC_CONFIG=/b.yaml"}}
+	got := tg.environ([]string{"PATH=/bin", "DAGSTER_OIDC_CONFIG=/a.yaml", "DAGSTER_OIDC_CONFIG_X=1"})
+	want := []string{"PATH=/bin", "DAGSTER_OIDC_CONFIG_X=1", "DAGSTER_OIDC_CONFIG=/b.yaml"}
+	if !slices.Equal(got, want) {
+		t.Errorf("environ() = %q, want %q", got, want)
+	}
+}

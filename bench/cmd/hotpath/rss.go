@@ -42,7 +42,7 @@ func measureRSS(ctx context.Context, env []string, targets []target, n int) ([]r
 		for i, t := range targets {
 			args := append([]string{"-f", "%M", "-o", report}, t.Argv...)
 			cmd := exec.CommandContext(ctx, timeBinary, args...)
-			cmd.Env = env
+			cmd.Env = t.environ(env)
 			cmd.Stdout = io.Discard
 			if err := cmd.Run(); err != nil {
 				return nil, fmt.Errorf("%s: %w", t.Name, err)

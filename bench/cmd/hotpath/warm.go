@@ -23,6 +23,10 @@ type workspace struct {
 	Env      []string
 	Config   string
 	DataFile string // the 2 KB file the baseline prints
+	// CompareConfig is the profile of the --compare binary: the same, but
+	// with an audit log of its own, so neither binary continues a trail the
+	// other one writes (their formats may differ).
+	CompareConfig string
 	// WarmRequests counts provider and STS requests made by warm calls
 	// while the sandbox was still up (must be 0).
 	WarmRequests int
@@ -98,6 +102,12 @@ func warm(ctx context.Context, o options) (*workspace, error) {
 	if err := os.WriteFile(w.Config, []byte(profileYAML(sb, o.Cache, audit)), 0o600); err != nil {
 		return nil, err
 	}
+	if o.Compare != "" {
+		w.CompareConfig = filepath.Join(home, "config-compare.yaml")
+		if err := os.WriteFile(w.CompareConfig, []byte(profileYAML(sb, o.Cache, filepath.Join(home, "state", "audit-compare.jsonl"))), 0o600); err != nil {
+			return nil, err
+		}
+	}
 	if err := login(ctx, o.CLI, w.Env, sb); err != nil {
 		return nil, err
 	}
@@ -111,6 +121,12 @@ func warm(ctx context.Context, o options) (*workspace, error) {
 		for _, c := range benchCommands {
 			if _, err := runCLI(ctx, o.CLI, w.Env, c.Args...); err != nil {
 				return nil, err
+			}
+			if o.Compare != "" {
+				compare := target{Env: []string{"DAGSTER_OIDC_CONFIG=" + w.CompareConfig}}
+				if _, err := runCLI(ctx, o.Compare, compare.environ(w.Env), c.Args...); err != nil {
+					return nil, err
+				}
 			}
 		}
 	}
