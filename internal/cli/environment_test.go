@@ -32,8 +32,13 @@ func TestEnvironmentSeparation(t *testing.T) {
     verify: required
     workload: {path: %[2]s}
 `, e.sb.Issuer(), path))
-	write := func(aud any) string {
-		tok, err := e.sb.MintIDToken(map[string]any{"aud": aud, "sub": "system:serviceaccount:dagster:run"}, time.Hour)
+	write := func(aud any, azp ...string) string {
+		claims := map[string]any{"aud": aud, "sub": "system:serviceaccount:dagster:run"}
+		if len(azp) > 0 {
+			// Several audiences need an azp (OpenID Connect Core §3.1.3.7).
+			claims["azp"] = azp[0]
+		}
+		tok, err := e.sb.MintIDToken(claims, time.Hour)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -55,7 +60,7 @@ func TestEnvironmentSeparation(t *testing.T) {
 		t.Errorf("dev token under prod: exit %d stdout %q stderr %q", code, out, stderr)
 	}
 	// A token minted for both audiences is refused by prod as another environment's.
-	write([]any{"dagster-prod", "dagster-dev"})
+	write([]any{"dagster-prod", "dagster-dev"}, "dagster-prod")
 	_, stderr, code = e.run("token", "--profile", "prod")
 	if code != 4 || !strings.Contains(stderr, `its audience "dagster-dev" belongs to profile "dev" of environment "dev", not to environment "prod"`) {
 		t.Errorf("two-audience token under prod: exit %d stderr %q", code, stderr)
@@ -65,6 +70,7 @@ func TestEnvironmentSeparation(t *testing.T) {
 	}
 	// dev reads the platform's file again (workload tokens are never
 	// stored): the two-audience token is prod's as much as dev's.
+	write([]any{"dagster-prod", "dagster-dev"}, "dagster-dev")
 	_, stderr, code = e.run("token", "--profile", "dev")
 	if code != 4 || !strings.Contains(stderr, `its audience "dagster-prod" belongs to profile "prod" of environment "prod"`) {
 		t.Errorf("two-audience token under dev: exit %d stderr %q", code, stderr)
