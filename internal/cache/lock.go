@@ -41,6 +41,13 @@ func (e *LockTimeoutError) Error() string {
 // The token use case holds the lock around "read cache, refresh, write
 // cache" so that two processes never spend the same rotating refresh token.
 func Lock(ctx context.Context, dir, key string, wait time.Duration) (unlock func() error, err error) {
+	return LockNotify(ctx, dir, key, wait, nil)
+}
+
+// LockNotify is Lock that calls waiting, when not nil, once it finds the
+// lock held by another process and before it waits, so a command can say
+// what it is waiting for.
+func LockNotify(ctx context.Context, dir, key string, wait time.Duration, waiting func()) (unlock func() error, err error) {
 	if err := EnsurePrivateDir(dir); err != nil {
 		return nil, err
 	}
@@ -51,6 +58,13 @@ func Lock(ctx context.Context, dir, key string, wait time.Duration) (unlock func
 	path := filepath.Join(locks, safeName(key)+".lock")
 	fl := flock.New(path, flock.SetPermissions(0o600))
 
+	if waiting != nil {
+		if ok, err := fl.TryLock(); err == nil && ok {
+			sweepStaleTemp(dir, time.Now())
+			return fl.Unlock, nil
+		}
+		waiting()
+	}
 	waitCtx := ctx
 	if wait > 0 {
 		var cancel context.CancelFunc

@@ -46,6 +46,12 @@ func logoutRun(ctx context.Context, o *LogoutOptions) error {
 		return err
 	}
 	defer r.close()
+	// Under the profile's locks: a refresh, login or exchange in flight
+	// finishes first, and is then removed rather than written back later.
+	return r.mgr.Exclusive(ctx, func() error { return logoutLocked(ctx, o, r) })
+}
+
+func logoutLocked(ctx context.Context, o *LogoutOptions, r *resolved) error {
 	if o.Revoke {
 		if err := r.revoke(ctx); err != nil {
 			return err
@@ -66,7 +72,7 @@ func logoutRun(ctx context.Context, o *LogoutOptions) error {
 		fmt.Fprintln(o.f.IO.ErrOut, "Removed every cached login and credential.")
 		return nil
 	}
-	if err := r.mgr.Logout(r.credentialKeys()...); err != nil {
+	if err := r.mgr.Remove(r.credentialKeys()...); err != nil {
 		return fmt.Errorf("could not remove the cached login: %w", err)
 	}
 	fmt.Fprintf(o.f.IO.ErrOut, "Logged out of profile %s.\n", r.p.Name)

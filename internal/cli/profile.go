@@ -156,6 +156,7 @@ func (r *resolved) build() {
 		Observe:  r.observe,
 	}
 	r.mgr.DerivedKeys = r.credentialKeys()
+	r.mgr.ExchangeLocks = []string{r.mgr.Key(credentials.LockKind(cache.KindAWS)), r.mgr.Key(credentials.LockKind(cache.KindGCP))}
 	r.svc = &credentials.Service{
 		Profile: p, Tokens: r.mgr, Store: fast, Clock: f.Clock, Audit: r, Warn: f.IO.ErrOut,
 		Locker: credentials.FileLocker{Dir: dir, Wait: lockWait},

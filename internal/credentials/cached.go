@@ -35,6 +35,11 @@ type Cached[E any] struct {
 	FromCache bool
 }
 
+// LockKind is the cache key kind of the lock held around the exchange of
+// the cloud whose cached document is of kind (cache.KindAWS, cache.KindGCP);
+// logout takes the same locks.
+func LockKind(kind string) string { return kind + "-lock" }
+
 // cachedExchange is the one routine both clouds use: serve the slot from
 // the profile's document while it has more than the margin left; else, under
 // the profile's lock of the cloud, read again (another process may have
@@ -46,7 +51,7 @@ func cachedExchange[E any](ctx context.Context, s *Service, x exchange[E], slot 
 	if e, ok := lookup(s, x, key, slot); ok {
 		return &Cached[E]{Entry: e, FromCache: true}, nil
 	}
-	unlock, err := s.Locker.Lock(ctx, s.Tokens.Key(x.kind+"-lock"))
+	unlock, err := s.Locker.Lock(ctx, s.Tokens.Key(LockKind(x.kind)))
 	if err != nil {
 		return nil, err
 	}

@@ -2,13 +2,17 @@ package session
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
+	"github.com/dagster-oidc/dagster-oidc/internal/cache"
 	"github.com/dagster-oidc/dagster-oidc/internal/flow"
 )
 
@@ -68,5 +72,92 @@ func TestIssue16_4_DeadRefreshTokenInvalidRequest(t *testing.T) {
 				t.Errorf("warning = %q", h.warn.String())
 			}
 		})
+	}
+}
+
+// signalWriter is a Warn writer that reports each write on a channel.
+type signalWriter struct {
+	mu    sync.Mutex
+	buf   strings.Builder
+	wrote chan string
+}
+
+func (w *signalWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	w.buf.Write(p)
+	w.mu.Unlock()
+	w.wrote <- string(p)
+	return len(p), nil
+}
+
+// TestIssue16_6_LogoutWinsOverRefreshInFlight: a refresh is held inside the
+// profile's lock (its refresher blocks until the test lets it go); logout
+// must wait for it, say so, and then remove what the refresh stored, so
+// nothing is logged in afterwards.
+func TestIssue16_6_LogoutWinsOverRefreshInFlight(t *testing.T) {
+	h := newHarness(t, true)
+	if _, err := h.m.Token(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	h.due()
+	entered, release := make(chan struct{}), make(chan struct{})
+	h.refresher.next = func(string) (*flow.Token, error) {
+		close(entered)
+		<-release
+		return &flow.Token{IDToken: "tok-refreshed", RefreshToken: "rt-2", Source: "refresh"}, nil
+	}
+	warn := &signalWriter{wrote: make(chan string, 4)}
+	h.m.Warn = warn
+	h.m.ExchangeLocks = []string{h.m.Key("aws-lock")}
+
+	refreshed := make(chan error, 1)
+	go func() {
+		_, err := h.m.Token(context.Background())
+		refreshed <- err
+	}()
+	<-entered
+	loggedOut := make(chan error, 1)
+	go func() { loggedOut <- h.m.Logout(context.Background(), h.m.Key(cache.KindAWS)) }()
+	select {
+	case err := <-loggedOut:
+		t.Fatalf("logout finished (%v) while a refresh held the profile's lock", err)
+	case line := <-warn.wrote:
+		if line != "Waiting for another dagster-oidc process of profile dev to finish (a refresh, login or exchange in flight)...\n" {
+			t.Errorf("warning = %q", line)
+		}
+	}
+	close(release)
+	if err := <-refreshed; err != nil {
+		t.Fatalf("refresh: %v", err)
+	}
+	if err := <-loggedOut; err != nil {
+		t.Fatalf("logout: %v", err)
+	}
+	if e, _ := h.m.Cached(); e != nil || h.m.HasRefreshToken() {
+		t.Errorf("after logout: token %+v, refresh token %v; want nothing", e, h.m.HasRefreshToken())
+	}
+}
+
+// TestLogoutWaitsForAnExchangeLock: an exchange holding its lock (an STS
+// call in flight) keeps logout waiting too; with a short wait logout gives
+// up with the lock error and removes nothing.
+func TestLogoutWaitsForAnExchangeLock(t *testing.T) {
+	h := newHarness(t, true)
+	if _, err := h.m.Token(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	h.m.ExchangeLocks = []string{h.m.Key("aws-lock")}
+	h.m.LockWait = time.Millisecond
+	unlock, err := cache.Lock(t.Context(), h.m.LockDir, h.m.Key("aws-lock"), time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = unlock() }()
+	var lte *cache.LockTimeoutError
+	if err := h.m.Logout(t.Context()); !errors.As(err, &lte) {
+		t.Fatalf("logout = %v, want a lock timeout", err)
+	}
+	if e, _ := h.m.Cached(); e == nil {
+		t.Error("logout removed the token without the lock")
 	}
 }

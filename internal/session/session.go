@@ -78,6 +78,10 @@ type Manager struct {
 	// another subject is stored, so one person's credentials are never
 	// served after another logs in on the same profile.
 	DerivedKeys []string
+	// ExchangeLocks are the lock keys the exchanges of this profile hold
+	// while they obtain and store cloud credentials; Exclusive takes them
+	// before the token lock.
+	ExchangeLocks []string
 }
 
 // Refresher redeems a refresh token; *flow.Refresher is the real one.
@@ -472,8 +476,38 @@ func (m *Manager) RefreshToken() string {
 func (m *Manager) HasRefreshToken() bool { return m.RefreshToken() != "" }
 
 // Logout removes the profile's token, refresh token and any extra keys
-// (cloud credentials) from both stores.
-func (m *Manager) Logout(extra ...string) error {
+// (cloud credentials) from both stores, holding the profile's locks (see
+// Exclusive): a refresh, login or exchange in flight finishes first, and
+// what it stored is removed too instead of being written back afterwards.
+func (m *Manager) Logout(ctx context.Context, extra ...string) error {
+	return m.Exclusive(ctx, func() error { return m.Remove(extra...) })
+}
+
+// Exclusive runs fn holding the locks named by ExchangeLocks and then the
+// profile's token lock: the order in which the exchanges take them (an
+// exchange holds its own lock while it asks for a token), so the two never
+// wait for each other. It tells Warn when another process holds one.
+func (m *Manager) Exclusive(ctx context.Context, fn func() error) error {
+	said := false
+	waiting := func() {
+		if !said {
+			said = true
+			m.warnf("Waiting for another dagster-oidc process of profile %s to finish (a refresh, login or exchange in flight)...", m.Profile)
+		}
+	}
+	for _, key := range append(append([]string(nil), m.ExchangeLocks...), m.LockKey()) {
+		unlock, err := cache.LockNotify(ctx, m.LockDir, key, m.LockWait, waiting)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = unlock() }()
+	}
+	return fn()
+}
+
+// Remove deletes the profile's token, refresh token and any extra keys
+// from both stores without taking a lock; callers hold Exclusive.
+func (m *Manager) Remove(extra ...string) error {
 	var errs []error
 	for _, k := range append([]string{m.key(cache.KindToken), m.key(cache.KindRefresh)}, extra...) {
 		for _, s := range []cache.Store{m.Fast, m.Secrets} {

@@ -276,7 +276,7 @@ func TestLogoutRemovesEverything(t *testing.T) {
 	if _, err := h.m.Token(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	if err := h.m.Logout(); err != nil {
+	if err := h.m.Logout(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	if e, _ := h.m.Cached(); e != nil || h.m.HasRefreshToken() {
