@@ -206,6 +206,8 @@ type stsCounter struct {
 	url   string
 	mu    sync.Mutex
 	calls []string // "HTTP <status>" of each forwarded request, in order
+	// sessions are the RoleSessionName of each AssumeRoleWithWebIdentity.
+	sessions []string
 }
 
 func newSTSCounter(t *testing.T, target string) *stsCounter {
@@ -234,6 +236,17 @@ func newSTSCounter(t *testing.T, target string) *stsCounter {
 		},
 	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		if form, err := url.ParseQuery(string(body)); err == nil && form.Get("Action") == "AssumeRoleWithWebIdentity" {
+			c.mu.Lock()
+			c.sessions = append(c.sessions, form.Get("RoleSessionName"))
+			c.mu.Unlock()
+		}
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		rp.ServeHTTP(rec, r)
 		c.mu.Lock()
@@ -249,6 +262,14 @@ func (c *stsCounter) count() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return len(c.calls)
+}
+
+// SessionNames are the RoleSessionName of every AssumeRoleWithWebIdentity
+// forwarded, in order.
+func (c *stsCounter) SessionNames() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.sessions...)
 }
 
 // String lists the forwarded requests, for failure messages.

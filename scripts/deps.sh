@@ -6,7 +6,11 @@
 #   scripts/deps.sh tools      MinIO (the real STS peer) and goreleaser, built
 #                              from the Go module proxy in parallel and cached
 #                              outside the repository ($DAGSTER_OIDC_TOOLS)
-#   scripts/deps.sh            both
+#   scripts/deps.sh python     a Python venv with pinned Dagster, boto3 and the
+#                              python/ package (python/requirements.txt, hashes
+#                              required), at $DAGSTER_OIDC_VENV, cached by the
+#                              file's hash
+#   scripts/deps.sh            all three
 #
 # Prints the tools directory on its last line.
 set -euo pipefail
@@ -14,6 +18,8 @@ set -euo pipefail
 MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
 GORELEASER_VERSION=v2.15.1
 BIN_DIR=${DAGSTER_OIDC_TOOLS:-$HOME/.cache/dagster-oidc/bin}
+VENV=${DAGSTER_OIDC_VENV:-$HOME/.cache/dagster-oidc/venv}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
 what=${1:-all}
 
 packages() {
@@ -52,10 +58,46 @@ tools() {
   return $rc
 }
 
+# The interpreter of the venv: a CPython 3.11 to 3.13 found on PATH (pyenv's
+# here), never Debian's /usr/bin/python3, whose boto3 the awscli and boto3
+# tests pin.
+venv_python() {
+  local c p
+  for c in python3.11 python3.12 python3.13 python3; do
+    p=$(command -v "$c" 2>/dev/null) || continue
+    case "$(readlink -f "$p")" in /usr/bin/*) continue ;; esac
+    "$p" -c 'import sys; sys.exit(not ((3, 11) <= sys.version_info[:2] <= (3, 13)))' 2>/dev/null || continue
+    echo "$p"
+    return 0
+  done
+  echo "deps: no Python 3.11-3.13 on PATH other than /usr/bin (install one, e.g. with pyenv)" >&2
+  return 1
+}
+
+python_venv() {
+  local req=$ROOT/python/requirements.txt stamp="$VENV/.dagster-oidc-requirements" want py
+  want=$(sha256sum "$req" | cut -d' ' -f1)
+  if [ -x "$VENV/bin/python" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ] &&
+    "$VENV/bin/python" -c 'import importlib.util, sys; sys.exit(importlib.util.find_spec("dagster_oidc") is None)' 2>/dev/null; then
+    return 0
+  fi
+  if [ ! -x "$VENV/bin/python" ]; then
+    py=$(venv_python)
+    echo "deps: creating $VENV with $py" >&2
+    "$py" -m venv "$VENV"
+  fi
+  echo "deps: installing $req into $VENV (a few minutes, once per change of the file)" >&2
+  "$VENV/bin/pip" install -q --disable-pip-version-check --require-hashes --no-deps -r "$req"
+  # The package itself, editable, built offline by the pinned setuptools.
+  "$VENV/bin/pip" install -q --disable-pip-version-check --no-deps --no-build-isolation --no-index -e "$ROOT/python"
+  echo "$want" >"$stamp"
+}
+
 case "$what" in
   packages) packages ;;
   tools) tools ;;
-  all) packages; tools ;;
-  *) echo "usage: scripts/deps.sh [packages|tools]" >&2; exit 2 ;;
+  python) python_venv; echo "$VENV"; exit 0 ;;
+  all) packages; tools; python_venv ;;
+  *) echo "usage: scripts/deps.sh [packages|tools|python]" >&2; exit 2 ;;
 esac
 echo "$BIN_DIR"

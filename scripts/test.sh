@@ -3,7 +3,8 @@
 # tests need (scripts/deps.sh), then runs static checks, unit and in-process
 # integration tests, the real Secret Service tests, the rsyslog tests, short
 # runs of every fuzz target, the end-to-end tests against real peers, and the
-# release check. MinIO and goreleaser build in the background meanwhile.
+# release check, and the Python package's checks and tests. MinIO and
+# goreleaser build, and the Python venv installs, in the background meanwhile.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,10 +15,14 @@ export DAGSTER_OIDC_TOOLS=${DAGSTER_OIDC_TOOLS:-$HOME/.cache/dagster-oidc/bin}
 FUZZTIME=${FUZZTIME:-20000x}
 step() { printf '\n== %s\n' "$*" >&2; }
 
+export DAGSTER_OIDC_VENV=${DAGSTER_OIDC_VENV:-$HOME/.cache/dagster-oidc/venv}
 tools_log=$(mktemp)
 scripts/deps.sh tools >"$tools_log" 2>&1 &
 tools_pid=$!
-trap 'kill $tools_pid 2>/dev/null || true; rm -f "$tools_log"' EXIT
+venv_log=$(mktemp)
+scripts/deps.sh python >"$venv_log" 2>&1 &
+venv_pid=$!
+trap 'kill $tools_pid $venv_pid 2>/dev/null || true; rm -f "$tools_log" "$venv_log"' EXIT
 
 step "Debian packages"
 scripts/deps.sh packages >/dev/null
@@ -29,7 +34,7 @@ if [ -n "$unformatted" ]; then
   exit 1
 fi
 go vet ./...
-go vet -tags 'e2e keyring rsyslog minio botocore' ./...
+go vet -tags 'e2e keyring rsyslog minio botocore dagster' ./...
 
 step "unit and in-process integration tests (sandbox provider on 127.0.0.1)"
 go test -count=1 ./...
@@ -56,12 +61,29 @@ if ! wait "$tools_pid"; then
   exit 1
 fi
 
+step "waiting for the Python venv (pinned Dagster, boto3, the python/ package)"
+if ! wait "$venv_pid"; then
+  cat "$venv_log" >&2
+  echo "could not install the Python venv; see above" >&2
+  exit 1
+fi
+
+step "Python package: ruff, mypy, pytest against the installed Dagster"
+(
+  cd python
+  "$DAGSTER_OIDC_VENV/bin/ruff" format --check .
+  "$DAGSTER_OIDC_VENV/bin/ruff" check .
+  "$DAGSTER_OIDC_VENV/bin/mypy"
+  # Exit 5 is pytest's "no tests collected": a failure here, never a pass.
+  "$DAGSTER_OIDC_VENV/bin/pytest" -q -p no:cacheprovider
+)
+
 step "MinIO's STS under the small STS client"
 go test -count=1 -tags minio ./internal/exchange/awssts/...
 
-step "end to end: built binaries, MinIO STS, awscli, boto3, Google's client library, Chromium"
+step "end to end: built binaries, MinIO STS, awscli, boto3, Google's client library, Chromium, real Dagster"
 leak_report=$(mktemp)
-DAGSTER_OIDC_LEAK_REPORT=$leak_report go test -count=1 -timeout 20m -tags e2e ./e2e/...
+DAGSTER_OIDC_LEAK_REPORT=$leak_report go test -count=1 -timeout 25m -tags 'e2e dagster' ./e2e/...
 cat "$leak_report" >&2
 rm -f "$leak_report"
 

@@ -1,0 +1,533 @@
+//go:build e2e && dagster
+
+package e2e
+
+// Real Dagster in the loop: a dagster-webserver from the venv that
+// scripts/deps.sh python installs, SQLite storage in a temporary
+// DAGSTER_HOME whose dagster.yaml uses the Python package's ExecRunLauncher,
+// and the code location testdata/dagster/defs.py. Runs are launched through
+// the webserver's GraphQL API and watched to the end; MinIO is the STS and
+// S3, the sandbox the identity provider.
+//
+//	scripts/deps.sh python && go test -tags 'e2e dagster' -run Dagster ./e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/dagster-oidc/dagster-oidc/internal/sandbox"
+)
+
+const (
+	// dagsterLocation is the code location's name in workspace.yaml.
+	dagsterLocation = "e2e"
+	// dagsterStartTimeout bounds the webserver's start and its location's load.
+	dagsterStartTimeout = 3 * time.Minute
+	// dagsterRunTimeout bounds one run, from launch to its end.
+	dagsterRunTimeout = 4 * time.Minute
+	// dagsterWantKeys is how many access keys long_run must have used before
+	// it is terminated: the first credentials and three renewals.
+	dagsterWantKeys = 4
+)
+
+// dagsterVenv returns the venv of scripts/deps.sh python.
+func dagsterVenv(t *testing.T) string {
+	t.Helper()
+	dir := os.Getenv("DAGSTER_OIDC_VENV")
+	if dir == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir = filepath.Join(home, ".cache", "dagster-oidc", "venv")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "bin", "dagster-webserver")); err != nil {
+		t.Fatalf("no dagster-webserver in %s (%v): run scripts/deps.sh python (DAGSTER_OIDC_VENV overrides the directory)", dir, err)
+	}
+	return dir
+}
+
+// dagster is one running dagster-webserver with its instance.
+type dagster struct {
+	t           *testing.T
+	url         string
+	home        string
+	progressDir string
+	logs        *minioLog
+}
+
+// startDagster writes DAGSTER_HOME and the workspace, starts
+// dagster-webserver with w's environment plus extra, and waits until the
+// code location has loaded.
+func startDagster(t *testing.T, w *world, venv, launcherConfig string, extra map[string]string) *dagster {
+	t.Helper()
+	home := filepath.Join(w.dir, "dagster-home")
+	progress := filepath.Join(w.dir, "progress")
+	for _, d := range []string{home, progress} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	defs, err := filepath.Abs(filepath.Join("testdata", "dagster", "defs.py"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	instance := fmt.Sprintf(`run_coordinator:
+  module: dagster._core.run_coordinator
+  class: DefaultRunCoordinator
+run_launcher:
+  module: dagster_oidc
+  class: ExecRunLauncher
+  config:
+%s
+telemetry:
+  enabled: false
+`, launcherConfig)
+	workspace := fmt.Sprintf(`load_from:
+  - python_file:
+      relative_path: %s
+      location_name: %s
+      executable_path: %s
+`, defs, dagsterLocation, filepath.Join(venv, "bin", "python"))
+	for name, data := range map[string]string{"dagster.yaml": instance, "workspace.yaml": workspace} {
+		if err := os.WriteFile(filepath.Join(home, name), []byte(data), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	addr := minioFreeAddr(t)
+	host, port, _ := strings.Cut(addr, ":")
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := w.command(ctx, filepath.Join(venv, "bin", "dagster-webserver"), "-h", host, "-p", port, "-w", filepath.Join(home, "workspace.yaml"))
+	cmd.Env = append(cmd.Env, "DAGSTER_HOME="+home, "PATH="+filepath.Join(venv, "bin")+":/usr/local/bin:/usr/bin:/bin", "E2E_PROGRESS_DIR="+progress)
+	for k, v := range extra {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	// Its own process group, so the code server it starts stops with it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) }
+	cmd.WaitDelay = 15 * time.Second
+	logs := &minioLog{}
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		cancel()
+		t.Fatalf("could not start dagster-webserver: %v", err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	d := &dagster{t: t, url: "http://" + addr, home: home, progressDir: progress, logs: logs}
+	t.Cleanup(func() {
+		cancel()
+		<-exited
+		ledger.addOutput(t.Name()+": dagster-webserver", logs.String(), false)
+		if t.Failed() {
+			t.Logf("dagster-webserver output:\n%s", logs.String())
+		}
+	})
+	start := time.Now()
+	deadline := start.Add(dagsterStartTimeout)
+	last := ""
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-exited:
+			t.Fatalf("dagster-webserver exited: %v\n%s", err, logs.String())
+		default:
+		}
+		var resp struct {
+			WorkspaceOrError struct {
+				LocationEntries []struct {
+					Name                string
+					LoadStatus          string
+					LocationOrLoadError struct {
+						Typename string `json:"__typename"`
+						Message  string
+					}
+				}
+			}
+		}
+		err := d.tryGraphQL(`{ workspaceOrError { ... on Workspace { locationEntries { name loadStatus
+			locationOrLoadError { __typename ... on PythonError { message } } } } } }`, nil, &resp)
+		if err == nil {
+			for _, e := range resp.WorkspaceOrError.LocationEntries {
+				if e.Name == dagsterLocation && e.LoadStatus == "LOADED" {
+					if e.LocationOrLoadError.Typename == "PythonError" {
+						t.Fatalf("the code location did not load: %s", e.LocationOrLoadError.Message)
+					}
+					t.Logf("dagster-webserver %s: location %s loaded after %s", d.url, dagsterLocation, time.Since(start).Round(time.Millisecond))
+					return d
+				}
+			}
+			last = fmt.Sprintf("%+v", resp.WorkspaceOrError.LocationEntries)
+		} else {
+			last = err.Error()
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	t.Fatalf("dagster-webserver did not load the location within %s: %s\n%s", dagsterStartTimeout, last, logs.String())
+	return nil
+}
+
+// tryGraphQL posts one GraphQL request and decodes its data into out.
+func (d *dagster) tryGraphQL(query string, vars map[string]any, out any) error {
+	body, err := json.Marshal(map[string]any{"query": query, "variables": vars})
+	if err != nil {
+		return err
+	}
+	client := &http.Client{Timeout: 30 * time.Second}
+	resp, err := client.Post(d.url+"/graphql", "application/json", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
+	if err != nil {
+		return err
+	}
+	var doc struct {
+		Data   json.RawMessage
+		Errors []struct{ Message string }
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return fmt.Errorf("HTTP %d, not JSON: %.200s", resp.StatusCode, raw)
+	}
+	if len(doc.Errors) > 0 {
+		return fmt.Errorf("GraphQL errors: %+v", doc.Errors)
+	}
+	return json.Unmarshal(doc.Data, out)
+}
+
+func (d *dagster) graphQL(query string, vars map[string]any, out any) {
+	d.t.Helper()
+	if err := d.tryGraphQL(query, vars, out); err != nil {
+		d.t.Fatal(err)
+	}
+}
+
+// launch starts a run of job through launchRun and returns its id.
+func (d *dagster) launch(job string) string {
+	d.t.Helper()
+	var resp struct {
+		LaunchRun struct {
+			Typename string `json:"__typename"`
+			Message  string
+			Run      struct{ RunID string }
+		}
+	}
+	d.graphQL(`mutation($p: ExecutionParams!) { launchRun(executionParams: $p) { __typename
+		... on LaunchRunSuccess { run { runId } } ... on PythonError { message } ... on Error { message } } }`,
+		map[string]any{"p": map[string]any{
+			"selector":      map[string]any{"repositoryLocationName": dagsterLocation, "repositoryName": "__repository__", "jobName": job},
+			"runConfigData": map[string]any{},
+		}}, &resp)
+	if resp.LaunchRun.Typename != "LaunchRunSuccess" {
+		d.t.Fatalf("launchRun %s: %s %s", job, resp.LaunchRun.Typename, resp.LaunchRun.Message)
+	}
+	return resp.LaunchRun.Run.RunID
+}
+
+// dagsterRun is a run as GraphQL shows it.
+type dagsterRun struct {
+	RunID   string
+	JobName string
+	Status  string
+	Tags    []struct{ Key, Value string }
+}
+
+func (r dagsterRun) tag(key string) string {
+	for _, t := range r.Tags {
+		if t.Key == key {
+			return t.Value
+		}
+	}
+	return ""
+}
+
+func (d *dagster) run(id string) dagsterRun {
+	d.t.Helper()
+	var resp struct{ RunOrError dagsterRun }
+	d.graphQL(`query($id: ID!) { runOrError(runId: $id) { ... on Run { runId jobName status tags { key value } } } }`,
+		map[string]any{"id": id}, &resp)
+	return resp.RunOrError
+}
+
+// wait polls the run until it has one of the statuses.
+func (d *dagster) wait(id string, statuses ...string) dagsterRun {
+	d.t.Helper()
+	deadline := time.Now().Add(dagsterRunTimeout)
+	for {
+		r := d.run(id)
+		if slices.Contains(statuses, r.Status) {
+			return r
+		}
+		if time.Now().After(deadline) {
+			d.t.Fatalf("run %s (%s) is %s after %s, want %v\nevents:\n%s", id, r.JobName, r.Status, dagsterRunTimeout, statuses, strings.Join(d.events(id), "\n"))
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// events returns the run's event log as "Type: message" lines.
+func (d *dagster) events(id string) []string {
+	d.t.Helper()
+	var resp struct {
+		LogsForRun struct {
+			Events []struct {
+				Typename string `json:"__typename"`
+				Message  string
+			}
+		}
+	}
+	d.graphQL(`query($id: ID!) { logsForRun(runId: $id, limit: 10000) { ... on EventConnection {
+		events { __typename ... on MessageEvent { message } } } } }`, map[string]any{"id": id}, &resp)
+	var out []string
+	for _, e := range resp.LogsForRun.Events {
+		out = append(out, e.Typename+": "+e.Message)
+	}
+	return out
+}
+
+// eventWith returns the first event line containing all of parts, or "".
+func eventWith(events []string, parts ...string) string {
+	for _, e := range events {
+		ok := true
+		for _, p := range parts {
+			ok = ok && strings.Contains(e, p)
+		}
+		if ok {
+			return e
+		}
+	}
+	return ""
+}
+
+// exitEventRE matches the launcher's engine event about the wrapper's exit.
+var exitEventRE = regexp.MustCompile(`dagster-oidc exec exited (\d+): the run worker \(pid \d+\) exited (\d+)`)
+
+// exitCodes waits for the launcher's exit event, which its watcher reports
+// once the wrapper is reaped (after the run's own end), and returns the
+// wrapper's and the worker's exit codes.
+func (d *dagster) exitCodes(runID string) (execCode, workerCode int) {
+	d.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		events := d.events(runID)
+		if m := exitEventRE.FindStringSubmatch(strings.Join(events, "\n")); m != nil {
+			execCode, _ = strconv.Atoi(m[1])
+			workerCode, _ = strconv.Atoi(m[2])
+			return execCode, workerCode
+		}
+		if time.Now().After(deadline) {
+			d.t.Fatalf("no exit event for run %s:\n%s", runID, strings.Join(events, "\n"))
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+// progressEvent is one line of long_run's progress file.
+type progressEvent struct {
+	Event     string `json:"event"`
+	N         int    `json:"n"`
+	AccessKey string `json:"access_key"`
+	Code      string `json:"code"`
+	Name      string `json:"name"`
+}
+
+func (d *dagster) progress(runID string) []progressEvent {
+	d.t.Helper()
+	f, err := os.Open(filepath.Join(d.progressDir, runID+".jsonl"))
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	defer f.Close()
+	var out []progressEvent
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var ev progressEvent
+		if json.Unmarshal(sc.Bytes(), &ev) == nil {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
+// TestDagsterExecRunLauncher: etl_daily succeeds and writes to MinIO under
+// a session named after its run; adhoc, which no rule grants, fails with
+// the policy refusal in its event log; long_run outlives several
+// credential lifetimes and is terminated through GraphQL.
+func TestDagsterExecRunLauncher(t *testing.T) {
+	start := time.Now()
+	venv := dagsterVenv(t)
+	w := newWorld(t, sandbox.Options{}, "")
+	m := startMinIO(t, w)
+	// A margin of 14m30s on MinIO's minimum of 15 minutes: exec exchanges
+	// again every 30 s, and botocore, which renews credentials with less
+	// than 15 minutes left, asks the endpoint on every call.
+	w.writeConfig(w.profile(fmt.Sprintf(`    aws:
+      region: us-east-1
+      sts_endpoint: %s
+      duration: 15m
+      refresh_margin: 14m30s
+      session_name: "{{job}}-{{run_id}}"
+      roles:
+        - role_arn: %s
+          when: "'data-eng' in claims.groups && run.job in ['etl_daily', 'long_run']"
+`, m.STS, minioRoleARN)))
+	w.login("alice")
+	d := startDagster(t, w, venv, fmt.Sprintf("    binary: %s\n    aws: true\n    start_timeout: 60\n", bin.cli),
+		map[string]string{"E2E_S3_ENDPOINT": m.URL, "E2E_DAGSTER_OIDC": bin.cli, "AWS_EC2_METADATA_DISABLED": "true"})
+
+	long := d.launch("long_run")
+	etl := d.launch("etl_daily")
+	adhoc := d.launch("adhoc")
+
+	t.Run("etl_daily", func(t *testing.T) {
+		r := d.wait(etl, "SUCCESS", "FAILURE", "CANCELED")
+		events := d.events(etl)
+		if r.Status != "SUCCESS" {
+			t.Fatalf("etl_daily %s:\n%s", r.Status, strings.Join(events, "\n"))
+		}
+		if e := eventWith(events, "wrote s3://etl-daily/orders/"+etl, "container-role"); e == "" {
+			t.Errorf("no event says the op wrote with the container endpoint's credentials:\n%s", strings.Join(events, "\n"))
+		}
+		if e := eventWith(events, "OIDCIdentity: token of 3 parts, groups [", "data-eng", "credentials from dagster-oidc"); e == "" {
+			t.Errorf("no event from the op using the OIDCIdentity resource:\n%s", strings.Join(events, "\n"))
+		}
+		// The object, read back by another process with its own credentials.
+		w.env["DAGSTER_RUN_JOB_NAME"] = "etl_daily"
+		w.env["E2E_S3_ENDPOINT"] = m.URL
+		s3get, err := filepath.Abs(filepath.Join("testdata", "dagster", "s3get.py"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, stderr, code := w.run("exec", "--aws", "--", filepath.Join(venv, "bin", "python"), s3get, "etl-daily", "orders/"+etl+".json")
+		delete(w.env, "DAGSTER_RUN_JOB_NAME")
+		if code != 0 || !strings.Contains(out, etl) {
+			t.Errorf("reading the object back: exit %d, %q\n%s", code, out, stderr)
+		}
+		session := "etl_daily-" + etl
+		if !slices.Contains(m.proxy.SessionNames(), session) {
+			t.Errorf("STS sessions %v, want one named %s", m.proxy.SessionNames(), session)
+		}
+		found := false
+		for _, a := range execAudit(t, w)["exchange"] {
+			if a.RunID == etl {
+				found = true
+				if a.JobName != "etl_daily" || a.SessionHash != w.sessionHash(session) || a.Outcome != "ok" || a.Role != minioRoleARN {
+					t.Errorf("exchange audit line %+v, want job etl_daily, the hash of session %s, role %s", a, session, minioRoleARN)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("no exchange audit line for run %s", etl)
+		}
+		// The identity, as run tags and as an engine event.
+		if r.tag("dagster-oidc/aws-role") != minioRoleARN || r.tag("dagster-oidc/source") != "device" ||
+			len(r.tag("dagster-oidc/subject-hash")) != 32 || r.tag("dagster-oidc/token-expiry") == "" || r.tag("dagster-oidc/aws-expiry") == "" {
+			t.Errorf("run tags %+v, want the role, source, subject hash and expiries", r.Tags)
+		}
+		if e := eventWith(events, "started by dagster-oidc exec with identity", minioRoleARN, "subject "+r.tag("dagster-oidc/subject-hash")); e == "" {
+			t.Errorf("no identity engine event:\n%s", strings.Join(events, "\n"))
+		}
+		if exec, worker := d.exitCodes(etl); exec != 0 || worker != 0 {
+			t.Errorf("dagster-oidc exec exited %d, the worker %d, want 0 and 0", exec, worker)
+		}
+	})
+
+	t.Run("adhoc", func(t *testing.T) {
+		r := d.wait(adhoc, "SUCCESS", "FAILURE", "CANCELED")
+		events := d.events(adhoc)
+		if r.Status != "FAILURE" {
+			t.Fatalf("adhoc %s, want FAILURE:\n%s", r.Status, strings.Join(events, "\n"))
+		}
+		e := eventWith(events, "RunFailureEvent", "refused", "job adhoc", "exit 4", "no rule grants", "dagster-oidc explain")
+		if e == "" {
+			t.Errorf("no run failure with the policy refusal:\n%s", strings.Join(events, "\n"))
+		}
+		t.Logf("adhoc's failure: %s", e)
+		if eventWith(events, "adhoc ran") != "" {
+			t.Errorf("adhoc's op ran")
+		}
+		for _, s := range m.proxy.SessionNames() {
+			if strings.Contains(s, adhoc) {
+				t.Errorf("an STS session for the refused run: %s", s)
+			}
+		}
+	})
+
+	t.Run("long_run", func(t *testing.T) {
+		keys := map[string]bool{}
+		deadline := time.Now().Add(dagsterRunTimeout)
+		var evs []progressEvent
+		for len(keys) < dagsterWantKeys {
+			if time.Now().After(deadline) {
+				t.Fatalf("long_run used %d access keys in %s, want %d: %+v\n%s", len(keys), dagsterRunTimeout, dagsterWantKeys, evs, m.proxy)
+			}
+			if r := d.run(long); r.Status != "STARTED" && r.Status != "STARTING" {
+				t.Fatalf("long_run is %s before it was terminated:\n%s", r.Status, strings.Join(d.events(long), "\n"))
+			}
+			evs = d.progress(long)
+			for _, ev := range evs {
+				if ev.Event == "put" && ev.AccessKey != "" && !keys[ev.AccessKey] {
+					keys[ev.AccessKey] = true
+					t.Logf("put %d at %s: access key #%d", ev.N, time.Since(start).Round(time.Second), len(keys))
+				}
+			}
+			time.Sleep(time.Second)
+		}
+		var resp struct {
+			TerminateRun struct {
+				Typename string `json:"__typename"`
+				Message  string
+			}
+		}
+		d.graphQL(`mutation($id: String!) { terminateRun(runId: $id) { __typename ... on TerminateRunFailure { message } ... on PythonError { message } } }`,
+			map[string]any{"id": long}, &resp)
+		if resp.TerminateRun.Typename != "TerminateRunSuccess" {
+			t.Fatalf("terminateRun: %s %s", resp.TerminateRun.Typename, resp.TerminateRun.Message)
+		}
+		terminated := time.Now()
+		r := d.wait(long, "CANCELED", "FAILURE", "SUCCESS")
+		t.Logf("long_run %s %s after terminateRun", r.Status, time.Since(terminated).Round(time.Millisecond))
+		events := d.events(long)
+		if r.Status != "CANCELED" {
+			t.Errorf("long_run %s, want CANCELED:\n%s", r.Status, strings.Join(events, "\n"))
+		}
+		evs = d.progress(long)
+		puts, signalled := 0, false
+		for _, ev := range evs {
+			switch ev.Event {
+			case "put":
+				puts++
+			case "error":
+				t.Errorf("long_run write %d failed: %s", ev.N, ev.Code)
+			case "signal":
+				signalled = signalled || ev.Name == "SIGTERM"
+			}
+		}
+		if !signalled {
+			t.Errorf("the run worker did not see SIGTERM: %+v", evs)
+		}
+		execCode, workerCode := d.exitCodes(long)
+		if execCode != workerCode || execCode >= 128 {
+			t.Errorf("dagster-oidc exec exited %d, the worker %d: want the worker's own code, not a signal's", execCode, workerCode)
+		}
+		t.Logf("long_run: %d writes with %d access keys, no ExpiredToken; worker and wrapper exited %d; %d STS calls; whole test %s",
+			puts, len(keys), workerCode, m.STSCalls(), time.Since(start).Round(time.Second))
+	})
+}

@@ -1,0 +1,33 @@
+"""Jobs the launcher's unit tests run with a real Dagster run worker."""
+
+import os
+import time
+
+from dagster import Definitions, OpExecutionContext, job, op
+
+
+@op
+def quick(context: OpExecutionContext) -> None:
+    context.log.info(f"job name from the launcher: {os.environ.get('DAGSTER_RUN_JOB_NAME')}")
+
+
+@job
+def quick_job() -> None:
+    quick()
+
+
+@op
+def slow(context: OpExecutionContext) -> None:
+    marker = os.environ.get("SLOW_MARKER")
+    if marker:
+        open(marker, "w").close()
+    for _ in range(600):
+        time.sleep(0.1)
+
+
+@job
+def slow_job() -> None:
+    slow()
+
+
+defs = Definitions(jobs=[quick_job, slow_job])
