@@ -62,3 +62,47 @@ func TestIssue16_21_DocReferencesResolve(t *testing.T) {
 		}
 	}
 }
+
+// TestIssue16_24_DexSection: identity-providers.md has a Dex section that
+// says what a Dex user runs into: exact redirect matching once redirect URIs
+// are listed, one refresh token per user and client, invalid_request for
+// dead refresh tokens, and no revocation endpoint, quoting the messages
+// dagster-oidc really prints for the last one.
+func TestIssue16_24_DexSection(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("..", "..", "docs", "identity-providers.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(raw)
+	start := strings.Index(text, "\n## Dex\n")
+	if start < 0 {
+		t.Fatal("identity-providers.md has no Dex section")
+	}
+	section := text[start+1:]
+	if end := strings.Index(section[3:], "\n## "); end >= 0 {
+		section = section[:end+3]
+	}
+	flat := strings.Join(strings.Fields(section), " ")
+	for _, want := range []string{
+		"Redirect URIs match exactly once any are listed",
+		"browser: {port: 8250}",
+		"One refresh token per user and client",
+		"`invalid_request`",
+		"Refresh token is invalid or has already been claimed by another client.",
+		"Refresh token expired.",
+		"No revocation endpoint",
+		"The issuer advertises no revocation_endpoint; the refresh token is removed locally only.",
+		"```yaml partial=profile",
+	} {
+		if !strings.Contains(flat, want) {
+			t.Errorf("the Dex section does not say %q", want)
+		}
+	}
+	src, err := os.ReadFile("logout.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(src), "The issuer advertises no revocation_endpoint; the refresh token is removed locally only.") {
+		t.Error("logout.go no longer prints the message the Dex section quotes")
+	}
+}
