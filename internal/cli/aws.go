@@ -13,6 +13,7 @@ import (
 	"github.com/dagster-oidc/dagster-oidc/internal/credentials"
 	"github.com/dagster-oidc/dagster-oidc/internal/output"
 	"github.com/dagster-oidc/dagster-oidc/internal/runctx"
+	"github.com/dagster-oidc/dagster-oidc/internal/shellquote"
 )
 
 func newAWSCmd(f *Factory, g *globalOptions) *cobra.Command {
@@ -153,9 +154,9 @@ func awsConfigureRun(o *AWSConfigureOptions) error {
 	if err != nil {
 		return fmt.Errorf("could not find this binary's path: %w", err)
 	}
-	args := []string{quoteArg(exe), "aws", "credential-process", "--profile", quoteArg(r.p.Name), "--config", quoteArg(r.configPath())}
+	args := []string{shellquote.Arg(exe), "aws", "credential-process", "--profile", shellquote.Arg(r.p.Name), "--config", shellquote.Arg(r.configPath())}
 	if o.Role != "" {
-		args = append(args, "--role", quoteArg(o.Role))
+		args = append(args, "--role", shellquote.Arg(o.Role))
 	}
 	settings := map[string]string{"credential_process": strings.Join(args, " ")}
 	if r.p.AWS.Region != "" {
@@ -183,13 +184,4 @@ func awsConfigureRun(o *AWSConfigureOptions) error {
 		fmt.Fprintf(o.f.IO.ErrOut, "[profile %s] in %s is already up to date.\n", name, path)
 	}
 	return nil
-}
-
-// quoteArg quotes a credential_process argument the way botocore's shlex
-// split and a POSIX shell both read back.
-func quoteArg(s string) string {
-	if s != "" && !strings.ContainsAny(s, " \t\n'\"\\$`") {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'"'"'`) + "'"
 }

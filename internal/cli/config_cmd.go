@@ -14,6 +14,7 @@ import (
 	"github.com/dagster-oidc/dagster-oidc/internal/config"
 	"github.com/dagster-oidc/dagster-oidc/internal/credentials"
 	"github.com/dagster-oidc/dagster-oidc/internal/flow"
+	"github.com/dagster-oidc/dagster-oidc/internal/shellquote"
 )
 
 func newConfigCmd(f *Factory, g *globalOptions) *cobra.Command {
@@ -86,7 +87,7 @@ func configInitRun(o *ConfigInitOptions) error {
 	}
 	check := "dagster-oidc config validate"
 	if o.g.ConfigPath != "" {
-		check += " --config " + quoteArg(absPath(path))
+		check += " --config " + shellquote.Arg(absPath(path))
 	}
 	fmt.Fprintf(o.f.IO.ErrOut, "Wrote %s. Check it with: %s\n", path, check)
 	return nil

@@ -10,18 +10,23 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
 	"github.com/dagster-oidc/dagster-oidc/internal/credentials"
+	"github.com/dagster-oidc/dagster-oidc/internal/flow"
 	"github.com/dagster-oidc/dagster-oidc/internal/runctx"
+	"github.com/dagster-oidc/dagster-oidc/internal/session"
 	"github.com/dagster-oidc/dagster-oidc/internal/termsafe"
 )
 
 // ExplainOptions are the options of `explain`.
 type ExplainOptions struct {
-	f    *Factory
-	g    *globalOptions
-	Role string
-	Job  string
-	Run  string
+	f        *Factory
+	g        *globalOptions
+	Role     string
+	Job      string
+	Location string
+	Run      string
+	Refresh  bool
 }
 
 func newExplainCmd(f *Factory, g *globalOptions, runF func(context.Context, *ExplainOptions) error) *cobra.Command {
@@ -31,8 +36,10 @@ func newExplainCmd(f *Factory, g *globalOptions, runF func(context.Context, *Exp
 		Short: "Show the token's source, claims and each policy rule's outcome, without calling out",
 		Long: `Show which source the profile's token comes from (and why), its claims
 (minus private_claims), each AWS role and GCP service-account rule with its
-outcome, and the chosen role. It calls no STS; it exits 4 when no rule allows
-the identity, as credential-process would.`,
+outcome, and the chosen role. It calls no STS and, for a login, uses only
+the cached token (expired or not: the rules read its claims) unless
+--refresh is given; a workload token is read from the platform. It exits 4
+when no rule allows the identity, as credential-process would.`,
 		Example: `  dagster-oidc explain
   dagster-oidc explain --job etl_daily --role arn:aws:iam::123456789012:role/etl`,
 		Args: cobra.NoArgs,
@@ -45,7 +52,9 @@ the identity, as credential-process would.`,
 	}
 	cmd.Flags().StringVar(&o.Role, "role", "", "the role (or service account) you would ask for")
 	cmd.Flags().StringVar(&o.Job, "job", "", "evaluate as the Dagster job NAME (run.job)")
+	cmd.Flags().StringVar(&o.Location, "location", "", "evaluate as the Dagster code location NAME (run.location)")
 	cmd.Flags().StringVar(&o.Run, "run-id", "", "evaluate as the Dagster run ID (run.id)")
+	cmd.Flags().BoolVar(&o.Refresh, "refresh", false, "refresh (or log in) when the cached token is not valid; without it explain uses only what is cached")
 	return cmd
 }
 
@@ -69,19 +78,37 @@ func explainRun(ctx context.Context, o *ExplainOptions) error {
 	if o.Job != "" {
 		run.Job = o.Job
 	}
+	if o.Location != "" {
+		run.Location = o.Location
+	}
 	if o.Run != "" {
 		run.ID = o.Run
 	}
-	x, err := r.svc.Explain(ctx, credentials.ExplainRequest{Role: o.Role, Run: policyRun(run)})
+	q := credentials.ExplainRequest{Role: o.Role, Run: policyRun(run)}
+	if !o.Refresh && !r.isWorkload() {
+		e, err := r.mgr.Cached()
+		if err != nil {
+			return err
+		}
+		if e == nil {
+			return apperr.LoginRequired(fmt.Errorf("profile %q has no cached login to explain", r.p.Name), "run: dagster-oidc login --profile "+r.p.Name+" (or explain --refresh to log in or refresh first)")
+		}
+		q.Token = &session.Result{Entry: *e, Claims: flow.ClaimsFromMap(e.Claims, e.Expiry), FromCache: true}
+	}
+	x, err := r.svc.Explain(ctx, q)
 	if x == nil {
 		return err
 	}
 	tok := x.Token
-	fmt.Fprintf(w, "Token:        from %s, expires %s\n", tok.Entry.Source, tok.Entry.Expiry.UTC().Format("2006-01-02T15:04:05Z"))
+	expires := "expires"
+	if !tok.Entry.Expiry.After(o.f.Clock.Now()) {
+		expires = "expired (the cached claims are used; --refresh gets a current token)"
+	}
+	fmt.Fprintf(w, "Token:        from %s, %s %s\n", tok.Entry.Source, expires, tok.Entry.Expiry.UTC().Format("2006-01-02T15:04:05Z"))
 	fmt.Fprintln(w, "Claims:")
 	writeClaims(w, r.visibleClaims(tok.Claims.All))
-	if run.Job != "" || run.ID != "" {
-		fmt.Fprintf(w, "Run:          id %q, job %q\n", run.ID, run.Job)
+	if run.Job != "" || run.ID != "" || run.Location != "" {
+		fmt.Fprintf(w, "Run:          id %q, job %q, location %q\n", run.ID, run.Job, run.Location)
 	}
 	for _, sec := range x.Sections {
 		fmt.Fprintf(w, "\n%s:\n", sec.Name)

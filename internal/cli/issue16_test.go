@@ -11,10 +11,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/dagster-oidc/dagster-oidc/internal/clock"
 	"github.com/dagster-oidc/dagster-oidc/internal/config"
 	"github.com/dagster-oidc/dagster-oidc/internal/flow"
 
@@ -390,5 +392,47 @@ func TestIssue16_17_StatusAfterRejectedRefresh(t *testing.T) {
 	}
 	if out, _, _ := e.run("status"); !strings.Contains(out, "Logged in:     no: no refresh token is stored") {
 		t.Errorf("status text after the rejection:\n%s", out)
+	}
+}
+
+// TestIssue16_16_RunRefusalNamesTheRun: a policy refusal inside a run is
+// one line that names the run's job and location, each rule and why it was
+// false, and the exact explain command, which then shows the same decision.
+func TestIssue16_16_RunRefusalNamesTheRun(t *testing.T) {
+	e := newExecEnv(t, "")
+	e.login("alice")
+	setEnv(e, execKept, map[string]string{"DAGSTER_CODE_LOCATION": "analytics"})
+	r := execCLI(e, nil, nil, append([]string{"exec", "--"}, execChild(t, "exit 0", execRunID, "kpi_refresh")...)...)
+	wantErr := `error: run ` + execRunID + ` of job "kpi_refresh" (code location "analytics") refused: no rule grants a target: rule 1 (` +
+		sandbox.DemoDataEngRoleARN + `): condition false (run.job is "kpi_refresh")` + "\n"
+	hint := "run: dagster-oidc explain --profile sandbox --job kpi_refresh --location analytics --run-id " + execRunID + "\n"
+	if r.code != 4 || r.stderr != wantErr+hint {
+		t.Fatalf("exit %d, stderr:\n%s\nwant exit 4 and:\n%s%s", r.code, r.stderr, wantErr, hint)
+	}
+	args := strings.Fields(strings.TrimPrefix(strings.TrimSpace(hint), "run: dagster-oidc "))
+	out, _, code := e.run(args...)
+	if code != 4 || !strings.Contains(out, `location "analytics"`) || !strings.Contains(out, `condition false (run.job is "kpi_refresh")`) {
+		t.Errorf("the hint's explain: exit %d\n%s", code, out)
+	}
+}
+
+// TestIssue16_18_ExplainUsesOnlyTheCache: explain decides on the cached
+// token, expired or not, and calls nobody; --refresh asks for a current one.
+func TestIssue16_18_ExplainUsesOnlyTheCache(t *testing.T) {
+	e := newExecEnv(t, "")
+	if _, stderr, code := e.run("explain"); code != 3 || !strings.Contains(stderr, `profile "sandbox" has no cached login to explain`) {
+		t.Errorf("explain without a login: exit %d\n%s", code, stderr)
+	}
+	e.login("alice")
+	e.clock = clock.Fake(time.Now().Add(48 * time.Hour))
+	e.reqs.Store(0)
+	out, stderr, code := e.run("explain", "--job", execJob)
+	if code != 0 || !strings.Contains(out, "expired (the cached claims are used") || e.reqs.Load() != 0 {
+		t.Errorf("explain on an expired cached token: exit %d, %d requests\n%s%s", code, e.reqs.Load(), out, stderr)
+	}
+	// --refresh renews the expired token at the IdP first (whatever the
+	// fake clock then makes of the new token).
+	if _, stderr, _ := e.run("explain", "--refresh", "--job", execJob); e.reqs.Load() == 0 {
+		t.Errorf("explain --refresh on an expired token asked nobody\n%s", stderr)
 	}
 }

@@ -13,6 +13,9 @@ type ExplainRequest struct {
 	// Role is the role or service account that would be asked for.
 	Role string
 	Run  policy.Run
+	// Token, when set, is decided on instead of asking Tokens for one: the
+	// cached token, so that explain calls nobody.
+	Token *session.Result
 }
 
 // Explanation is the token and each rule section's decision. It calls no
@@ -35,9 +38,12 @@ type ExplainSection struct {
 // that cannot be evaluated stops it with that error, returned beside what
 // was decided so far.
 func (s *Service) Explain(ctx context.Context, q ExplainRequest) (*Explanation, error) {
-	tok, err := s.Tokens.Token(ctx)
-	if err != nil {
-		return nil, err
+	tok := q.Token
+	if tok == nil {
+		var err error
+		if tok, err = s.Tokens.Token(ctx); err != nil {
+			return nil, err
+		}
 	}
 	x := &Explanation{Token: tok}
 	for _, sec := range []struct {

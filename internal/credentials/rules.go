@@ -10,6 +10,7 @@ import (
 	"github.com/dagster-oidc/dagster-oidc/internal/flow"
 	"github.com/dagster-oidc/dagster-oidc/internal/policy"
 	"github.com/dagster-oidc/dagster-oidc/internal/proxy/authz"
+	"github.com/dagster-oidc/dagster-oidc/internal/shellquote"
 )
 
 // awsRules converts a profile's role rules to policy rules.
@@ -66,8 +67,29 @@ func (s *Service) decide(rules []policy.Rule, claims *flow.Claims, want string, 
 	d, err := s.evaluate(rules, claims, want, run, what)
 	if err != nil {
 		s.record(Record{Event: "policy_denied", Outcome: "denied", Claims: claims, Run: run, Err: err})
+		if kindDenied(err) && (run.Job != "" || run.ID != "") {
+			// Inside a run this is often the only line of the pod's log:
+			// it names the run and the command that shows the decision.
+			err = apperr.Denied(fmt.Errorf("run %s of job %q (code location %q) refused: %w", run.ID, run.Job, run.Location, err), "run: "+ExplainCommand(s.Profile.Name, run))
+		}
 	}
 	return d, err
+}
+
+// ExplainCommand is the explain command line that shows the decision for
+// run on profile.
+func ExplainCommand(profile string, run policy.Run) string {
+	args := []string{"dagster-oidc", "explain", "--profile", profile}
+	if run.Job != "" {
+		args = append(args, "--job", run.Job)
+	}
+	if run.Location != "" {
+		args = append(args, "--location", run.Location)
+	}
+	if run.ID != "" {
+		args = append(args, "--run-id", run.ID)
+	}
+	return shellquote.Join(args...)
 }
 
 func (s *Service) evaluate(rules []policy.Rule, claims *flow.Claims, want string, run policy.Run, what string) (*policy.Decision, error) {

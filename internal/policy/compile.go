@@ -14,6 +14,7 @@ import (
 type compiled struct {
 	program *vm.Program // nil when the rule has no condition
 	claims  [][]string  // claim paths the condition reads, e.g. [groups], [org team]
+	run     []string    // run fields the condition reads: id, job, location
 }
 
 // Compile checks every rule without evaluating it, for `config validate`.
@@ -54,7 +55,7 @@ func compileRule(r Rule) (*compiled, error) {
 		}
 		return nil, fmt.Errorf("could not compile condition %q: %s", r.When, msg)
 	}
-	return &compiled{program: program, claims: claimPaths(program.Node())}, nil
+	return &compiled{program: program, claims: claimPaths(program.Node()), run: runFields(program.Node())}, nil
 }
 
 // flatten keeps expr's multi-line error (message, source line, caret) on
@@ -70,6 +71,37 @@ func claimPaths(root ast.Node) [][]string {
 	c := &pathCollector{seen: map[string]bool{}}
 	ast.Walk(&root, c)
 	return c.paths
+}
+
+// runFields lists the fields of `run` an expression reads, in the order
+// run.id, run.job, run.location, so a false condition can say what the run
+// was.
+func runFields(root ast.Node) []string {
+	seen := map[string]bool{}
+	ast.Walk(&root, runCollector(seen))
+	var out []string
+	for _, f := range []string{"id", "job", "location"} {
+		if seen[f] {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// runCollector marks each run.<field> access in seen.
+type runCollector map[string]bool
+
+// Visit records run.<field> member accesses.
+func (c runCollector) Visit(node *ast.Node) {
+	m, ok := (*node).(*ast.MemberNode)
+	if !ok {
+		return
+	}
+	id, ok := m.Node.(*ast.IdentifierNode)
+	prop, isString := m.Property.(*ast.StringNode)
+	if ok && isString && id.Value == "run" {
+		c[prop.Value] = true
+	}
 }
 
 type pathCollector struct {

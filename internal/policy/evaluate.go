@@ -111,10 +111,14 @@ func evalRule(r Rule, env vars) (matched bool, reason string, err error) {
 		return true, "matched (no condition)", nil
 	}
 	missing := absent(env.Claims, c.claims)
+	falseReason := "condition false"
+	if why := falseDetail(missing, c.run, env.Run); why != "" {
+		falseReason += " (" + why + ")"
+	}
 	out, runErr := expr.Run(c.program, env)
 	if runErr != nil {
 		if len(missing) > 0 {
-			return false, "condition false (" + absentText(missing) + ")", nil
+			return false, falseReason, nil
 		}
 		msg := flatten(runErr).Error()
 		if m := castErrorRE().FindStringSubmatch(msg); m != nil {
@@ -128,10 +132,7 @@ func evalRule(r Rule, env vars) (matched bool, reason string, err error) {
 		return false, fmt.Sprintf("error: condition yields %T, not bool", out), nil
 	}
 	if !b {
-		if len(missing) > 0 {
-			return false, "condition false (" + absentText(missing) + ")", nil
-		}
-		return false, "condition false", nil
+		return false, falseReason, nil
 	}
 	return true, "matched", nil
 }
@@ -139,6 +140,25 @@ func evalRule(r Rule, env vars) (matched bool, reason string, err error) {
 // castErrorRE matches the run-time error of expr.AsBool's cast,
 // "invalid operation: bool(string) (1:1)".
 var castErrorRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^invalid operation: bool\((.+)\) \(\d+:\d+\)$`) })
+
+// falseDetail says why a condition may be false: the claims it reads that
+// are absent, and the values of the run fields it reads (run.job is
+// "weekly_report"), or "" when there is nothing to add.
+func falseDetail(missing, runFields []string, run runVars) string {
+	var parts []string
+	if len(missing) > 0 {
+		parts = append(parts, absentText(missing))
+	}
+	values := map[string]string{"id": run.ID, "job": run.Job, "location": run.Location}
+	for _, f := range runFields {
+		if v := values[f]; v != "" {
+			parts = append(parts, fmt.Sprintf("run.%s is %q", f, v))
+		} else {
+			parts = append(parts, "run."+f+" is empty")
+		}
+	}
+	return strings.Join(parts, ", ")
+}
 
 func absentText(names []string) string {
 	if len(names) == 1 {

@@ -134,7 +134,7 @@ func TestEvaluate(t *testing.T) {
 			name: "no match lists every rule", rules: rules, mutate: func(in *Input) { in.Claims = map[string]any{"sub": "bob"} },
 			wantKind: apperr.KindDenied,
 			wantErr: "no rule grants a target: rule 1 (" + roleEng + "): condition false (claim groups is absent); " +
-				"rule 2 (" + roleETL + "): condition false (claim groups is absent); " +
+				"rule 2 (" + roleETL + "): condition false (claim groups is absent, run.job is \"etl_daily\"); " +
 				"rule 3 (" + roleAdmin + "): condition false (claim groups is absent); " +
 				"rule 4 (" + roleEng + "): condition false (claim email is absent); " +
 				"rule 5 (" + roleEngDev + "): environment prod != dev",

@@ -39,3 +39,18 @@ func TestIssue16_10_RuleNotBoolean(t *testing.T) {
 		}
 	}
 }
+
+// TestIssue16_16_FalseConditionNamesTheRun: a false condition that reads
+// the run says what the run was, so a refusal in a pod log explains itself.
+func TestIssue16_16_FalseConditionNamesTheRun(t *testing.T) {
+	rules := []Rule{
+		{Target: "arn:aws:iam::123456789012:role/etl", When: "run.job == 'etl_daily'"},
+		{Target: "arn:aws:iam::123456789012:role/report", When: "run.job in ['weekly_report'] && run.location == 'analytics'"},
+	}
+	_, err := Evaluate(rules, Input{Claims: map[string]any{"sub": "system:serviceaccount:dagster:runs"}, Run: Run{ID: "r1", Job: "kpi_refresh"}}, "")
+	want := `no rule grants a target: rule 1 (arn:aws:iam::123456789012:role/etl): condition false (run.job is "kpi_refresh"); ` +
+		`rule 2 (arn:aws:iam::123456789012:role/report): condition false (run.job is "kpi_refresh", run.location is empty)`
+	if err == nil || err.Error() != want {
+		t.Errorf("err = %v\nwant %s", err, want)
+	}
+}
