@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"debug/buildinfo"
 	"fmt"
@@ -96,6 +97,14 @@ type initReport struct {
 	BaselineTotalMS  float64      `json:"baseline_total_ms"`
 	BaselineMainAtMS float64      `json:"baseline_main_at_ms"`
 	Modules          []moduleInit `json:"modules"`
+	// Packages are the heaviest single package inits (median clock).
+	Packages []packageInit `json:"packages,omitempty"`
+}
+
+// packageInit is one package's median init clock time over the runs.
+type packageInit struct {
+	Package string  `json:"package"`
+	ClockMS float64 `json:"clock_ms"`
 }
 
 // traceInits runs aws credential-process (targets[1]) and the baseline
@@ -110,6 +119,7 @@ func traceInits(ctx context.Context, env []string, o options, targets []target) 
 	perModule := map[string][]float64{}
 	perModuleKiB := map[string][]float64{}
 	pkgs := map[string]map[string]bool{}
+	perPackage := map[string][]float64{}
 	var totals, mainAt, baseTotals, baseMainAt []float64
 	for range o.InitRuns {
 		inits, err := traceOnce(ctx, env, targets[1].Argv)
@@ -127,6 +137,7 @@ func traceInits(ctx context.Context, env []string, o options, targets []target) 
 				pkgs[m] = map[string]bool{}
 			}
 			pkgs[m][in.Pkg] = true
+			perPackage[in.Pkg] = append(perPackage[in.Pkg], in.ClockMS)
 			total += in.ClockMS
 			last = max(last, in.At+in.ClockMS)
 		}
@@ -152,6 +163,19 @@ func traceInits(ctx context.Context, env []string, o options, targets []target) 
 	for m, xs := range perModule {
 		rep.Modules = append(rep.Modules, moduleInit{Module: m, Packages: len(pkgs[m]), ClockMS: median(xs), KiB: median(perModuleKiB[m])})
 	}
+	for p, xs := range perPackage {
+		for len(xs) < o.InitRuns {
+			xs = append(xs, 0)
+		}
+		rep.Packages = append(rep.Packages, packageInit{Package: p, ClockMS: median(xs)})
+	}
+	slices.SortFunc(rep.Packages, func(a, b packageInit) int {
+		if c := cmp.Compare(b.ClockMS, a.ClockMS); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Package, b.Package)
+	})
+	rep.Packages = rep.Packages[:min(len(rep.Packages), 12)]
 	slices.SortFunc(rep.Modules, func(a, b moduleInit) int {
 		if a.ClockMS != b.ClockMS {
 			if a.ClockMS > b.ClockMS {

@@ -129,6 +129,13 @@ func (r *results) print(w io.Writer, top int) error {
 			}
 			fmt.Fprintf(&b, "| %s | %d | %.3f | %.0f%% | %.1f |\n", mi.Module, mi.Packages, mi.ClockMS, share, mi.KiB)
 		}
+		if len(in.Packages) > 0 {
+			var heavy []string
+			for _, p := range in.Packages {
+				heavy = append(heavy, fmt.Sprintf("%s %.3f", p.Package, p.ClockMS))
+			}
+			fmt.Fprintf(&b, "\nHeaviest package inits (median ms): %s.\n", strings.Join(heavy, ", "))
+		}
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
