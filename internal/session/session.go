@@ -311,7 +311,22 @@ func (m *Manager) refresh(ctx context.Context, cached *cache.TokenEntry) (res *R
 		}
 		return nil, errors.New("the identity provider's refresh answer carried no id_token and the cached one has expired: ask the IdP administrator to return ID tokens on refresh (e.g. Okta: include openid in the refresh scopes; Entra ID: request the openid scope), or run dagster-oidc login"), true
 	}
-	res, err = m.store(ctx, tok, "refresh")
+	v, err := m.verify(ctx, tok)
+	if err != nil {
+		return nil, err, true
+	}
+	// OpenID Connect Core §12.2: a refreshed ID token's sub MUST be the one
+	// of the login it refreshes. Another subject is refused, the saved
+	// login dropped, and a new login required.
+	if cached != nil && cached.Subject != "" && v.Claims.Subject != cached.Subject {
+		_ = m.Secrets.Delete(rkey)
+		_ = m.Fast.Delete(m.key(cache.KindToken))
+		err := errors.New("the identity provider's refresh answer is for another subject than the login it refreshes (OpenID Connect Core §12.2); the saved login was dropped")
+		m.observe(Event{Name: "refresh", Outcome: "denied", Source: "refresh", Err: err})
+		m.warnf("warning: %v; a new login is needed.", err)
+		return nil, nil, false
+	}
+	res, err = m.storeVerified(tok, v, "refresh")
 	if err == nil {
 		res.Refreshed = true
 	}

@@ -395,3 +395,38 @@ func TestUnwritableSecretsStoreNeverSpendsTheRefreshToken(t *testing.T) {
 type readOnlyStore struct{ cache.Store }
 
 func (readOnlyStore) Set(string, []byte) error { return errors.New("read-only file system") }
+
+// TestAlso_RefreshToAnotherSubjectNeedsLogin (issue 15, "Also"): a refresh
+// answer whose ID token names another sub is refused; the saved login is
+// dropped and, with nobody to log in, the result is "login required".
+func TestAlso_RefreshToAnotherSubjectNeedsLogin(t *testing.T) {
+	h := newHarness(t, true)
+	if _, err := h.m.Token(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	h.due()
+	h.m.CanPrompt = false
+	h.refresher.next = func(string) (*flow.Token, error) {
+		return &flow.Token{IDToken: "tok-refreshed sub=mallory", RefreshToken: "rt-2", Source: "refresh"}, nil
+	}
+	res, err := h.m.Token(t.Context())
+	if apperr.ExitCode(err) != 3 || res != nil {
+		t.Fatalf("res %+v, err = %v; want login required (exit 3)", res, err)
+	}
+	if h.m.HasRefreshToken() {
+		t.Error("the refresh token of the swapped login was kept")
+	}
+	if e, _ := h.m.Cached(); e != nil {
+		t.Errorf("a token is still cached: %+v", e)
+	}
+	if !strings.Contains(h.warn.String(), "for another subject than the login it refreshes") {
+		t.Errorf("warning = %q", h.warn.String())
+	}
+	denied := false
+	for _, e := range h.events {
+		denied = denied || (e.Name == "refresh" && e.Outcome == "denied")
+	}
+	if !denied {
+		t.Errorf("events = %+v, want a denied refresh", h.events)
+	}
+}
