@@ -234,6 +234,12 @@ func (f *File) validate() error {
 		}
 	}
 	var errs []error
+	switch a := f.Audit; {
+	case a.CheckpointEvery < 0:
+		errs = append(errs, f.errorf("audit.checkpoint_every", "must be 0 (no checkpoints) or a number of lines"))
+	case a.CheckpointEvery > 0 && a.Syslog == "":
+		errs = append(errs, f.errorf("audit.checkpoint_every", "needs audit.syslog: checkpoints go to the syslog collector"))
+	}
 	for _, name := range f.ProfileNames() {
 		errs = append(errs, f.validateProfile(f.Profiles[name])...)
 	}

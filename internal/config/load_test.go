@@ -70,6 +70,8 @@ func TestParseErrors(t *testing.T) {
 		{"bad role arn", "profiles:\n  dev:\n    issuer: https://x.example\n    client_id: c\n    aws:\n      region: us-east-1\n      roles:\n        - role_arn: data-eng\n", "c.yaml:8: profiles.dev.aws.roles[0].role_arn: \"data-eng\" is not a role ARN"},
 		{"no roles", "profiles:\n  dev:\n    issuer: https://x.example\n    client_id: c\n    aws:\n      region: us-east-1\n", "c.yaml:5: profiles.dev.aws.roles: at least one role is required"},
 		{"default undefined", "default_profile: prod\nprofiles:\n  dev:\n    issuer: https://x.example\n    client_id: c\n", "c.yaml:1: default_profile: profile \"prod\" is not defined"},
+		{"checkpoints without syslog", "audit:\n  checkpoint_every: 10\nprofiles:\n  dev:\n    issuer: https://x.example\n    client_id: c\n", "c.yaml:2: audit.checkpoint_every: needs audit.syslog: checkpoints go to the syslog collector"},
+		{"negative checkpoint period", "audit:\n  syslog: tcp://127.0.0.1:514\n  checkpoint_every: -1\nprofiles:\n  dev:\n    issuer: https://x.example\n    client_id: c\n", "c.yaml:3: audit.checkpoint_every: must be 0 (no checkpoints) or a number of lines"},
 		{"not yaml", "profiles: [\n", "c.yaml:1: did not find expected node content"},
 		{"empty", "", "c.yaml:1: file is empty"},
 		{"no profiles", "default_profile: \"\"\n", "c.yaml: profiles: no profiles defined"},
