@@ -135,6 +135,10 @@ func execRun(ctx context.Context, o *ExecOptions) (err error) {
 	prun := policy.Run{ID: run.ID, Job: run.Job, Location: run.Location}
 	id := st.identity(r, run)
 	env := o.f.Environ()
+	if k := r.p.ClientSecretEnv; k != "" {
+		// The child needs credentials, never the OIDC client's secret.
+		env = proc.Unset(env, k)
+	}
 	if run.ID != "" {
 		env = proc.SetEnv(env, "DAGSTER_RUN_ID", run.ID)
 	}

@@ -644,3 +644,29 @@ func TestExecUsageErrors(t *testing.T) {
 		t.Errorf("%d STS calls for usage errors, want 0", n)
 	}
 }
+
+// TestAlso_ExecDropsClientSecretEnv (issue 15, "Also"): the variable that
+// client_secret_env names does not reach the child.
+func TestAlso_ExecDropsClientSecretEnv(t *testing.T) {
+	e := newExecEnv(t, "")
+	// The sandbox's client is public: log in without the secret, then name
+	// it in the profile, as a confidential client's profile would.
+	e.login("alice")
+	e.writeConfig(strings.Replace(readFile(t, e.config), "    flow: device\n    aws:", "    flow: device\n    client_secret_env: EXEC_TEST_CLIENT_SECRET\n    aws:", 1))
+	if !strings.Contains(readFile(t, e.config), "client_secret_env") {
+		t.Fatal("the profile does not name the secret variable")
+	}
+	e.env["EXEC_TEST_CLIENT_SECRET"] = "s3cret-of-the-oidc-client"
+	e.env["EXEC_TEST_KEEP"] = "kept as is"
+	var out bytes.Buffer
+	args := append([]string{"exec", "--"}, execChild(t, "env", execRunID, execJob)...)
+	if r := execCLI(e, nil, &out, args...); r.code != 0 {
+		t.Fatalf("exec: exit %d\n%s", r.code, r.stderr)
+	}
+	if strings.Contains(out.String(), "EXEC_TEST_CLIENT_SECRET") || strings.Contains(out.String(), "s3cret-of-the-oidc-client") {
+		t.Errorf("the child saw the client secret variable:\n%s", out.String())
+	}
+	if !strings.Contains(out.String(), "EXEC_TEST_KEEP=kept as is") {
+		t.Errorf("the child's environment lost other variables:\n%s", out.String())
+	}
+}

@@ -36,9 +36,13 @@ var ScrubbedAWSVars = []string{
 
 // ScrubAWSEnv returns a copy of env without the variables listed in
 // ScrubbedAWSVars. env is not modified.
-func ScrubAWSEnv(env []string) []string {
-	drop := make(map[string]bool, len(ScrubbedAWSVars))
-	for _, k := range ScrubbedAWSVars {
+func ScrubAWSEnv(env []string) []string { return Unset(env, ScrubbedAWSVars...) }
+
+// Unset returns a copy of env without the variables named by keys. env is
+// not modified.
+func Unset(env []string, keys ...string) []string {
+	drop := make(map[string]bool, len(keys))
+	for _, k := range keys {
 		drop[k] = true
 	}
 	out := make([]string, 0, len(env))
