@@ -25,7 +25,8 @@ type auditTrail struct {
 }
 
 // auditSinks builds the sinks of an audit config; key keys the file's
-// chain. The file sink defaults to $XDG_STATE_HOME/dagster-oidc/audit.jsonl.
+// chain, and without it there is no file sink. The file sink defaults to
+// $XDG_STATE_HOME/dagster-oidc/audit.jsonl.
 func auditSinks(f *Factory, a config.Audit, key []byte) ([]audit.Sink, error) {
 	if a.Disabled {
 		return nil, nil
@@ -43,14 +44,16 @@ func auditSinks(f *Factory, a config.Audit, key []byte) ([]audit.Sink, error) {
 		}
 		syslog = s
 	}
-	path := auditPath(f, a)
-	fs, err := audit.NewFileSink(path, audit.FileSinkOptions{
-		Key: key, MaxBytes: a.MaxBytes, Clock: f.Clock, Checkpoints: syslog, CheckpointEvery: a.CheckpointEvery,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("audit file %s: %w", path, err)
+	if key != nil { // without it there is no chain to write
+		path := auditPath(f, a)
+		fs, err := audit.NewFileSink(path, audit.FileSinkOptions{
+			Key: key, MaxBytes: a.MaxBytes, Clock: f.Clock, Checkpoints: syslog, CheckpointEvery: a.CheckpointEvery,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("audit file %s: %w", path, err)
+		}
+		sinks = append(sinks, fs)
 	}
-	sinks = append(sinks, fs)
 	if a.Stderr {
 		sinks = append(sinks, audit.NewWriterSink("stderr", f.IO.ErrOut))
 	}
@@ -67,8 +70,8 @@ func (r *resolved) auditLogger() *audit.Logger {
 		}
 		key, err := auditKey(r.f, true)
 		if err != nil {
-			fmt.Fprintf(r.f.IO.ErrOut, "warning: audit trail unavailable: %v\n", err)
-			return
+			key = nil
+			fmt.Fprintf(r.f.IO.ErrOut, "warning: no audit file and no subject hashes: %v; stderr and syslog still get the events\n", err)
 		}
 		sinks, err := auditSinks(r.f, r.cfg.Audit, key)
 		if err != nil {

@@ -322,3 +322,30 @@ func TestAuditVerifyCheckpointsCatchACutTrail(t *testing.T) {
 		t.Errorf("audit verify --checkpoints of the cut trail: exit %d, %s", code, stderr)
 	}
 }
+
+// Without the audit key there is no chain to write: the command still
+// works, says so once, and syslog still gets the event.
+func TestAuditWithoutKeyStillReachesSyslog(t *testing.T) {
+	e := newTestEnv(t, sandbox.Options{})
+	collector := syslogtest.Start(t)
+	cfg := readFile(t, e.config)
+	e.writeConfig(strings.Replace(cfg, "default_profile: sandbox\n", "default_profile: sandbox\naudit:\n  syslog: tcp://"+collector.Addr()+"\n", 1))
+	// A file where the key's directory belongs: the key cannot be stored.
+	if err := os.MkdirAll(e.env["DAGSTER_OIDC_CACHE_DIR"], 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(e.env["DAGSTER_OIDC_CACHE_DIR"], "audit-key"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.login("alice")
+	_, stderr, code := e.run("token")
+	if code != 0 || strings.Count(stderr, "warning: no audit file and no subject hashes: ") != 1 || !strings.Contains(stderr, "stderr and syslog still get the events") {
+		t.Errorf("token: exit %d, stderr %q; want 0 and one warning", code, stderr)
+	}
+	if msgs := collector.WaitFor(t, 1, 10*time.Second); !strings.Contains(strings.Join(msgs, "\n"), `"event":"token_served"`) {
+		t.Errorf("syslog got %q, want the token_served event", msgs)
+	}
+	if fileExists(filepath.Join(e.dir, "state", "audit.jsonl")) {
+		t.Error("an audit file was written without a key")
+	}
+}
