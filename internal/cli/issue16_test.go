@@ -436,3 +436,27 @@ func TestIssue16_18_ExplainUsesOnlyTheCache(t *testing.T) {
 		t.Errorf("explain --refresh on an expired token asked nobody\n%s", stderr)
 	}
 }
+
+// TestIssue16_18_ShortLivedIDTokenWarnsOnce: an IdP whose ID tokens live
+// less than refresh_margin (Dex's 1 minute against the 2 minute default)
+// gets one warning, at the first token, not one at every refresh.
+func TestIssue16_18_ShortLivedIDTokenWarnsOnce(t *testing.T) {
+	e := newTestEnv(t, sandbox.Options{IDTokenLifetime: time.Minute})
+	const warning = "warning: the identity provider issues ID tokens valid for 1m0s, less than refresh_margin 2m0s, so every call refreshes the token; set refresh_margin below that in profile sandbox (e.g. 30s)"
+	e.onSleep = e.approveAs("alice")
+	_, stderr, code := e.run("login")
+	e.onSleep = nil
+	if code != 0 || strings.Count(stderr, warning) != 1 {
+		t.Fatalf("login: exit %d, want the warning once:\n%s", code, stderr)
+	}
+	before := e.sb.Stats().TokenRequests["refresh_token"]
+	for range 2 {
+		_, stderr, code := e.run("token")
+		if code != 0 || strings.Contains(stderr, "warning:") {
+			t.Errorf("token: exit %d, stderr %q; want no second warning", code, stderr)
+		}
+	}
+	if after := e.sb.Stats().TokenRequests["refresh_token"]; after != before+2 {
+		t.Errorf("%d refreshes for two calls, want 2: the margin did not apply", after-before)
+	}
+}

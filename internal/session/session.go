@@ -451,7 +451,8 @@ func (m *Manager) storeVerified(tok *flow.Token, v *flow.Verified, event string)
 	if err := m.storable(tok, v); err != nil {
 		return nil, err
 	}
-	if prev, _ := m.Cached(); prev == nil || prev.Subject != claims.Subject || prev.Issuer != claims.Issuer {
+	prev, _ := m.Cached()
+	if prev == nil || prev.Subject != claims.Subject || prev.Issuer != claims.Issuer {
 		for _, k := range m.DerivedKeys {
 			if err := m.Fast.Delete(k); err != nil {
 				return nil, fmt.Errorf("could not remove the previous identity's cached credentials: %w", err)
@@ -459,6 +460,7 @@ func (m *Manager) storeVerified(tok *flow.Token, v *flow.Verified, event string)
 		}
 	}
 	e := m.entry(tok, claims)
+	m.warnShortLived(prev, &e, claims)
 	data, err := cache.Encode(cache.KindToken, e)
 	if err != nil {
 		return nil, err
@@ -468,6 +470,23 @@ func (m *Manager) storeVerified(tok *flow.Token, v *flow.Verified, event string)
 	}
 	m.observe(Event{Name: event, Outcome: "ok", Source: source, Claims: claims, Expiry: claims.Expiry})
 	return &Result{Entry: e, Claims: claims}, nil
+}
+
+// warnShortLived warns, once, when the IdP issues ID tokens that live less
+// than the refresh margin: each call then refreshes. Once: not again while
+// the entry it replaces was as short-lived (the warning was given then).
+func (m *Manager) warnShortLived(prev, e *cache.TokenEntry, claims *flow.Claims) {
+	short := func(x *cache.TokenEntry) bool { return x.Expiry.Sub(x.ObtainedAt) < m.Margin }
+	if !short(e) || (prev != nil && !prev.ObtainedAt.IsZero() && short(prev)) {
+		return
+	}
+	// The IdP's own figure (exp - iat) when it says when it issued the token.
+	life := e.Expiry.Sub(e.ObtainedAt).Round(time.Second)
+	if !claims.IssuedAt.IsZero() {
+		life = claims.Expiry.Sub(claims.IssuedAt)
+	}
+	m.warnf("warning: the identity provider issues ID tokens valid for %s, less than refresh_margin %s, so every call refreshes the token; set refresh_margin below that in profile %s (e.g. %s)",
+		life, m.Margin, m.Profile, (life / 2).Round(time.Second))
 }
 
 func (m *Manager) saveRefresh(rt string) error {
