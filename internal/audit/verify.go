@@ -135,7 +135,7 @@ func Verify(key []byte, files []TrailFile, checkpoints []Checkpoint) (Report, er
 			case first:
 				return bad(fmt.Sprintf("does not start with a continuation record of %s: its first lines were removed", files[fi-1].Name))
 			case head.Event == EventGenesis || head.Event == EventContinued:
-				return bad(fmt.Sprintf("a %s record inside a file: the trail was restarted or spliced here", head.Event))
+				return bad(fmt.Sprintf("an %s record inside a file: the trail was restarted or spliced here", head.Event))
 			case t.prev != prevMAC || t.seq != prevSeq+1:
 				return bad(fmt.Sprintf("does not follow line %d: lines were deleted, inserted or reordered here", lineNo-1))
 			}

@@ -142,7 +142,7 @@ func TestVerifyNamesTheFirstBadLine(t *testing.T) {
 		{"deleted line 3", join(lines[0], lines[1], lines[3], lines[4]), 3, "does not follow line 2"},
 		{"swapped lines 3 and 4", join(lines[0], lines[1], lines[3], lines[2], lines[4]), 3, "does not follow line 2"},
 		{"line repeated", join(lines[0], lines[1], lines[1], lines[2]), 3, "does not follow line 2"},
-		{"genesis record again", join(lines[0], lines[1], genesisAgain), 3, "audit_genesis record inside a file"},
+		{"genesis record again", join(lines[0], lines[1], genesisAgain), 3, "an audit_genesis record inside a file"},
 		{"garbage line", join(lines[0], "not json\n", lines[1]), 2, "not a JSON object"},
 		{"no trailer", join(lines[0], `{"v":2,"event":"login"}`+"\n"), 2, `no valid "seq", "prev" and "mac"`},
 		{"rotated file alone", join(lines[3:]...), 1, "does not start with its genesis"},
