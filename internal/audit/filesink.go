@@ -117,23 +117,38 @@ func (s *FileSink) Write(line []byte) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	seq, mac, err := s.append(line)
+	if err != nil {
+		return err
+	}
+	// After the file lock is released: a slow collector must not hold up
+	// the other processes appending.
+	if s.o.Checkpoints != nil && s.o.CheckpointEvery > 0 && seq%s.o.CheckpointEvery == 0 {
+		if err := s.o.Checkpoints.Write(checkpointLine(formatTime(s.o.Clock.Now()), seq, mac)); err != nil {
+			return fmt.Errorf("could not send the audit checkpoint: %w", err)
+		}
+	}
+	return nil
+}
 
+// append writes line under the file lock and returns its seq and mac.
+func (s *FileSink) append(line []byte) (int64, string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), s.LockTimeout)
 	defer cancel()
 	locked, err := s.lock.TryLockContext(ctx, 10*time.Millisecond)
 	if err != nil || !locked {
-		return fmt.Errorf("could not lock the audit log: %w", errors.Join(err, ctx.Err()))
+		return 0, "", fmt.Errorf("could not lock the audit log: %w", errors.Join(err, ctx.Err()))
 	}
 	defer func() { _ = s.lock.Unlock() }()
 
 	f, err := os.OpenFile(s.path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
-		return fmt.Errorf("could not open the audit log: %w", err)
+		return 0, "", fmt.Errorf("could not open the audit log: %w", err)
 	}
 	last, size, err := lastLine(f)
 	if err != nil {
 		f.Close()
-		return err
+		return 0, "", err
 	}
 	head, chained := parseTrailer(last)
 	var start string // the record a new file starts with, if any
@@ -142,7 +157,7 @@ func (s *FileSink) Write(line []byte) error {
 		// A new trail, or the first write after another process rotated.
 		if head, chained, err = predecessorHead(s.path + ".1"); err != nil {
 			f.Close()
-			return err
+			return 0, "", err
 		}
 		start = EventGenesis
 		if chained {
@@ -158,10 +173,10 @@ func (s *FileSink) Write(line []byte) error {
 	if size > 0 && start != "" {
 		f.Close()
 		if err := s.rotate(); err != nil {
-			return err
+			return 0, "", err
 		}
 		if f, err = os.OpenFile(s.path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o600); err != nil {
-			return fmt.Errorf("could not open the audit log: %w", err)
+			return 0, "", fmt.Errorf("could not open the audit log: %w", err)
 		}
 	}
 	seq, prev := head.seq, head.mac
@@ -180,17 +195,12 @@ func (s *FileSink) Write(line []byte) error {
 	out = append(append(out, rec...), '\n')
 	if _, err := f.Write(out); err != nil {
 		f.Close()
-		return fmt.Errorf("could not append to the audit log: %w", err)
+		return 0, "", fmt.Errorf("could not append to the audit log: %w", err)
 	}
 	if err := f.Close(); err != nil {
-		return fmt.Errorf("could not append to the audit log: %w", err)
+		return 0, "", fmt.Errorf("could not append to the audit log: %w", err)
 	}
-	if s.o.Checkpoints != nil && s.o.CheckpointEvery > 0 && seq%s.o.CheckpointEvery == 0 {
-		if err := s.o.Checkpoints.Write(checkpointLine(formatTime(s.o.Clock.Now()), seq, mac)); err != nil {
-			return fmt.Errorf("could not send the audit checkpoint: %w", err)
-		}
-	}
-	return nil
+	return seq, mac, nil
 }
 
 // Close releases nothing: files are opened per write.

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dagster-oidc/dagster-oidc/internal/clock"
 )
@@ -468,4 +469,44 @@ func TestVerifyTrailFindsRemovedRotatedFiles(t *testing.T) {
 			t.Error(err)
 		}
 	})
+}
+
+// gateSink signals when a write starts and blocks it until released.
+type gateSink struct{ entered, release chan struct{} }
+
+func (s *gateSink) Name() string { return "gate" }
+func (s *gateSink) Write([]byte) error {
+	s.entered <- struct{}{}
+	<-s.release
+	return nil
+}
+func (s *gateSink) Close() error { return nil }
+
+// A stalled syslog collector must not hold the file lock that other
+// processes wait for.
+func TestCheckpointIsSentAfterTheFileLockIsReleased(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.jsonl")
+	gate := &gateSink{entered: make(chan struct{}), release: make(chan struct{})}
+	slow, err := NewFileSink(path, FileSinkOptions{Key: testKey(), Checkpoints: gate, CheckpointEvery: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := NewFileSink(path, FileSinkOptions{Key: testKey()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other.LockTimeout = 500 * time.Millisecond // gives up while the lock is held
+	done := make(chan error)
+	go func() { done <- slow.Write([]byte(`{"v":2,"event":"login"}`)) }()
+	<-gate.entered
+	if err := other.Write([]byte(`{"v":2,"event":"refresh"}`)); err != nil {
+		t.Errorf("another writer while a checkpoint is being sent: %v", err)
+	}
+	close(gate.release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if rep, err := verifyFiles(t, path); err != nil || rep.Lines != 3 {
+		t.Errorf("Verify = %+v, %v", rep, err)
+	}
 }
