@@ -30,6 +30,7 @@ done
 mkdir -p bench/results
 CGO_ENABLED=0 "$GO" build -trimpath -ldflags '-s -w' -o bin/bench-baseline ./bench/baseline
 CGO_ENABLED=0 "$GO" build -trimpath -ldflags '-s -w' -o bin/bench-linkonly ./bench/linkonly
+CGO_ENABLED=0 "$GO" build -trimpath -ldflags '-s -w' -o bin/bench-minimal ./bench/minimal
 "$GO" build -o bin/bench-hotpath ./bench/cmd/hotpath
 
 echo "== file store (cache: file)"

@@ -16,6 +16,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 )
 
@@ -25,6 +26,7 @@ type options struct {
 	Compare    string
 	Baseline   string
 	LinkOnly   string
+	Minimal    string
 	Hyperfine  string
 	Cache      string
 	Pairs      int
@@ -70,6 +72,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.Compare, "compare", "", "another dagster-oidc binary (e.g. built from an older commit) timed in the same paired runs, with its own audit log")
 	fs.StringVar(&o.Baseline, "baseline", "bin/bench-baseline", "the baseline binary (bench/baseline)")
 	fs.StringVar(&o.LinkOnly, "linkonly", "bin/bench-linkonly", "the link-only floor (bench/linkonly); \"\" to leave it out")
+	fs.StringVar(&o.Minimal, "minimal", "bin/bench-minimal", "the warm-path-only lower bound (bench/minimal); \"\" to leave it out")
 	fs.StringVar(&o.Hyperfine, "hyperfine", "hyperfine", "the hyperfine binary")
 	fs.StringVar(&o.Cache, "cache", "file", "cache mode of the profile: file or keyring (keyring needs a Secret Service)")
 	fs.IntVar(&o.Pairs, "pairs", 300, "paired runs (baseline and command back to back) per command: the headline ratio")
@@ -107,8 +110,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		return res.print(stdout, o.InitTop)
 	}
-	for _, p := range []*string{&o.CLI, &o.Baseline, &o.LinkOnly, &o.Compare} {
-		if *p == "" && (p == &o.LinkOnly || p == &o.Compare) {
+	for _, p := range []*string{&o.CLI, &o.Baseline, &o.LinkOnly, &o.Minimal, &o.Compare} {
+		if *p == "" && (p == &o.LinkOnly || p == &o.Minimal || p == &o.Compare) {
 			continue
 		}
 		if *p, err = absExisting(*p); err != nil {
@@ -133,6 +136,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		targets = append(targets, target{Name: linkOnlyName, Argv: []string{o.LinkOnly, w.DataFile}})
 	}
 	targets = append(targets, target{Name: versionName, Argv: []string{o.CLI, "version"}})
+	if o.Minimal != "" {
+		targets = append(targets, target{Name: minimalName, Argv: []string{o.Minimal, w.Config, w.AWSEntry, filepath.Join(w.Home, "state", "minimal.log")}})
+	}
 	if o.Compare != "" {
 		for _, t := range cliTargets(o.Compare) {
 			t.Name += " (--compare binary)"
@@ -181,6 +187,9 @@ const (
 	// versionName is the product binary doing no credential work: its
 	// start-up, cobra, and printing one line.
 	versionName = "dagster-oidc version (start-up, no credential work)"
+	// minimalName is bench/minimal: the warm path's work in a binary that
+	// links nothing else, a lower bound for a separate helper.
+	minimalName = "warm-path-only lower bound (bench/minimal)"
 )
 
 // cliTargets are the benchmarked dagster-oidc commands.

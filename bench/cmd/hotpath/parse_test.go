@@ -1,6 +1,8 @@
 package main
 
 import (
+	"io"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -139,5 +141,32 @@ func TestTargetEnviron(t *testing.T) {
 	want := []string{"PATH=/bin", "DAGSTER_OIDC_CONFIG_X=1", "DAGSTER_OIDC_CONFIG=/b.yaml"}
 	if !slices.Equal(got, want) {
 		t.Errorf("environ() = %q, want %q", got, want)
+	}
+}
+
+// TestDocumentedFlags parses every bench/run.sh and bin/bench-hotpath line
+// of docs/performance.md, so the documented commands keep working.
+func TestDocumentedFlags(t *testing.T) {
+	doc, err := os.ReadFile("../../../docs/performance.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, line := range strings.Split(string(doc), "\n") {
+		line, _, _ = strings.Cut(line, "#")
+		f := strings.Fields(line)
+		for len(f) > 0 && strings.Contains(f[0], "=") {
+			f = f[1:] // BENCH_KEYRING=0
+		}
+		if len(f) == 0 || (f[0] != "bench/run.sh" && f[0] != "bin/bench-hotpath") {
+			continue
+		}
+		n++
+		if _, err := parseFlags(f[1:], io.Discard); err != nil {
+			t.Errorf("%q: %v", line, err)
+		}
+	}
+	if n < 4 {
+		t.Errorf("found %d documented commands, want at least 4", n)
 	}
 }

@@ -27,6 +27,8 @@ type workspace struct {
 	// with an audit log of its own, so neither binary continues a trail the
 	// other one writes (their formats may differ).
 	CompareConfig string
+	// AWSEntry is the file store's cached AWS credentials, for bench/minimal.
+	AWSEntry string
 	// WarmRequests counts provider and STS requests made by warm calls
 	// while the sandbox was still up (must be 0).
 	WarmRequests int
@@ -130,6 +132,11 @@ func warm(ctx context.Context, o options) (*workspace, error) {
 			}
 		}
 	}
+	entries, err := filepath.Glob(filepath.Join(home, "cache", "aws.*.entry"))
+	if err != nil || len(entries) != 1 {
+		return nil, fmt.Errorf("want one cached AWS entry in the file store, found %d", len(entries))
+	}
+	w.AWSEntry = entries[0]
 	w.WarmRequests = reqs.count() - before
 	if w.WarmRequests != 0 {
 		return nil, fmt.Errorf("warm calls made %d requests to the provider or STS; the cache is not warm", w.WarmRequests)
