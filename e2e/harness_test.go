@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -146,7 +147,7 @@ func (w *world) writeConfig(s string) {
 	}
 	w.env["DAGSTER_OIDC_CONFIG"] = w.config
 	for _, c := range auditClaims(w.config) {
-		if !contains(w.allow, c) {
+		if !slices.Contains(w.allow, c) {
 			w.allow = append(w.allow, c)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -73,12 +74,12 @@ func (p *personalLedger) addWorld(name, dir string, users []sandbox.User, allow 
 		for _, u := range users {
 			p.users[u.ID] = true
 			for _, c := range userClaims(u) {
-				if c.value == "" || (c.claim != "sub" && contains(allow, c.claim)) {
+				if c.value == "" || (c.claim != "sub" && slices.Contains(allow, c.claim)) {
 					continue
 				}
 				// preferred_username and sub share a value: allowing the
 				// first allows the value.
-				if c.claim == "sub" && contains(allow, "preferred_username") {
+				if c.claim == "sub" && slices.Contains(allow, "preferred_username") {
 					continue
 				}
 				if holdsWord(text, c.value) {
@@ -99,15 +100,6 @@ func (p *personalLedger) addWorld(name, dir string, users []sandbox.User, allow 
 		p.msgs++
 		scan("syslog message", i+1, m)
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // holdsWord reports whether v occurs in s not inside a longer word.

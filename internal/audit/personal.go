@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"slices"
 	"strings"
 )
 
@@ -34,7 +35,7 @@ func PersonalValues(claims map[string]any, allow []string) []string {
 	}
 	var out []string
 	for _, k := range personalClaims {
-		if k != "sub" && containsString(allow, k) {
+		if k != "sub" && slices.Contains(allow, k) {
 			continue
 		}
 		if v, ok := claims[k].(string); ok && v != "" {
@@ -42,15 +43,6 @@ func PersonalValues(claims map[string]any, allow []string) []string {
 		}
 	}
 	return out
-}
-
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // RedactPersonal replaces every whole-word occurrence of each value in s
