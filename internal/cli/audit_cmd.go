@@ -5,59 +5,14 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
-	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
 	"github.com/dagster-oidc/dagster-oidc/internal/audit"
-	"github.com/dagster-oidc/dagster-oidc/internal/cache"
 	"github.com/dagster-oidc/dagster-oidc/internal/config"
+	"github.com/dagster-oidc/dagster-oidc/internal/credentials"
 )
-
-// auditKeyName is the file-store key of the installation's audit key.
-const auditKeyName = "audit-hmac-key"
-
-// auditKeyDir is where the audit key is kept: its own directory, so
-// logout --all clears the cache, not the installation key.
-func auditKeyDir(f *Factory) string { return filepath.Join(f.CacheDir(), "audit-key") }
-
-// auditKey returns the installation's audit key, creating it when create
-// is set.
-func auditKey(f *Factory, create bool) ([]byte, error) {
-	keys := cache.FileStore{Dir: auditKeyDir(f)}
-	get := func() ([]byte, error) {
-		b, err := keys.Get(auditKeyName)
-		if errors.Is(err, cache.ErrNotFound) {
-			return nil, nil
-		}
-		return b, err
-	}
-	if !create {
-		key, err := get()
-		if err != nil {
-			return nil, fmt.Errorf("could not read the audit key: %w", err)
-		}
-		if len(key) == 0 {
-			return nil, fmt.Errorf("no audit key in %s: the trail is keyed with the key of the installation that wrote it; run this as that user, with its DAGSTER_OIDC_CACHE_DIR", auditKeyDir(f))
-		}
-		return key, nil
-	}
-	return audit.LoadOrCreateKey(get, func(b []byte) error { return keys.Set(auditKeyName, b) })
-}
-
-// auditPath is the audit file of a config, ~/ expanded.
-func auditPath(f *Factory, a config.Audit) string {
-	path := a.File
-	if path == "" {
-		path = filepath.Join(f.StateDir(), "audit.jsonl")
-	}
-	if strings.HasPrefix(path, "~/") {
-		path = filepath.Join(f.home(), path[2:])
-	}
-	return path
-}
 
 func newAuditCmd(f *Factory, g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
@@ -83,7 +38,7 @@ audit key recomputes.`,
 			}
 			session := ""
 			if matchSession != "" {
-				key, err := auditKey(f, false)
+				key, err := credentials.AuditKey(f.CacheDir(), false)
 				if err != nil {
 					return err
 				}
@@ -117,7 +72,7 @@ holding the audit key.`,
 			if err != nil {
 				return err
 			}
-			key, err := auditKey(f, false)
+			key, err := credentials.AuditKey(f.CacheDir(), false)
 			if err != nil {
 				return err
 			}
@@ -176,7 +131,7 @@ func auditFiles(f *Factory, g *globalOptions, args []string) ([]string, error) {
 	if cfg, err := config.Load(f.ConfigPath(g.ConfigPath)); err == nil {
 		a = cfg.Audit
 	}
-	path := auditPath(f, a)
+	path := credentials.AuditPath(a, f.StateDir(), f.home())
 	files, err := audit.TrailFiles(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("no audit file at %s (nothing was logged yet, or audit.file points elsewhere)", path)

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/dagster-oidc/dagster-oidc/internal/audit"
-	"github.com/dagster-oidc/dagster-oidc/internal/cache"
+	"github.com/dagster-oidc/dagster-oidc/internal/credentials"
 	"github.com/dagster-oidc/dagster-oidc/internal/sandbox"
 	"github.com/dagster-oidc/dagster-oidc/internal/testutil/syslogtest"
 )
@@ -121,7 +121,7 @@ profiles:
 // auditSessionHash is the session_hash e's trail holds for name.
 func auditSessionHash(t *testing.T, e *testEnv, name string) string {
 	t.Helper()
-	key, err := cache.FileStore{Dir: filepath.Join(e.env["DAGSTER_OIDC_CACHE_DIR"], "audit-key")}.Get(auditKeyName)
+	key, err := credentials.AuditKey(e.env["DAGSTER_OIDC_CACHE_DIR"], false)
 	if err != nil {
 		t.Fatalf("audit key: %v", err)
 	}

@@ -92,11 +92,10 @@ func awsPrintRun(ctx context.Context, o *AWSOptions, what string) error {
 	defer r.close()
 	run := runctx.Parse(nil, o.f.Env)
 	prun := policyRun(run)
-	res, err := r.svc.AWSCredentials(ctx, credentials.AWSRequest{Role: o.Role, Run: prun})
+	res, err := r.svc.ServeAWS(ctx, credentials.AWSRequest{Role: o.Role, Run: prun})
 	if err != nil {
 		return err
 	}
-	r.credentialServed(res, prun)
 	c := output.AWSCredentials{
 		AccessKeyID: res.Entry.AccessKeyID, SecretAccessKey: res.Entry.SecretAccessKey,
 		SessionToken: res.Entry.SessionToken, Expiration: res.Entry.Expiration,

@@ -210,7 +210,7 @@ func configShowRun(o *ConfigShowOptions) error {
 	}
 	secret := "not configured"
 	if r.p.ClientSecretEnv != "" || r.p.ClientSecretFile != "" {
-		if s, err := r.clientSecret(); err == nil && s != "" {
+		if s, err := r.svc.ClientSecret(); err == nil && s != "" {
 			secret = "set (****)"
 		} else {
 			secret = "configured but unreadable"

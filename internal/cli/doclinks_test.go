@@ -98,11 +98,11 @@ func TestIssue16_24_DexSection(t *testing.T) {
 			t.Errorf("the Dex section does not say %q", want)
 		}
 	}
-	src, err := os.ReadFile("logout.go")
+	src, err := os.ReadFile(filepath.Join("..", "credentials", "profile.go"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(string(src), "The issuer advertises no revocation_endpoint; the refresh token is removed locally only.") {
-		t.Error("logout.go no longer prints the message the Dex section quotes")
+		t.Error("the logout use case (internal/credentials/profile.go) no longer says what the Dex section quotes")
 	}
 }

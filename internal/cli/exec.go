@@ -9,13 +9,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
-	"github.com/dagster-oidc/dagster-oidc/internal/atomicfile"
 	"github.com/dagster-oidc/dagster-oidc/internal/credentials"
 	"github.com/dagster-oidc/dagster-oidc/internal/credserver"
 	"github.com/dagster-oidc/dagster-oidc/internal/policy"
@@ -180,7 +178,7 @@ func execRun(ctx context.Context, o *ExecOptions) (err error) {
 				return err
 			}
 			id.AWSRole, id.AWSSession = role, session
-			stop, err := r.keepTokenFile(ctx, filepath.Join(tmp, "web-identity-token"))
+			stop, err := r.svc.KeepTokenFile(ctx, filepath.Join(tmp, "web-identity-token"))
 			if err != nil {
 				return err
 			}
@@ -205,7 +203,7 @@ func execRun(ctx context.Context, o *ExecOptions) (err error) {
 	}
 	if o.StatusFile != "" {
 		// The token is cached by now; this only reads it for the subject.
-		if tok, err := r.mgr.Token(ctx); err == nil {
+		if tok, err := r.svc.Tokens.Token(ctx); err == nil {
 			id.subject(r, tok.Entry.Source, tok.Entry.Issuer, tok.Entry.Subject, tok.Entry.Expiry)
 		}
 	}
@@ -248,66 +246,17 @@ func startFailure(o *ExecOptions, err error) error {
 // credentialProvider serves the credential endpoint from the cached document,
 // exchanging again when what it holds has less than the margin left.
 func (r *resolved) credentialProvider(q credentials.AWSRequest) credserver.Provider {
+	serve := r.svc.CredentialEndpoint(q)
 	return func(ctx context.Context) (*credserver.Credentials, error) {
-		res, err := r.svc.AWSCredentials(ctx, q)
+		res, err := serve(ctx)
 		if err != nil {
-			outcome := "error"
-			if apperr.KindOf(err) == apperr.KindDenied {
-				outcome = "denied"
-			}
-			r.audit(auditRecord{Event: "credential_served", Outcome: outcome, Run: q.Run, Err: err})
 			return nil, err
 		}
-		r.credentialServed(res, q.Run)
 		return &credserver.Credentials{
 			AccessKeyID: res.Entry.AccessKeyID, SecretAccessKey: res.Entry.SecretAccessKey,
 			SessionToken: res.Entry.SessionToken, Expiration: res.Entry.Expiration,
 		}, nil
 	}
-}
-
-// keepTokenFile writes the current ID token to path (0600) and rewrites it
-// ahead of the token's expiry until stop is called.
-func (r *resolved) keepTokenFile(ctx context.Context, path string) (stop func(), err error) {
-	write := func() (time.Time, error) {
-		res, err := r.mgr.Token(ctx)
-		if err != nil {
-			return time.Time{}, err
-		}
-		return res.Entry.Expiry, atomicfile.Write(path, []byte(res.Entry.IDToken), 0o600)
-	}
-	exp, err := write()
-	if err != nil {
-		return nil, fmt.Errorf("could not write the web-identity token file: %w", err)
-	}
-	loopCtx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			wait := exp.Sub(r.f.Clock.Now()) - r.p.RefreshMargin.D()
-			if wait < 5*time.Second {
-				wait = 5 * time.Second
-			}
-			// A real timer: the injected sleeper is for polls that tests
-			// drive step by step, not for a loop that runs beside a child.
-			t := time.NewTimer(wait)
-			select {
-			case <-loopCtx.Done():
-				t.Stop()
-				return
-			case <-t.C:
-			}
-			next, err := write()
-			if err != nil {
-				fmt.Fprintf(r.f.IO.ErrOut, "dagster-oidc: warning: could not refresh the web-identity token file: %v\n", err)
-				continue
-			}
-			exp = next
-		}
-	}()
-	return func() { cancel(); wg.Wait() }, nil
 }
 
 // setDefault sets key unless env already has it.

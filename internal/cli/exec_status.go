@@ -8,6 +8,7 @@ import (
 
 	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
 	"github.com/dagster-oidc/dagster-oidc/internal/atomicfile"
+	"github.com/dagster-oidc/dagster-oidc/internal/credentials"
 	"github.com/dagster-oidc/dagster-oidc/internal/runctx"
 )
 
@@ -70,7 +71,7 @@ func newExecStatus(path string) *execStatus {
 // identity fills in the identity from the profile's current token and
 // the run.
 func (s *execStatus) identity(r *resolved, run runctx.Run) *execIdentity {
-	id := &execIdentity{Profile: r.p.Name, Environment: r.p.Environment, Source: r.flowName, Issuer: r.p.Issuer,
+	id := &execIdentity{Profile: r.p.Name, Environment: r.p.Environment, Source: r.svc.FlowName(), Issuer: r.p.Issuer,
 		RunID: run.ID, JobName: run.Job, Step: run.Step}
 	s.Identity = id
 	return id
@@ -85,9 +86,7 @@ func (id *execIdentity) subject(r *resolved, source, issuer, sub string, expiry 
 		id.Issuer = issuer
 	}
 	id.TokenExpiry = expiry
-	if l := r.auditLogger(); l != nil && sub != "" {
-		id.SubjectHash = l.SubjectHash(sub, id.Issuer)
-	}
+	id.SubjectHash = r.svc.SubjectHash(sub, id.Issuer)
 }
 
 // running records the child's pid.
@@ -111,7 +110,7 @@ func (s *execStatus) refused(err error) error {
 		s.ExitCode = ee.code
 	} else {
 		s.ExitCode = apperr.ExitCode(err)
-		s.Kind = kindName(apperr.KindOf(err))
+		s.Kind = credentials.KindName(apperr.KindOf(err))
 		s.Hint = apperr.HintOf(err)
 	}
 	s.Error = err.Error()
@@ -130,20 +129,4 @@ func (s *execStatus) write() error {
 		return fmt.Errorf("could not write the status file: %w", err)
 	}
 	return nil
-}
-
-// kindName names an error kind in the status file.
-func kindName(k apperr.Kind) string {
-	switch k {
-	case apperr.KindUsage:
-		return "usage"
-	case apperr.KindLoginRequired:
-		return "login_required"
-	case apperr.KindDenied:
-		return "denied"
-	case apperr.KindInterrupted:
-		return "interrupted"
-	default:
-		return "error"
-	}
 }

@@ -10,11 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
 	"github.com/dagster-oidc/dagster-oidc/internal/credentials"
-	"github.com/dagster-oidc/dagster-oidc/internal/flow"
 	"github.com/dagster-oidc/dagster-oidc/internal/runctx"
-	"github.com/dagster-oidc/dagster-oidc/internal/session"
 	"github.com/dagster-oidc/dagster-oidc/internal/termsafe"
 )
 
@@ -68,7 +65,7 @@ func explainRun(ctx context.Context, o *ExplainOptions) error {
 		return err
 	}
 	w := o.f.IO.Out
-	src := r.sourceDoc()
+	src := r.svc.Source()
 	fmt.Fprintf(w, "Profile:      %s (environment %s)\n", r.p.Name, r.p.Environment)
 	fmt.Fprintf(w, "Source:       %s (%s)\n", src.Chosen, src.Reason)
 	for _, c := range src.Candidates {
@@ -84,17 +81,7 @@ func explainRun(ctx context.Context, o *ExplainOptions) error {
 	if o.Run != "" {
 		run.ID = o.Run
 	}
-	q := credentials.ExplainRequest{Role: o.Role, Run: policyRun(run)}
-	if !o.Refresh && !r.isWorkload() {
-		e, err := r.mgr.Cached()
-		if err != nil {
-			return err
-		}
-		if e == nil {
-			return apperr.LoginRequired(fmt.Errorf("profile %q has no cached login to explain", r.p.Name), "run: dagster-oidc login --profile "+r.p.Name+" (or explain --refresh to log in or refresh first)")
-		}
-		q.Token = &session.Result{Entry: *e, Claims: flow.ClaimsFromMap(e.Claims, e.Expiry), FromCache: true}
-	}
+	q := credentials.ExplainRequest{Role: o.Role, Run: policyRun(run), Refresh: o.Refresh}
 	x, err := r.svc.Explain(ctx, q)
 	if x == nil {
 		return err
@@ -106,7 +93,7 @@ func explainRun(ctx context.Context, o *ExplainOptions) error {
 	}
 	fmt.Fprintf(w, "Token:        from %s, %s %s\n", tok.Entry.Source, expires, tok.Entry.Expiry.UTC().Format("2006-01-02T15:04:05Z"))
 	fmt.Fprintln(w, "Claims:")
-	writeClaims(w, r.visibleClaims(tok.Claims.All))
+	writeClaims(w, r.svc.VisibleClaims(tok.Claims.All))
 	if run.Job != "" || run.ID != "" || run.Location != "" {
 		fmt.Fprintf(w, "Run:          id %q, job %q, location %q\n", run.ID, run.Job, run.Location)
 	}

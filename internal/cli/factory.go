@@ -13,6 +13,7 @@ import (
 
 	"github.com/dagster-oidc/dagster-oidc/internal/cache"
 	"github.com/dagster-oidc/dagster-oidc/internal/clock"
+	"github.com/dagster-oidc/dagster-oidc/internal/credentials"
 	"github.com/dagster-oidc/dagster-oidc/internal/env"
 )
 
@@ -58,6 +59,15 @@ type Factory struct {
 	Build   BuildInfo
 	// KeyringTimeout bounds each keyring call.
 	KeyringTimeout time.Duration
+}
+
+// deps are the side effects of the use cases.
+func (f *Factory) deps() credentials.Deps {
+	return credentials.Deps{
+		Env: f.Env, Clock: f.Clock, HTTP: f.HTTPClient(), Keyring: f.Keyring, KeyringTimeout: f.KeyringTimeout,
+		CacheDir: f.CacheDir(), StateDir: f.StateDir(), Home: f.home(), Stat: f.Stat, Sleep: f.Sleep,
+		CanPrompt: f.IO.CanPrompt(), HasDisplay: f.HasDisplay, QR: f.IO.StderrTTY, OpenBrowser: f.OpenBrowser, Stderr: f.IO.ErrOut,
+	}
 }
 
 // ConfigPath returns the profiles file path: --config, DAGSTER_OIDC_CONFIG,

@@ -268,11 +268,10 @@ func gcpTokenRun(ctx context.Context, o *GCPTokenOptions) error {
 	defer r.close()
 	run := runctx.Parse(nil, o.f.Env)
 	prun := policyRun(run)
-	res, err := r.svc.GCPAccessToken(ctx, credentials.GCPRequest{ServiceAccount: o.ServiceAccount, Run: prun})
+	res, err := r.svc.ServeGCP(ctx, credentials.GCPRequest{ServiceAccount: o.ServiceAccount, Run: prun})
 	if err != nil {
 		return err
 	}
-	r.audit(auditRecord{Event: "token_served", Outcome: "ok", ServiceAccount: res.Entry.ServiceAccount, Expiry: res.Entry.Expiry, Run: prun})
 	return output.GCPAccessToken(o.f.IO.Out, o.Format, output.GCPToken{
 		AccessToken: res.Entry.AccessToken, Expiry: res.Entry.Expiry, ServiceAccount: res.Entry.ServiceAccount,
 	})

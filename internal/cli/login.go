@@ -49,11 +49,7 @@ func loginRun(ctx context.Context, o *LoginOptions) error {
 		return err
 	}
 	defer r.close()
-	src, err := r.source(ctx)
-	if err != nil {
-		return err
-	}
-	res, err := r.mgr.Login(ctx, src)
+	res, err := r.svc.Login(ctx)
 	if err != nil {
 		return err
 	}

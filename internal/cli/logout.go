@@ -2,12 +2,11 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
-	"github.com/dagster-oidc/dagster-oidc/internal/cache"
+	"github.com/dagster-oidc/dagster-oidc/internal/credentials"
 )
 
 // LogoutOptions are the options of `logout`.
@@ -46,69 +45,9 @@ func logoutRun(ctx context.Context, o *LogoutOptions) error {
 		return err
 	}
 	defer r.close()
-	// Under the profile's locks: a refresh, login or exchange in flight
-	// finishes first, and is then removed rather than written back later.
-	return r.mgr.Exclusive(ctx, func() error { return logoutLocked(ctx, o, r) })
-}
-
-func logoutLocked(ctx context.Context, o *LogoutOptions, r *resolved) error {
-	if o.Revoke {
-		if err := r.revoke(ctx); err != nil {
-			return err
-		}
+	notes, err := r.svc.Logout(ctx, credentials.LogoutRequest{All: o.All, Revoke: o.Revoke})
+	for _, n := range notes {
+		fmt.Fprintln(o.f.IO.ErrOut, n)
 	}
-	if o.All {
-		var errs []error
-		for _, s := range []cache.Store{r.mgr.Fast, r.secrets} {
-			if s2, ok := underlying(s).(cache.Clearer); ok {
-				if err := s2.Clear(); err != nil {
-					errs = append(errs, fmt.Errorf("%s store: %w", s.Name(), err))
-				}
-			}
-		}
-		if err := errors.Join(errs...); err != nil {
-			return fmt.Errorf("could not remove every entry: %w", err)
-		}
-		fmt.Fprintln(o.f.IO.ErrOut, "Removed every cached login and credential.")
-		return nil
-	}
-	if err := r.mgr.Remove(r.credentialKeys()...); err != nil {
-		return fmt.Errorf("could not remove the cached login: %w", err)
-	}
-	fmt.Fprintf(o.f.IO.ErrOut, "Logged out of profile %s.\n", r.p.Name)
-	return nil
-}
-
-func underlying(s cache.Store) cache.Store {
-	if l, ok := s.(*lazyStore); ok {
-		if u, err := l.get(); err == nil {
-			return u
-		}
-	}
-	return s
-}
-
-func (r *resolved) revoke(ctx context.Context) error {
-	rt := r.mgr.RefreshToken()
-	if rt == "" {
-		fmt.Fprintln(r.f.IO.ErrOut, "No refresh token stored; nothing to revoke.")
-		return nil
-	}
-	m, err := r.metadata(ctx)
-	if err != nil {
-		return err
-	}
-	if m.RevocationURL == "" {
-		fmt.Fprintf(r.f.IO.ErrOut, "The issuer advertises no revocation_endpoint; the refresh token is removed locally only.\n")
-		return nil
-	}
-	ref, err := r.refresher(ctx)
-	if err != nil {
-		return err
-	}
-	if err := ref.Revoke(ctx, m.RevocationURL, rt); err != nil {
-		return fmt.Errorf("could not revoke the refresh token (nothing was removed; retry, or run logout without --revoke): %w", err)
-	}
-	fmt.Fprintln(r.f.IO.ErrOut, "Revoked the refresh token at the identity provider.")
-	return nil
+	return err
 }

@@ -128,7 +128,7 @@ func proxyOptions(f *Factory, r *resolved, x *config.Proxy) (proxy.Options, erro
 	if err != nil {
 		return proxy.Options{}, apperr.Usage(err, "")
 	}
-	secret, err := r.clientSecret()
+	secret, err := r.svc.ClientSecret()
 	if err != nil {
 		return proxy.Options{}, apperr.Usage(err, "")
 	}
@@ -153,7 +153,7 @@ func proxyOptions(f *Factory, r *resolved, x *config.Proxy) (proxy.Options, erro
 			RedirectURL: strings.TrimSuffix(ext.String(), "/") + proxy.CallbackPath, Scopes: p.Scopes},
 		Bearer: bearer, Rules: rules, Sealer: sealer, SessionLifetime: x.SessionLifetime.D(),
 		ForwardHeaders: x.ForwardHeaders, MaxBodyBytes: x.MaxBodyBytes, MaxMessageBytes: x.MaxMessageBytes,
-		Audit: r.auditLogger(), Clock: f.Clock,
+		Audit: r.svc.AuditLogger(), Clock: f.Clock,
 		ErrorLog: func(format string, args ...any) {
 			fmt.Fprintf(errOut, "dagster-oidc proxy: "+format+"\n", args...)
 		},

@@ -11,7 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
-	"github.com/dagster-oidc/dagster-oidc/internal/cache"
+	"github.com/dagster-oidc/dagster-oidc/internal/credentials"
 	"github.com/dagster-oidc/dagster-oidc/internal/flow"
 	"github.com/dagster-oidc/dagster-oidc/internal/termsafe"
 )
@@ -53,66 +53,13 @@ request and never logs in.`,
 	return cmd
 }
 
-// Status is the `status --format json` document.
-type Status struct {
-	Profile     string     `json:"profile"`
-	Environment string     `json:"environment"`
-	Issuer      string     `json:"issuer"`
-	ClientID    string     `json:"client_id,omitempty"`
-	Flow        string     `json:"flow"`
-	Source      *SourceDoc `json:"source"`
-	LoggedIn    bool       `json:"logged_in"`
-	Subject     string     `json:"subject,omitempty"`
-	Email       string     `json:"email,omitempty"`
-	Audience    []string   `json:"audience,omitempty"`
-	Expiry      *time.Time `json:"expiry,omitempty"`
-	ExpiresIn   string     `json:"expires_in,omitempty"`
-	Valid       bool       `json:"valid"`
-	TokenSource string     `json:"token_source,omitempty"`
-	// Workload is set for a workload source: its tokens are read at every
-	// use and never stored, so there is no login to show.
-	Workload *WorkloadDoc `json:"workload,omitempty"`
-	Store    StoreDoc     `json:"store"`
-}
-
-// WorkloadDoc says how a workload source's tokens are used and checked.
-type WorkloadDoc struct {
-	Stored bool   `json:"stored"`
-	Verify string `json:"verify"`
-	// Unverified says when a token is accepted without a signature check.
-	Unverified string `json:"unverified,omitempty"`
-}
-
-// SourceDoc says which source the flow resolves to and why.
-type SourceDoc struct {
-	Chosen     string         `json:"chosen"`
-	Reason     string         `json:"reason"`
-	Candidates []CandidateDoc `json:"candidates,omitempty"`
-}
-
-// CandidateDoc is one ambient source considered by flow: auto.
-type CandidateDoc struct {
-	Name      string `json:"name"`
-	Available bool   `json:"available"`
-	Reason    string `json:"reason"`
-}
-
-// StoreDoc says where tokens live.
-type StoreDoc struct {
-	Tokens        string `json:"tokens"`
-	RefreshTokens string `json:"refresh_tokens"`
-	Reason        string `json:"reason"`
-	RefreshToken  bool   `json:"refresh_token_present"`
-	Warning       string `json:"warning,omitempty"`
-}
-
 func statusRun(_ context.Context, o *StatusOptions) error {
 	r, err := loadProfile(o.f, o.g, o.Flow)
 	if err != nil {
 		return err
 	}
 	defer r.close()
-	st, err := r.status()
+	st, err := r.svc.Status()
 	if err != nil {
 		return err
 	}
@@ -125,74 +72,7 @@ func statusRun(_ context.Context, o *StatusOptions) error {
 	return nil
 }
 
-func (r *resolved) sourceDoc() *SourceDoc {
-	d := &SourceDoc{Chosen: r.flowName}
-	switch {
-	case r.detection != nil && r.detection.Chosen != "":
-		d.Reason = "flow: auto detected an ambient workload identity"
-	case r.detection != nil:
-		d.Reason = "flow: auto found no workload identity; human login via " + r.flowName
-	default:
-		d.Reason = "flow: " + r.flowName + " set in the profile or by --flow"
-	}
-	if r.detection != nil {
-		for _, c := range r.detection.Candidates {
-			d.Candidates = append(d.Candidates, CandidateDoc{Name: c.Name, Available: c.Available, Reason: c.Reason})
-		}
-	}
-	return d
-}
-
-// status describes the profile's login. A cache the trust checks refuse is
-// the error every other command gives, not a silent "not logged in".
-func (r *resolved) status() (*Status, error) {
-	now := r.f.Clock.Now()
-	st := &Status{
-		Profile: r.p.Name, Environment: r.p.Environment, Issuer: r.p.Issuer, ClientID: r.p.ClientID,
-		Flow: r.p.Flow, Source: r.sourceDoc(),
-	}
-	st.Store.Tokens = r.mgr.Fast.Name()
-	st.Store.RefreshTokens = r.secrets.Name()
-	st.Store.Reason = r.secrets.Reason()
-	if r.isWorkload() {
-		st.Store.Reason = "workload tokens are never stored; " + st.Store.Reason
-		st.Workload = &WorkloadDoc{Verify: r.p.Verify}
-		switch flow.VerifyMode(r.p.Verify) {
-		case flow.VerifyWhenReachable:
-			st.Workload.Unverified = "when the issuer cannot be reached (iss, aud and exp are still checked; each such use is audited as unverified)"
-		case flow.VerifyOff:
-			st.Workload.Unverified = "always (iss, aud and exp are checked; each use is audited as unverified)"
-		}
-	}
-	st.Store.RefreshToken = r.mgr.HasRefreshToken()
-	if st.Store.RefreshToken && r.secrets.Name() == cache.ModeFile {
-		st.Store.Warning = "the refresh token is stored in a file (0600) because no keyring answered; anyone who can read your files as you can use it"
-	}
-	e, err := r.mgr.Cached()
-	if err != nil {
-		return nil, err
-	}
-	if e == nil {
-		return st, nil
-	}
-	st.TokenSource = e.Source
-	st.Subject = e.Subject
-	exp := e.Expiry.UTC()
-	st.Expiry = &exp
-	st.Valid = e.Expiry.After(now)
-	if st.Valid {
-		st.ExpiresIn = e.Expiry.Sub(now).Round(time.Second).String()
-	}
-	// A token the next call would not serve (expired, or inside
-	// refresh_margin) is a login only while a refresh token can renew it:
-	// after the IdP rejected the refresh token, nothing can.
-	st.LoggedIn = e.Expiry.After(now.Add(r.p.RefreshMargin.D())) || st.Store.RefreshToken
-	st.Email, _ = r.visibleClaims(e.Claims)["email"].(string)
-	st.Audience = e.Audience
-	return st, nil
-}
-
-func writeStatus(w io.Writer, st *Status) {
+func writeStatus(w io.Writer, st *credentials.Status) {
 	// Values quote the token's claims: no terminal controls (issue 15.4).
 	row := func(k, v string) { fmt.Fprintf(w, "%-14s %s\n", k+":", termsafe.Clean(v)) }
 	row("Profile", fmt.Sprintf("%s (environment %s)", st.Profile, st.Environment))

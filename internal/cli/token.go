@@ -68,11 +68,10 @@ func tokenRun(ctx context.Context, o *TokenOptions) error {
 		return err
 	}
 	defer r.close()
-	res, err := r.mgr.Token(ctx)
+	res, err := r.svc.IDToken(ctx)
 	if err != nil {
 		return err
 	}
-	r.served(res)
 	if o.Format == "raw" {
 		_, err = fmt.Fprintln(o.f.IO.Out, res.Entry.IDToken)
 		return err
@@ -82,18 +81,6 @@ func tokenRun(ctx context.Context, o *TokenOptions) error {
 	enc.SetIndent("", "  ")
 	return enc.Encode(tokenJSON{
 		IDToken: res.Entry.IDToken, Expiry: res.Entry.Expiry.UTC(), RefreshAt: res.Entry.Expiry.Add(-r.p.RefreshMargin.D()).UTC(),
-		Source: res.Entry.Source, Profile: r.p.Name, Claims: r.visibleClaims(c.All), Unverified: res.Unverified,
+		Source: res.Entry.Source, Profile: r.p.Name, Claims: r.svc.VisibleClaims(c.All), Unverified: res.Unverified,
 	})
-}
-
-// visibleClaims drops the profile's private_claims.
-func (r *resolved) visibleClaims(all map[string]any) map[string]any {
-	out := make(map[string]any, len(all))
-	for k, v := range all {
-		out[k] = v
-	}
-	for _, k := range r.p.PrivateClaims {
-		delete(out, k)
-	}
-	return out
 }

@@ -2,7 +2,10 @@
 // tested without waiting.
 package clock
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // Clock tells the current time.
 type Clock interface {
@@ -26,3 +29,17 @@ type Func func() time.Time
 
 // Now calls f.
 func (f Func) Now() time.Time { return f() }
+
+// Sleep waits for d or until ctx is done, and then returns ctx's error. It
+// is the one wait-or-cancel of the program: pollers, retries and refresh
+// loops take it as their default sleeper.
+func Sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

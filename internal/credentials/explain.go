@@ -2,6 +2,7 @@ package credentials
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
 	"github.com/dagster-oidc/dagster-oidc/internal/policy"
@@ -13,9 +14,10 @@ type ExplainRequest struct {
 	// Role is the role or service account that would be asked for.
 	Role string
 	Run  policy.Run
-	// Token, when set, is decided on instead of asking Tokens for one: the
-	// cached token, so that explain calls nobody.
-	Token *session.Result
+	// Refresh lets explain refresh (or log in) when the cached token is
+	// not valid; without it a login is decided on its cached token, expired
+	// or not, and nobody is called. Workload tokens are always read.
+	Refresh bool
 }
 
 // Explanation is the token and each rule section's decision. It calls no
@@ -38,12 +40,9 @@ type ExplainSection struct {
 // that cannot be evaluated stops it with that error, returned beside what
 // was decided so far.
 func (s *Service) Explain(ctx context.Context, q ExplainRequest) (*Explanation, error) {
-	tok := q.Token
-	if tok == nil {
-		var err error
-		if tok, err = s.Tokens.Token(ctx); err != nil {
-			return nil, err
-		}
+	tok, err := s.explainToken(ctx, q)
+	if err != nil {
+		return nil, err
 	}
 	x := &Explanation{Token: tok}
 	for _, sec := range []struct {
@@ -66,4 +65,19 @@ func (s *Service) Explain(ctx context.Context, q ExplainRequest) (*Explanation, 
 		s.record(Record{Event: "policy_denied", Outcome: "denied", Claims: tok.Claims, Run: q.Run, Err: x.Denied})
 	}
 	return x, nil
+}
+
+// explainToken is the token Explain decides on.
+func (s *Service) explainToken(ctx context.Context, q ExplainRequest) (*session.Result, error) {
+	if q.Refresh || s.isWorkload() {
+		return s.Tokens.Token(ctx)
+	}
+	e, err := s.Tokens.Cached()
+	if err != nil {
+		return nil, err
+	}
+	if e == nil {
+		return nil, apperr.LoginRequired(fmt.Errorf("profile %q has no cached login to explain", s.Profile.Name), "run: dagster-oidc login --profile "+s.Profile.Name+" (or explain --refresh to log in or refresh first)")
+	}
+	return cachedResult(e), nil
 }

@@ -34,7 +34,20 @@ type Tokens interface {
 	Renew(ctx context.Context, stale string) (*session.Result, error)
 	// Key returns the cache key of an entry kind of the profile.
 	Key(kind string, extra ...string) string
+	// Cached returns the cached token entry, nil when there is none; it
+	// never calls out.
+	Cached() (*cache.TokenEntry, error)
 }
+
+// cachedResult is the answer for a cached entry, with the claims stored
+// with it after verification.
+func cachedResult(e *cache.TokenEntry) *session.Result {
+	return &session.Result{Entry: *e, Claims: flow.ClaimsFromMap(e.Claims, e.Expiry), FromCache: true}
+}
+
+// isWorkload reports whether the profile's source is a workload identity
+// (false for a Service built from ports alone).
+func (s *Service) isWorkload() bool { return s.w != nil && flow.IsWorkload(s.w.flowName) }
 
 // Locker serialises the processes that exchange for one profile.
 type Locker interface {
@@ -104,6 +117,9 @@ type Service struct {
 	Audit Observer
 	// Warn receives warnings (never stdout).
 	Warn io.Writer
+
+	// w is what Open wired (nil in a Service built from ports alone).
+	w *wiring
 }
 
 func (s *Service) record(r Record) {

@@ -34,7 +34,7 @@ func (f *fakeTokens) result() *session.Result {
 	tok := fmt.Sprintf("tok-%d", f.calls)
 	all := map[string]any{"sub": "alice", "email": "alice@example.com", "groups": f.groups}
 	return &session.Result{
-		Entry:  cache.TokenEntry{IDToken: tok, Expiry: now.Add(time.Hour), Source: "device", Subject: "alice"},
+		Entry:  cache.TokenEntry{IDToken: tok, Expiry: now.Add(time.Hour), Source: "device", Subject: "alice", Claims: all},
 		Claims: &flow.Claims{Subject: "alice", Email: "alice@example.com", Expiry: now.Add(time.Hour), All: all},
 	}
 }
@@ -49,6 +49,11 @@ func (f *fakeTokens) Token(context.Context) (*session.Result, error) {
 func (f *fakeTokens) Renew(_ context.Context, stale string) (*session.Result, error) {
 	f.renews++
 	return f.result(), nil
+}
+
+func (f *fakeTokens) Cached() (*cache.TokenEntry, error) {
+	res := f.result()
+	return &res.Entry, nil
 }
 
 func (f *fakeTokens) Key(kind string, extra ...string) string {

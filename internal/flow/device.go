@@ -236,7 +236,7 @@ func (d *DeviceFlow) sleep(ctx context.Context, t time.Duration) error {
 	if d.Sleep != nil {
 		return d.Sleep(ctx, t)
 	}
-	return sleepCtx(ctx, t)
+	return clock.Sleep(ctx, t)
 }
 
 func expiredCode() error {

@@ -91,7 +91,7 @@ func (o WorkloadOptions) withDefaults() WorkloadOptions {
 		o.Clock = clock.Real{}
 	}
 	if o.Sleep == nil {
-		o.Sleep = workloadSleep
+		o.Sleep = clock.Sleep
 	}
 	if o.ReadFile == nil {
 		o.ReadFile = workloadReadFile
@@ -106,18 +106,6 @@ func (o WorkloadOptions) withDefaults() WorkloadOptions {
 func (o WorkloadOptions) lookup(name string) (string, bool) {
 	v, ok := o.Env(name)
 	return v, ok && v != ""
-}
-
-// workloadSleep waits for d or until ctx is done.
-func workloadSleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // ErrTokenExpired is returned for a workload token whose exp claim has passed.
