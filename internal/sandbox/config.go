@@ -12,9 +12,19 @@ import (
 type configView struct {
 	Issuer, ClientID, STSEndpoint string
 	Roles                         []Role
+	// TokenFile is the path of a rotating service-account token file; the
+	// sandbox-k8s profile is written only when it is set.
+	TokenFile string
+	// GCP endpoints of the emulator.
+	GCPTokenURL, GCPImpersonationURL string
 }
 
-var configTmpl = template.Must(template.New("config").Funcs(template.FuncMap{"quote": strconv.Quote}).Parse(
+var configTmpl = template.Must(template.New("config").Funcs(template.FuncMap{
+	"quote": strconv.Quote, "gcpAudience": func() string { return DemoGCPAudience },
+	"gcpServiceAccount": func() string { return DemoGCPServiceAccount },
+	"pipelineRole":      func() string { return DemoPipelineRoleARN }, "ciRole": func() string { return DemoCIRoleARN },
+	"githubRepository": func() string { return DemoGitHubRepository }, "ciAudience": func() string { return DemoCIAudience },
+}).Parse(
 	`default_profile: sandbox
 profiles:
   sandbox:
@@ -31,12 +41,63 @@ profiles:
         - role_arn: {{.ARN}}
           when: {{quote .When}}
 {{- end}}{{end}}
+{{- template "gcp" .}}
+  sandbox-github:
+    environment: dev
+    issuer: {{.Issuer}}
+    flow: github-actions
+    workload:
+      audience: {{ciAudience}}
+    aws:
+      region: us-east-1
+      sts_endpoint: {{.STSEndpoint}}
+      roles:
+        - role_arn: {{ciRole}}
+          when: "claims.repository == '{{githubRepository}}'"
+{{- if .TokenFile}}
+  sandbox-k8s:
+    environment: dev
+    issuer: {{.Issuer}}
+    flow: kubernetes
+    workload:
+      path: {{quote .TokenFile}}
+      audience: {{.ClientID}}
+    aws:
+      region: us-east-1
+      sts_endpoint: {{.STSEndpoint}}
+      roles:
+        - role_arn: {{pipelineRole}}
+          when: "claims.sub startsWith 'system:serviceaccount:dagster:'"
+{{- template "gcp" .}}
+{{- end}}
+{{define "gcp"}}
+    gcp:
+      audience: {{gcpAudience}}
+      token_url: {{.GCPTokenURL}}
+      impersonation_url: {{.GCPImpersonationURL}}
+      service_account: {{gcpServiceAccount}}
+{{- end}}
 `))
 
-// WriteConfig writes a dagster-oidc config YAML whose `sandbox` profile uses
-// this server, with one rule per role that has a When expression.
-func (s *Server) WriteConfig(w io.Writer) error {
-	return writeConfig(w, configView{Issuer: s.issuer, ClientID: s.opts.ClientID, STSEndpoint: s.STSEndpoint(), Roles: s.opts.Roles})
+// ConfigOptions select the optional profiles of WriteConfig.
+type ConfigOptions struct {
+	// TokenFile, when set, adds the sandbox-k8s profile reading that
+	// service-account token file (see KeepTokenFile).
+	TokenFile string
+}
+
+// WriteConfig writes a dagster-oidc config YAML whose profiles use this
+// server: `sandbox` (device login, one rule per role that has a When
+// expression, AWS and GCP), `sandbox-github` (the GitHub Actions-style token
+// endpoint) and, with o.TokenFile, `sandbox-k8s` (a service-account token
+// file, AWS and GCP).
+func (s *Server) WriteConfig(w io.Writer, o ConfigOptions) error {
+	return writeConfig(w, s.configView(o))
+}
+
+func (s *Server) configView(o ConfigOptions) configView {
+	return configView{Issuer: s.issuer, ClientID: s.opts.ClientID, STSEndpoint: s.STSEndpoint(), Roles: s.opts.Roles,
+		TokenFile: o.TokenFile, GCPTokenURL: s.GCPTokenURL(), GCPImpersonationURL: s.GCPImpersonationURL()}
 }
 
 func writeConfig(w io.Writer, v configView) error {

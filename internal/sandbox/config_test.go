@@ -17,7 +17,8 @@ func TestWriteConfigGolden(t *testing.T) {
 		write func(*bytes.Buffer) error
 	}{
 		{"config.golden", func(b *bytes.Buffer) error {
-			return writeConfig(b, configView{Issuer: "http://127.0.0.1:8555", ClientID: o.ClientID, STSEndpoint: "http://127.0.0.1:8555/sts", Roles: o.Roles})
+			return writeConfig(b, configView{Issuer: "http://127.0.0.1:8555", ClientID: o.ClientID, STSEndpoint: "http://127.0.0.1:8555/sts", Roles: o.Roles,
+				TokenFile: "/home/me/sandbox/token", GCPTokenURL: "http://127.0.0.1:8555/gcp/v1/token", GCPImpersonationURL: "http://127.0.0.1:8555/gcp/v1"})
 		}},
 		{"instructions.golden", func(b *bytes.Buffer) error {
 			return writeInstructions(b, "http://127.0.0.1:8555", "http://127.0.0.1:8555/device", o.Users)
@@ -39,7 +40,7 @@ func TestWriteConfigGolden(t *testing.T) {
 func TestWriteConfigParses(t *testing.T) {
 	s := startServer(t, Options{})
 	var b bytes.Buffer
-	if err := s.WriteConfig(&b); err != nil {
+	if err := s.WriteConfig(&b, ConfigOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	var cfg struct {

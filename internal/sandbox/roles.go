@@ -10,6 +10,10 @@ const (
 	DemoDataEngRoleARN  = "arn:aws:iam::000000000000:role/data-eng"
 	DemoAnalystRoleARN  = "arn:aws:iam::000000000000:role/analyst"
 	DemoPipelineRoleARN = "arn:aws:iam::000000000000:role/pipeline"
+	DemoCIRoleARN       = "arn:aws:iam::000000000000:role/ci"
+	// DemoCIAudience is the aud the ci role trusts: what GitHub Actions
+	// workflows ask for when they assume an AWS role.
+	DemoCIAudience = "sts.amazonaws.com"
 )
 
 // Role is an IAM role as the STS emulator's trust policy sees it.
@@ -29,13 +33,15 @@ type Role struct {
 }
 
 // DemoRoles returns the data-eng and analyst roles, trusted for any subject
-// with the client ID as audience, and a pipeline role for workload
-// identities (sub "system:serviceaccount:*").
+// with the client ID as audience, a pipeline role for workload identities
+// (sub "system:serviceaccount:*") and a ci role for the GitHub
+// Actions-style tokens (aud DemoCIAudience, sub "repo:sandbox/*").
 func DemoRoles() []Role {
 	return []Role{
 		{ARN: DemoDataEngRoleARN, MaxDuration: 12 * time.Hour, When: "'data-eng' in claims.groups"},
 		{ARN: DemoAnalystRoleARN, MaxDuration: 12 * time.Hour, When: "'analysts' in claims.groups"},
 		{ARN: DemoPipelineRoleARN, SubjectPattern: "system:serviceaccount:*", MaxDuration: 12 * time.Hour},
+		{ARN: DemoCIRoleARN, Audience: DemoCIAudience, SubjectPattern: "repo:sandbox/*", MaxDuration: time.Hour},
 	}
 }
 

@@ -26,6 +26,7 @@ type Server struct {
 	store  *store
 	rec    *recorder
 	srv    *http.Server
+	github *githubTokens
 
 	closeOnce sync.Once
 	closeErr  error
@@ -44,6 +45,8 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	}
 	s := &Server{opts: o, issuer: "http://" + ln.Addr().String(), rec: newRecorder()}
 	s.store = newStore(o, s.rec)
+	s.github = &githubTokens{s: s, requestToken: newID()}
+	s.rec.secret("github_request_token", s.github.requestToken)
 	handler, err := s.routes()
 	if err != nil {
 		_ = ln.Close()
@@ -126,6 +129,8 @@ func (s *Server) routes() (http.Handler, error) {
 	mux.Handle(loginPath, issuerCtx.Handler(&loginPage{store: s.store, callback: op.AuthCallbackURL(provider)}))
 	mux.Handle(devicePath, &devicePage{store: s.store})
 	mux.Handle(stsPath, newSTS(s.issuer, s.opts, s.store, s.rec))
+	mux.Handle(githubPath, s.github)
+	mux.Handle(gcpPath+"/", s.newGCP())
 	mux.Handle("/", provider)
 	return logRequests(s.opts.Logger, mux), nil
 }

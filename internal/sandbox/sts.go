@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
@@ -39,11 +40,14 @@ type stsEmulator struct {
 	// audiences are all the audiences the "IAM OIDC provider" knows.
 	audiences    map[string]bool
 	throttleLeft int // guarded by rec.mu
+
+	mu     sync.Mutex
+	issued map[string]issuedCredentials // by access key ID
 }
 
 func newSTS(issuer string, o Options, st *store, rec *recorder) *stsEmulator {
 	e := &stsEmulator{issuer: issuer, opts: o, store: st, rec: rec, roles: map[string]Role{},
-		audiences: map[string]bool{o.ClientID: true}, throttleLeft: o.STSThrottle}
+		audiences: map[string]bool{o.ClientID: true}, throttleLeft: o.STSThrottle, issued: map[string]issuedCredentials{}}
 	for _, r := range o.Roles {
 		e.roles[r.ARN] = r
 		e.audiences[r.Audience] = true
@@ -72,6 +76,10 @@ func (e *stsEmulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if err := r.ParseForm(); err != nil {
 			serr = validationError("could not parse the form body")
 			break
+		}
+		if r.Form.Get("Action") == "GetCallerIdentity" {
+			e.callerIdentity(w, r, requestID)
+			return
 		}
 		resp, sess, serr = e.assume(r.Context(), r.Form)
 	}
@@ -200,21 +208,29 @@ func checkLength(field, value string, present, required bool, minLen, maxLen int
 	return nil
 }
 
-// verify checks the token's signature against the sandbox JWKS, its iss and
-// its exp (with the injected clock).
-func (e *stsEmulator) verify(ctx context.Context, raw string) (*oidc.IDToken, *stsError) {
-	keys, err := e.store.KeySet(ctx)
+// verifyToken checks raw's signature against the sandbox JWKS, its iss and
+// its exp (with the injected clock); the audience is the caller's to check.
+func verifyToken(ctx context.Context, st *store, issuer string, o Options, raw string) (*oidc.IDToken, error) {
+	keys, err := st.KeySet(ctx)
 	if err != nil {
-		return nil, &stsError{Code: "IDPCommunicationError", Status: http.StatusBadRequest, Message: "could not read the identity provider's keys"}
+		return nil, errKeys
 	}
 	ks := &oidc.StaticKeySet{}
 	for _, k := range keys {
 		ks.PublicKeys = append(ks.PublicKeys, k.Key().(crypto.PublicKey))
 	}
-	v := oidc.NewVerifier(e.issuer, ks, &oidc.Config{SkipClientIDCheck: true, Now: e.opts.Clock.Now})
-	tok, err := v.Verify(ctx, raw)
+	return oidc.NewVerifier(issuer, ks, &oidc.Config{SkipClientIDCheck: true, Now: o.Clock.Now}).Verify(ctx, raw)
+}
+
+var errKeys = errors.New("could not read the identity provider's keys")
+
+// verify checks the token as STS does and maps failures to its errors.
+func (e *stsEmulator) verify(ctx context.Context, raw string) (*oidc.IDToken, *stsError) {
+	tok, err := verifyToken(ctx, e.store, e.issuer, e.opts, raw)
 	var expired *oidc.TokenExpiredError
 	switch {
+	case errors.Is(err, errKeys):
+		return nil, &stsError{Code: "IDPCommunicationError", Status: http.StatusBadRequest, Message: err.Error()}
 	case errors.As(err, &expired):
 		return nil, &stsError{Code: codeExpiredToken, Status: http.StatusBadRequest, Message: fmt.Sprintf(
 			"Token expired: current date/time %d must be before the expiration date/time %d", e.opts.Clock.Now().Unix(), expired.Expiry.Unix())}
@@ -259,6 +275,8 @@ func (e *stsEmulator) issue(req stsRequest, role Role, tok *oidc.IDToken, d time
 	sess := STSSession{RoleARN: role.ARN, RoleSessionName: req.sessionName, Subject: tok.Subject,
 		DurationSeconds: int(d / time.Second), AccessKeyID: c.AccessKeyID, Expiration: exp,
 		Policy: req.policy, PolicyARNs: req.policyARNs}
+	e.remember(c.AccessKeyID, issuedCredentials{sessionToken: c.SessionToken, arn: res.AssumedRoleUser.Arn,
+		userID: res.AssumedRoleUser.AssumedRoleID, account: account, expiration: exp})
 	return resp, sess, nil
 }
 
