@@ -460,3 +460,45 @@ func TestIssue16_18_ShortLivedIDTokenWarnsOnce(t *testing.T) {
 		t.Errorf("%d refreshes for two calls, want 2: the margin did not apply", after-before)
 	}
 }
+
+// TestIssue16_15_WorkloadHints: a refused workload token gets a hint for a
+// pod (what rotates the token), never "log in".
+func TestIssue16_15_WorkloadHints(t *testing.T) {
+	e := newTestEnv(t, sandbox.Options{})
+	path := filepath.Join(e.dir, "token")
+	write := func(lifetime time.Duration) {
+		tok, err := e.sb.MintIDToken(map[string]any{"aud": "dagster-oidc", "sub": "system:serviceaccount:dagster:runs"}, lifetime)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(tok), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.writeConfig("profiles:\n  pod:\n    issuer: " + e.sb.Issuer() + "\n    flow: file\n    verify: required\n    workload: {path: " + path + ", audience: dagster-oidc}\n" +
+		"    aws:\n      region: us-east-1\n      sts_endpoint: " + e.sb.STSEndpoint() + "\n      roles:\n        - role_arn: " + sandbox.DemoDataEngRoleARN + "\n")
+	e.tty = false
+	tests := []struct {
+		name     string
+		lifetime time.Duration
+		args     []string
+		want     string
+	}{
+		// Expired beyond the clock skew: refused here.
+		{"expired token file", -time.Hour, []string{"token"}, "nothing rotated the file token in time: check what provides it"},
+		// Expired within the 30 s skew: accepted here, refused by STS.
+		{"STS ExpiredToken", -10 * time.Second, []string{"aws", "credential-process"}, "the file token expired before STS checked it: check what rotates it"},
+	}
+	if out, _, code := e.run("status"); code != 0 || strings.Contains(out, "login") {
+		t.Errorf("status of a workload profile: exit %d, speaks of a login:\n%s", code, out)
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			write(tt.lifetime)
+			_, stderr, code := e.run(tt.args...)
+			if code != 4 || !strings.Contains(stderr, "\n"+tt.want) || strings.Contains(stderr, "login") {
+				t.Errorf("exit %d, stderr:\n%s\nwant exit 4, the hint %q and no login advice", code, stderr, tt.want)
+			}
+		})
+	}
+}

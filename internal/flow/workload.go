@@ -133,6 +133,12 @@ func (e *WorkloadError) Error() string {
 // Unwrap returns the cause.
 func (e *WorkloadError) Unwrap() error { return e.Err }
 
+// RotationHint is the hint for an expired workload token: in a pod or a CI
+// job nobody logs in, and the cause is that nothing rotated the token.
+func RotationHint(source string) string {
+	return "nothing rotated the " + source + " token in time: check what provides it (the kubelet's projected token and its expirationSeconds, the CI job's token, whatever writes the file) and this machine's clock; dagster-oidc status shows the source"
+}
+
 // workloadFail wraps err in a WorkloadError carrying hint for the user.
 // An interruption is left unclassified so that it still exits 130.
 func workloadFail(source, where string, err error, hint string) error {
@@ -142,7 +148,11 @@ func workloadFail(source, where string, err error, hint string) error {
 	}
 	// A token that was read but cannot be accepted is a verification
 	// failure (exit 4), not a failure to read it.
-	if errors.Is(err, ErrNotJWT) || errors.Is(err, ErrTokenExpired) || errors.Is(err, ErrWrongAudience) {
+	if errors.Is(err, ErrTokenExpired) {
+		// The path was right: nothing replaced the token before it expired.
+		return apperr.Denied(werr, RotationHint(source))
+	}
+	if errors.Is(err, ErrNotJWT) || errors.Is(err, ErrWrongAudience) {
 		return apperr.Denied(werr, hint)
 	}
 	return apperr.New(apperr.KindError, werr, hint)

@@ -396,6 +396,9 @@ func (m *Manager) fromSource(ctx context.Context, src flow.Source) (*Result, err
 	}
 	v, err := m.verify(ctx, tok)
 	if err != nil {
+		if m.Workload {
+			return nil, workloadHint(tok.Source, err)
+		}
 		return nil, err
 	}
 	if v.Unverified != "" {
@@ -404,6 +407,20 @@ func (m *Manager) fromSource(ctx context.Context, src flow.Source) (*Result, err
 	e := m.entry(tok, v.Claims)
 	m.observe(Event{Name: "login", Outcome: "ok", Source: tok.Source, Claims: v.Claims, Expiry: v.Claims.Expiry, Unverified: v.Unverified})
 	return &Result{Entry: e, Claims: v.Claims, Unverified: v.Unverified}, nil
+}
+
+// workloadHint gives a refused workload token a hint that fits a pod or a
+// CI job, where nobody logs in: an expired platform token means that
+// nothing rotated it.
+func workloadHint(source string, err error) error {
+	var ve *flow.VerificationError
+	if !errors.As(err, &ve) {
+		return err
+	}
+	if ve.Reason == flow.ReasonExpired {
+		return apperr.Denied(err, flow.RotationHint(source))
+	}
+	return apperr.Denied(err, "check the profile's issuer and workload.audience against the "+source+" token's iss and aud (dagster-oidc explain shows its claims)")
 }
 
 // verify checks tok, recording a refusal.
