@@ -18,8 +18,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -61,6 +63,48 @@ func dagsterVenv(t *testing.T) string {
 	return dir
 }
 
+// dagsterDefs is the code location's file.
+func dagsterDefs(t *testing.T) string {
+	t.Helper()
+	defs, err := filepath.Abs(filepath.Join("testdata", "dagster", "defs.py"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return defs
+}
+
+// startGroup starts cmd in a process group of its own (so the processes it
+// starts, such as the webserver's code server, stop with it), collects its
+// output, and stops the group when the test ends. The channel receives its
+// exit.
+func startGroup(t *testing.T, cmd *exec.Cmd, name string) (*minioLog, <-chan error) {
+	t.Helper()
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.WaitDelay = 15 * time.Second
+	logs := &minioLog{}
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("could not start %s: %v", name, err)
+	}
+	exited := make(chan error, 1)
+	waited := make(chan struct{})
+	go func() { err := cmd.Wait(); exited <- err; close(waited) }()
+	t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		select {
+		case <-waited:
+		case <-time.After(20 * time.Second):
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-waited
+		}
+		ledger.addOutput(t.Name()+": "+name, logs.String(), false)
+		if t.Failed() {
+			t.Logf("%s output:\n%s", name, logs.String())
+		}
+	})
+	return logs, exited
+}
+
 // dagster is one running dagster-webserver with its instance.
 type dagster struct {
 	t           *testing.T
@@ -70,10 +114,11 @@ type dagster struct {
 	logs        *minioLog
 }
 
-// startDagster writes DAGSTER_HOME and the workspace, starts
-// dagster-webserver with w's environment plus extra, and waits until the
-// code location has loaded.
-func startDagster(t *testing.T, w *world, venv, launcherConfig string, extra map[string]string) *dagster {
+// startDagster writes DAGSTER_HOME and the workspace (workspace, or one
+// that loads testdata/dagster/defs.py when empty), starts dagster-webserver
+// with w's environment plus extra, and waits until the code location has
+// loaded.
+func startDagster(t *testing.T, w *world, venv, launcherConfig, workspace string, extra map[string]string) *dagster {
 	t.Helper()
 	home := filepath.Join(w.dir, "dagster-home")
 	progress := filepath.Join(w.dir, "progress")
@@ -81,10 +126,6 @@ func startDagster(t *testing.T, w *world, venv, launcherConfig string, extra map
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			t.Fatal(err)
 		}
-	}
-	defs, err := filepath.Abs(filepath.Join("testdata", "dagster", "defs.py"))
-	if err != nil {
-		t.Fatal(err)
 	}
 	instance := fmt.Sprintf(`run_coordinator:
   module: dagster._core.run_coordinator
@@ -97,12 +138,14 @@ run_launcher:
 telemetry:
   enabled: false
 `, launcherConfig)
-	workspace := fmt.Sprintf(`load_from:
+	if workspace == "" {
+		workspace = fmt.Sprintf(`load_from:
   - python_file:
       relative_path: %s
       location_name: %s
       executable_path: %s
-`, defs, dagsterLocation, filepath.Join(venv, "bin", "python"))
+`, dagsterDefs(t), dagsterLocation, filepath.Join(venv, "bin", "python"))
+	}
 	for name, data := range map[string]string{"dagster.yaml": instance, "workspace.yaml": workspace} {
 		if err := os.WriteFile(filepath.Join(home, name), []byte(data), 0o600); err != nil {
 			t.Fatal(err)
@@ -110,33 +153,13 @@ telemetry:
 	}
 	addr := minioFreeAddr(t)
 	host, port, _ := strings.Cut(addr, ":")
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := w.command(ctx, filepath.Join(venv, "bin", "dagster-webserver"), "-h", host, "-p", port, "-w", filepath.Join(home, "workspace.yaml"))
+	cmd := w.command(context.Background(), filepath.Join(venv, "bin", "dagster-webserver"), "-h", host, "-p", port, "-w", filepath.Join(home, "workspace.yaml"))
 	cmd.Env = append(cmd.Env, "DAGSTER_HOME="+home, "PATH="+filepath.Join(venv, "bin")+":/usr/local/bin:/usr/bin:/bin", "E2E_PROGRESS_DIR="+progress)
 	for k, v := range extra {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	// Its own process group, so the code server it starts stops with it.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) }
-	cmd.WaitDelay = 15 * time.Second
-	logs := &minioLog{}
-	cmd.Stdout, cmd.Stderr = logs, logs
-	if err := cmd.Start(); err != nil {
-		cancel()
-		t.Fatalf("could not start dagster-webserver: %v", err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	logs, exited := startGroup(t, cmd, "dagster-webserver")
 	d := &dagster{t: t, url: "http://" + addr, home: home, progressDir: progress, logs: logs}
-	t.Cleanup(func() {
-		cancel()
-		<-exited
-		ledger.addOutput(t.Name()+": dagster-webserver", logs.String(), false)
-		if t.Failed() {
-			t.Logf("dagster-webserver output:\n%s", logs.String())
-		}
-	})
 	start := time.Now()
 	deadline := start.Add(dagsterStartTimeout)
 	last := ""
@@ -389,7 +412,7 @@ func TestDagsterExecRunLauncher(t *testing.T) {
           when: "'data-eng' in claims.groups && run.job in ['etl_daily', 'long_run']"
 `, m.STS, minioRoleARN)))
 	w.login("alice")
-	d := startDagster(t, w, venv, fmt.Sprintf("    binary: %s\n    aws: true\n    start_timeout: 60\n", bin.cli),
+	d := startDagster(t, w, venv, fmt.Sprintf("    binary: %s\n    aws: true\n    start_timeout: 60\n", bin.cli), "",
 		map[string]string{"E2E_S3_ENDPOINT": m.URL, "E2E_DAGSTER_OIDC": bin.cli, "AWS_EC2_METADATA_DISABLED": "true"})
 
 	long := d.launch("long_run")
@@ -530,4 +553,135 @@ func TestDagsterExecRunLauncher(t *testing.T) {
 		t.Logf("long_run: %d writes with %d access keys, no ExpiredToken; worker and wrapper exited %d; %d STS calls; whole test %s",
 			puts, len(keys), workerCode, m.STSCalls(), time.Since(start).Round(time.Second))
 	})
+}
+
+// execStatusDoc is the part of `exec --status-file` these tests read.
+type execStatusDoc struct {
+	State    string `json:"state"`
+	ExitCode int    `json:"exit_code"`
+	Identity struct {
+		AWSRole    string `json:"aws_role"`
+		AWSSession string `json:"aws_session_name"`
+		RunID      string `json:"run_id"`
+		JobName    string `json:"job_name"`
+		Step       string `json:"step"`
+	} `json:"identity"`
+}
+
+func readExecStatus(t *testing.T, path string) execStatusDoc {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st execStatusDoc
+	if err := json.Unmarshal(raw, &st); err != nil {
+		t.Fatalf("%s: %v: %s", path, err, raw)
+	}
+	return st
+}
+
+// dagsterCodeServerRole is the role of processes with no run (the rule
+// `run.job == ”`); MinIO in claim mode ignores the ARN, the policy and the
+// audit trail do not.
+const dagsterCodeServerRole = "arn:minio:iam:::role/code-server"
+
+// TestDagsterCodeServerAndStepWorkers: a code server image's ENTRYPOINT
+// (`dagster-oidc exec -- dagster api grpc`) runs the code server with the
+// profile's identity and no run context; step workers (`dagster api
+// execute_step`, started per step as the k8s_job_executor does) each get
+// their run's id, job and step.
+func TestDagsterCodeServerAndStepWorkers(t *testing.T) {
+	venv := dagsterVenv(t)
+	w := newWorld(t, sandbox.Options{}, "")
+	m := startMinIO(t, w)
+	w.writeConfig(w.profile(fmt.Sprintf(`    aws:
+      region: us-east-1
+      sts_endpoint: %s
+      session_name: "{{job}}-{{run_id}}"
+      roles:
+        - role_arn: %s
+          when: "'data-eng' in claims.groups && run.job == 'etl_steps'"
+        - role_arn: %s
+          when: "run.job == ''"
+`, m.STS, minioRoleARN, dagsterCodeServerRole)))
+	w.login("alice")
+
+	addr := minioFreeAddr(t)
+	host, port, _ := strings.Cut(addr, ":")
+	status := filepath.Join(w.dir, "code-server.status.json")
+	marker := filepath.Join(w.dir, "code-server.json")
+	cs := w.command(context.Background(), bin.cli, "exec", "--aws", "--status-file", status, "--",
+		filepath.Join(venv, "bin", "dagster"), "api", "grpc", "-h", host, "-p", port, "-f", dagsterDefs(t), "--location-name", dagsterLocation)
+	cs.Env = append(cs.Env, "PATH="+filepath.Join(venv, "bin")+":/usr/bin:/bin", "E2E_S3_ENDPOINT="+m.URL, "E2E_CODE_SERVER_MARKER="+marker)
+	csLogs, csExited := startGroup(t, cs, "code server")
+	// The code server listens once it has loaded the definitions.
+	for deadline := time.Now().Add(dagsterStartTimeout); ; time.Sleep(250 * time.Millisecond) {
+		select {
+		case err := <-csExited:
+			t.Fatalf("the code server exited: %v\n%s", err, csLogs)
+		default:
+		}
+		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the code server did not listen within %s:\n%s", dagsterStartTimeout, csLogs)
+		}
+	}
+
+	st := readExecStatus(t, status)
+	if st.State != "running" || st.Identity.RunID != "" || st.Identity.JobName != "" || st.Identity.AWSRole != dagsterCodeServerRole {
+		t.Errorf("code server status %+v, want running with the no-run role %s and no run", st, dagsterCodeServerRole)
+	}
+	var loaded struct {
+		CredentialMethod string `json:"credential_method"`
+		Buckets          int
+		RunID            string `json:"run_id"`
+		JobName          string `json:"job_name"`
+	}
+	raw, err := os.ReadFile(marker)
+	if err != nil || json.Unmarshal(raw, &loaded) != nil || loaded.CredentialMethod != "container-role" || loaded.RunID != "" || loaded.JobName != "" {
+		t.Errorf("the code server's load-time S3 call: %s (%v); want container-role credentials and no run", raw, err)
+	}
+
+	workspace := fmt.Sprintf("load_from:\n  - grpc_server: {host: %s, port: %s, location_name: %s}\n", host, port, dagsterLocation)
+	d := startDagster(t, w, venv, fmt.Sprintf("    binary: %s\n    aws: true\n", bin.cli), workspace,
+		map[string]string{"E2E_S3_ENDPOINT": m.URL, "E2E_DAGSTER_OIDC": bin.cli, "AWS_EC2_METADATA_DISABLED": "true"})
+	id := d.launch("etl_steps")
+	r := d.wait(id, "SUCCESS", "FAILURE", "CANCELED")
+	events := d.events(id)
+	if r.Status != "SUCCESS" {
+		t.Fatalf("etl_steps %s:\n%s", r.Status, strings.Join(events, "\n"))
+	}
+	for _, step := range []string{"extract", "load"} {
+		// The run can end before the last step's wrapper has seen its worker exit.
+		path := filepath.Join(d.progressDir, id+"-"+step+".status.json")
+		st := readExecStatus(t, path)
+		for deadline := time.Now().Add(30 * time.Second); st.State == "running" && time.Now().Before(deadline); st = readExecStatus(t, path) {
+			time.Sleep(100 * time.Millisecond)
+		}
+		if st.State != "exited" || st.ExitCode != 0 || st.Identity.RunID != id || st.Identity.JobName != "etl_steps" ||
+			st.Identity.Step != step || st.Identity.AWSRole != minioRoleARN || st.Identity.AWSSession != "etl_steps-"+id {
+			t.Errorf("step %s: exec status %+v, want exited 0 with run %s, job etl_steps, step %s, session etl_steps-%s", step, st, id, step, id)
+		}
+		if e := eventWith(events, "step "+step+", pid", "run "+id); e == "" {
+			t.Errorf("no event from step %s with its run id:\n%s", step, strings.Join(events, "\n"))
+		}
+	}
+	var codeServer, steps int
+	for _, a := range execAudit(t, w)["exchange"] {
+		switch {
+		case a.Role == dagsterCodeServerRole && a.RunID == "" && a.JobName == "":
+			codeServer++
+		case a.RunID == id && a.JobName == "etl_steps" && a.Role == minioRoleARN:
+			steps++
+		default:
+			t.Errorf("unexpected exchange audit line %+v", a)
+		}
+	}
+	if codeServer != 1 || steps < 1 {
+		t.Errorf("%d code-server and %d etl_steps exchanges, want 1 and at least 1", codeServer, steps)
+	}
 }

@@ -8,18 +8,50 @@ worker's environment has no AWS keys or profiles, only what
   E2E_DAGSTER_OIDC  the dagster-oidc binary, for the OIDCIdentity resource
   E2E_PROGRESS_DIR  long_run appends one JSON line per event to
                     <dir>/<run id>.jsonl: {"event": "put", "n", "access_key"},
-                    {"event": "error", "code"}, {"event": "signal", "name", "pid"}
+                    {"event": "error", "code"}, {"event": "signal", "name", "pid"};
+                    etl_steps' step workers keep their exec status in
+                    <dir>/<run id>-<step key>.status.json
+  E2E_CODE_SERVER_MARKER  set for the code server only: loading this file
+                    lists MinIO's buckets and writes {"credential_method",
+                    "buckets", "run_id", "job_name"} there
+
+etl_steps runs each step as `dagster-oidc exec --aws -- dagster api
+execute_step --compressed-input-json ...`, the command line the
+k8s_job_executor and docker_executor give their step workers, through a
+local step handler.
 """
 
 import json
 import os
 import signal
+import subprocess
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import boto3
 from botocore.exceptions import ClientError
-from dagster import Definitions, EnvVar, In, Nothing, OpExecutionContext, in_process_executor, job, op
+from dagster import (
+    Definitions,
+    EnvVar,
+    In,
+    InitExecutorContext,
+    Nothing,
+    OpExecutionContext,
+    executor,
+    in_process_executor,
+    job,
+    op,
+)
+from dagster._core.definitions.executor_definition import multiple_process_executor_requirements
+from dagster._core.events import DagsterEvent
+from dagster._core.execution.retries import RetryMode
+from dagster._core.executor.step_delegating import StepDelegatingExecutor
+from dagster._core.executor.step_delegating.step_handler.base import (
+    CheckStepHealthResult,
+    StepHandler,
+    StepHandlerContext,
+)
 
 from dagster_oidc import OIDCIdentity
 
@@ -121,7 +153,91 @@ def long_run() -> None:
     keep_writing()
 
 
+class ExecStepHandler(StepHandler):
+    """Each step as a local `dagster-oidc exec --aws -- dagster api execute_step` process."""
+
+    def __init__(self, binary: str, status_dir: str) -> None:
+        self._binary, self._status_dir = binary, status_dir
+        self._procs: dict[str, subprocess.Popen[bytes]] = {}
+
+    @property
+    def name(self) -> str:
+        return "dagster-oidc exec"
+
+    def _key(self, ctx: StepHandlerContext) -> str:
+        (key,) = ctx.execute_step_args.step_keys_to_execute or []
+        return key
+
+    def launch_step(self, ctx: StepHandlerContext) -> Iterator[DagsterEvent]:
+        args, key = ctx.execute_step_args, self._key(ctx)
+        status = os.path.join(self._status_dir, f"{args.run_id}-{key}.status.json")
+        cmd = [self._binary, "exec", "--aws", "--status-file", status, "--", *args.get_command_args()]
+        # as the docker_executor does
+        env = {**os.environ, "DAGSTER_RUN_JOB_NAME": ctx.dagster_run.job_name, "DAGSTER_RUN_STEP_KEY": key}
+        self._procs[key] = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL)
+        yield DagsterEvent.step_worker_starting(
+            ctx.get_step_context(key), message="Launching step under dagster-oidc exec", metadata={}
+        )
+
+    def check_step_health(self, ctx: StepHandlerContext) -> CheckStepHealthResult:
+        proc = self._procs.get(self._key(ctx))
+        if proc is not None and proc.poll() not in (None, 0):
+            return CheckStepHealthResult.unhealthy(f"the step worker exited {proc.returncode}")
+        return CheckStepHealthResult.healthy()
+
+    def terminate_step(self, ctx: StepHandlerContext) -> Iterator[DagsterEvent]:
+        proc = self._procs.get(self._key(ctx))
+        if proc is not None:
+            proc.terminate()
+        yield from ()
+
+
+@executor(name="exec_steps", requirements=multiple_process_executor_requirements())
+def exec_step_executor(init_context: InitExecutorContext) -> StepDelegatingExecutor:
+    handler = ExecStepHandler(os.environ["E2E_DAGSTER_OIDC"], os.environ["E2E_PROGRESS_DIR"])
+    return StepDelegatingExecutor(handler, retries=RetryMode.DISABLED)
+
+
+@op
+def extract(context: OpExecutionContext) -> None:
+    client = s3()
+    ensure_bucket(client, "etl-steps")
+    client.put_object(Bucket="etl-steps", Key=f"{context.run_id}/extract", Body=b"extract")
+    context.log.info(f"step extract, pid {os.getpid()}, run {os.environ.get('DAGSTER_RUN_ID')}")
+
+
+@op(ins={"after": In(Nothing)})
+def load(context: OpExecutionContext) -> None:
+    s3().put_object(Bucket="etl-steps", Key=f"{context.run_id}/load", Body=b"load")
+    context.log.info(f"step load, pid {os.getpid()}, run {os.environ.get('DAGSTER_RUN_ID')}")
+
+
+@job(executor_def=exec_step_executor)
+def etl_steps() -> None:
+    load(after=extract())
+
+
+def _code_server_check(marker: str) -> None:
+    """What the code server itself can do, with the profile's identity and no run."""
+    session = boto3.Session()
+    buckets = session.client("s3", endpoint_url=os.environ["E2E_S3_ENDPOINT"]).list_buckets()["Buckets"]
+    with open(marker, "w") as f:
+        json.dump(
+            {
+                "credential_method": session.get_credentials().method,
+                "buckets": len(buckets),
+                "run_id": os.environ.get("DAGSTER_RUN_ID", ""),
+                "job_name": os.environ.get("DAGSTER_RUN_JOB_NAME", ""),
+            },
+            f,
+        )
+
+
+if os.environ.get("E2E_CODE_SERVER_MARKER"):
+    _code_server_check(os.environ["E2E_CODE_SERVER_MARKER"])
+
+
 defs = Definitions(
-    jobs=[etl_daily, adhoc, long_run],
+    jobs=[etl_daily, adhoc, long_run, etl_steps],
     resources={"identity": OIDCIdentity(binary=EnvVar("E2E_DAGSTER_OIDC"))},
 )
