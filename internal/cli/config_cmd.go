@@ -131,6 +131,16 @@ func configValidateRun(ctx context.Context, o *ConfigValidateOptions) error {
 		return err
 	}
 	fmt.Fprintf(w, "%s: %d profile(s), syntax and keys OK\n", path, len(cfg.Profiles))
+	for _, name := range cfg.ProfileNames() {
+		if cfg.Profiles[name].ClientSecretFile == "" {
+			continue
+		}
+		secret, err := credentials.DescribeClientSecret(cfg.Profiles[name], o.f.Clock.Now())
+		if err != nil {
+			return fmt.Errorf("profile %s: %w", name, err)
+		}
+		fmt.Fprintf(w, "profile %s: client secret %s\n", name, secret)
+	}
 	if o.Offline {
 		return nil
 	}

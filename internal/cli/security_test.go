@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dagster-oidc/dagster-oidc/internal/testutil/otheruser"
 )
@@ -88,4 +89,40 @@ func httptestIssuer(t *testing.T, doc func() map[string]string) string {
 	}))
 	t.Cleanup(srv.Close)
 	return srv.URL
+}
+
+// TestAlso_ClientSecretFilePermissionsAndAge (issue 15, "Also"): config
+// validate and status refuse a client_secret_file others can read, and
+// show the age of an accepted one, saying when it is due for rotation.
+func TestAlso_ClientSecretFilePermissionsAndAge(t *testing.T) {
+	e := newTestEnv(t, sandboxOptions())
+	secret := filepath.Join(e.dir, "client-secret")
+	if err := os.WriteFile(secret, []byte("s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.writeConfig("profiles:\n  dev:\n    issuer: " + e.sb.Issuer() + "\n    client_id: c\n    client_secret_file: " + secret + "\n    client_secret_max_age: 720h\n")
+
+	old := time.Now().Add(-40 * 24 * time.Hour)
+	if err := os.Chtimes(secret, old, old); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, code := e.run("config", "validate", "--offline")
+	want := "profile dev: client secret file " + secret + ", 40 days old, older than client_secret_max_age 720h0m0s: rotate it"
+	if code != 0 || !strings.Contains(stderr, want) {
+		t.Errorf("validate: exit %d, stderr %q, want %q", code, stderr, want)
+	}
+	out, stderr, code := e.run("status")
+	if code != 0 || !strings.Contains(out, "Client secret: file "+secret+", 40 days old") {
+		t.Errorf("status: exit %d\n%s%s", code, out, stderr)
+	}
+
+	if err := os.Chmod(secret, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, cmd := range [][]string{{"config", "validate", "--offline"}, {"status"}} {
+		out, stderr, code := e.run(cmd...)
+		if code != 1 || !strings.Contains(stderr, "client_secret_file is readable by group or others: "+secret+" has mode 0644; run chmod 600 "+secret) {
+			t.Errorf("%v with a 0644 secret file: exit %d\n%s%s", cmd, code, out, stderr)
+		}
+	}
 }

@@ -80,6 +80,9 @@ func writeStatus(w io.Writer, st *credentials.Status) {
 	if st.ClientID != "" {
 		row("Client ID", st.ClientID)
 	}
+	if st.ClientSecret != "" {
+		row("Client secret", st.ClientSecret)
+	}
 	row("Source", fmt.Sprintf("%s (%s)", st.Source.Chosen, st.Source.Reason))
 	for _, c := range st.Source.Candidates {
 		mark := "-"

@@ -43,19 +43,22 @@ type Profile struct {
 	// Name is the profile's key in the file.
 	Name string `yaml:"-"`
 
-	Environment      string   `yaml:"environment"`
-	Issuer           string   `yaml:"issuer"`
-	ClientID         string   `yaml:"client_id"`
-	ClientSecretEnv  string   `yaml:"client_secret_env"`
-	ClientSecretFile string   `yaml:"client_secret_file"`
-	Audience         string   `yaml:"audience"`
-	Scopes           []string `yaml:"scopes"`
-	Flow             string   `yaml:"flow"`
-	Cache            string   `yaml:"cache"`
-	Verify           string   `yaml:"verify"`
-	ClockSkew        Duration `yaml:"clock_skew"`
-	RefreshMargin    Duration `yaml:"refresh_margin"`
-	PrivateClaims    []string `yaml:"private_claims"`
+	Environment      string `yaml:"environment"`
+	Issuer           string `yaml:"issuer"`
+	ClientID         string `yaml:"client_id"`
+	ClientSecretEnv  string `yaml:"client_secret_env"`
+	ClientSecretFile string `yaml:"client_secret_file"`
+	// ClientSecretMaxAge is how old client_secret_file may get before every
+	// use warns that the secret is due for rotation.
+	ClientSecretMaxAge Duration `yaml:"client_secret_max_age"`
+	Audience           string   `yaml:"audience"`
+	Scopes             []string `yaml:"scopes"`
+	Flow               string   `yaml:"flow"`
+	Cache              string   `yaml:"cache"`
+	Verify             string   `yaml:"verify"`
+	ClockSkew          Duration `yaml:"clock_skew"`
+	RefreshMargin      Duration `yaml:"refresh_margin"`
+	PrivateClaims      []string `yaml:"private_claims"`
 
 	Browser  Browser  `yaml:"browser"`
 	Workload Workload `yaml:"workload"`
@@ -150,6 +153,8 @@ var (
 const (
 	DefaultRefreshMargin = 2 * time.Minute
 	DefaultClockSkew     = 30 * time.Second
+	// DefaultClientSecretMaxAge is 90 days, a common rotation period.
+	DefaultClientSecretMaxAge = 90 * 24 * time.Hour
 	// MaxClockSkew bounds clock_skew: a larger allowance would keep an
 	// expired (stolen, revoked) token usable for that long (issue 15).
 	MaxClockSkew            = 5 * time.Minute

@@ -199,6 +199,9 @@ func (p *Profile) applyDefaults() {
 	if p.ClockSkew == 0 {
 		p.ClockSkew = Duration(DefaultClockSkew)
 	}
+	if p.ClientSecretMaxAge == 0 {
+		p.ClientSecretMaxAge = Duration(DefaultClientSecretMaxAge)
+	}
 	if p.RefreshMargin == 0 {
 		p.RefreshMargin = Duration(DefaultRefreshMargin)
 	}
@@ -406,6 +409,7 @@ type durationCheck struct {
 func (p *Profile) durations() []durationCheck {
 	ds := []durationCheck{
 		{key: "clock_skew", v: p.ClockSkew.D(), min: 0, max: MaxClockSkew, set: true},
+		{key: "client_secret_max_age", v: p.ClientSecretMaxAge.D(), min: time.Hour, max: 10 * 365 * 24 * time.Hour, set: true},
 		{key: "refresh_margin", v: p.RefreshMargin.D(), min: time.Second, max: MaxRefreshMargin, set: true},
 		{key: "browser.timeout", v: p.Browser.Timeout.D(), min: 10 * time.Second, max: time.Hour, set: true},
 	}

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"strings"
 	"sync"
 	"time"
 
@@ -20,6 +19,7 @@ import (
 	"github.com/dagster-oidc/dagster-oidc/internal/exchange/awssts"
 	"github.com/dagster-oidc/dagster-oidc/internal/exchange/gcpsts"
 	"github.com/dagster-oidc/dagster-oidc/internal/flow"
+	"github.com/dagster-oidc/dagster-oidc/internal/secretfile"
 	"github.com/dagster-oidc/dagster-oidc/internal/session"
 )
 
@@ -55,9 +55,11 @@ type Deps struct {
 // wiring is what Open builds beyond the ports: the profile's flow, its
 // token use case and the audit trail.
 type wiring struct {
-	deps Deps
-	cfg  *config.File
-	mgr  *session.Manager
+	// secretAgeWarned: the stale client secret was already warned about.
+	secretAgeWarned bool
+	deps            Deps
+	cfg             *config.File
+	mgr             *session.Manager
 	// secrets is the refresh-token store, selected on first use.
 	secrets   *lazyStore
 	flowName  string
@@ -208,11 +210,32 @@ func (s *Service) ClientSecret() (string, error) {
 		}
 		return v, nil
 	case p.ClientSecretFile != "":
-		b, err := os.ReadFile(p.ClientSecretFile)
+		secret, info, err := secretfile.Read(p.ClientSecretFile)
 		if err != nil {
 			return "", fmt.Errorf("could not read client_secret_file: %w", err)
 		}
-		return strings.TrimSpace(string(b)), nil
+		if now := s.Clock.Now(); info.Stale(now, p.ClientSecretMaxAge.D()) && !s.w.secretAgeWarned && s.Warn != nil {
+			s.w.secretAgeWarned = true
+			fmt.Fprintf(s.Warn, "warning: client_secret_file %s is %s\n", p.ClientSecretFile, info.Describe(now, p.ClientSecretMaxAge.D()))
+		}
+		return secret, nil
+	}
+	return "", nil
+}
+
+// DescribeClientSecret says where a profile's client secret comes from and,
+// for a file, how old it is (for `status` and `config validate`); an error
+// when the file is refused.
+func DescribeClientSecret(p *config.Profile, now time.Time) (string, error) {
+	switch {
+	case p.ClientSecretEnv != "":
+		return "from $" + p.ClientSecretEnv, nil
+	case p.ClientSecretFile != "":
+		info, err := secretfile.Stat(p.ClientSecretFile)
+		if err != nil {
+			return "", err
+		}
+		return "file " + p.ClientSecretFile + ", " + info.Describe(now, p.ClientSecretMaxAge.D()), nil
 	}
 	return "", nil
 }

@@ -9,20 +9,23 @@ import (
 
 // Status is the `status --format json` document.
 type Status struct {
-	Profile     string     `json:"profile"`
-	Environment string     `json:"environment"`
-	Issuer      string     `json:"issuer"`
-	ClientID    string     `json:"client_id,omitempty"`
-	Flow        string     `json:"flow"`
-	Source      *SourceDoc `json:"source"`
-	LoggedIn    bool       `json:"logged_in"`
-	Subject     string     `json:"subject,omitempty"`
-	Email       string     `json:"email,omitempty"`
-	Audience    []string   `json:"audience,omitempty"`
-	Expiry      *time.Time `json:"expiry,omitempty"`
-	ExpiresIn   string     `json:"expires_in,omitempty"`
-	Valid       bool       `json:"valid"`
-	TokenSource string     `json:"token_source,omitempty"`
+	Profile     string `json:"profile"`
+	Environment string `json:"environment"`
+	Issuer      string `json:"issuer"`
+	ClientID    string `json:"client_id,omitempty"`
+	// ClientSecret says where the client secret comes from and, for a
+	// file, its age, e.g. "file /etc/dagster-oidc/secret, 12 days old".
+	ClientSecret string     `json:"client_secret,omitempty"`
+	Flow         string     `json:"flow"`
+	Source       *SourceDoc `json:"source"`
+	LoggedIn     bool       `json:"logged_in"`
+	Subject      string     `json:"subject,omitempty"`
+	Email        string     `json:"email,omitempty"`
+	Audience     []string   `json:"audience,omitempty"`
+	Expiry       *time.Time `json:"expiry,omitempty"`
+	ExpiresIn    string     `json:"expires_in,omitempty"`
+	Valid        bool       `json:"valid"`
+	TokenSource  string     `json:"token_source,omitempty"`
 	// Workload is set for a workload source: its tokens are read at every
 	// use and never stored, so there is no login to show.
 	Workload *WorkloadDoc `json:"workload,omitempty"`
@@ -90,6 +93,11 @@ func (s *Service) Status() (*Status, error) {
 		Profile: p.Name, Environment: p.Environment, Issuer: p.Issuer, ClientID: p.ClientID,
 		Flow: p.Flow, Source: s.Source(),
 	}
+	secret, err := DescribeClientSecret(p, now)
+	if err != nil {
+		return nil, err
+	}
+	st.ClientSecret = secret
 	st.Store.Tokens = w.mgr.Fast.Name()
 	st.Store.RefreshTokens = w.secrets.Name()
 	st.Store.Reason = w.secrets.Reason()
