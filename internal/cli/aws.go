@@ -91,7 +91,7 @@ func awsPrintRun(ctx context.Context, o *AWSOptions, what string) error {
 	}
 	defer r.close()
 	run := runctx.Parse(nil, o.f.Env)
-	prun := policyRun(run)
+	prun := credentials.RunOf(run)
 	res, err := r.svc.ServeAWS(ctx, credentials.AWSRequest{Role: o.Role, Run: prun})
 	if err != nil {
 		return err

@@ -7,16 +7,12 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
 	"github.com/dagster-oidc/dagster-oidc/internal/credentials"
-	"github.com/dagster-oidc/dagster-oidc/internal/credserver"
-	"github.com/dagster-oidc/dagster-oidc/internal/policy"
 	"github.com/dagster-oidc/dagster-oidc/internal/proc"
 	"github.com/dagster-oidc/dagster-oidc/internal/runctx"
 )
@@ -103,11 +99,15 @@ in flight (perhaps refreshing the login) finishes before the wrapper exits.`,
 }
 
 func execRun(ctx context.Context, o *ExecOptions) (err error) {
-	st := newExecStatus(o.StatusFile)
+	st := credentials.NewExecStatus(o.StatusFile)
 	started := false
 	defer func() {
 		if err != nil && !started {
-			_ = st.refused(err)
+			code := apperr.ExitCode(err)
+			if ee := (*exitError)(nil); errors.As(err, &ee) {
+				code = ee.code
+			}
+			_ = st.Refused(err, code)
 		}
 	}()
 	// As a shell does: 127 for a command that is not there, 126 for one
@@ -120,99 +120,35 @@ func execRun(ctx context.Context, o *ExecOptions) (err error) {
 		return err
 	}
 	defer r.close()
-	// Signals go to the child; the credential endpoint must outlive its
-	// shutdown, so nothing here is cancelled by them.
-	ctx = context.WithoutCancel(ctx)
-	if !o.AWS && !o.GCP {
-		o.AWS, o.GCP = r.p.AWS != nil, r.p.GCP != nil
-		if !o.AWS && !o.GCP {
-			return apperr.Usage(fmt.Errorf("profile %q has neither an aws nor a gcp section", r.p.Name), "add one (docs/aws.md, docs/gcp.md) or pass --aws/--gcp")
-		}
-	}
-	run := runctx.Parse(o.Args, o.f.Env)
-	prun := policy.Run{ID: run.ID, Job: run.Job, Location: run.Location}
-	id := st.identity(r, run)
-	env := o.f.Environ()
-	if k := r.p.ClientSecretEnv; k != "" {
-		// The child needs credentials, never the OIDC client's secret.
-		env = proc.Unset(env, k)
-	}
-	if run.ID != "" {
-		env = proc.SetEnv(env, "DAGSTER_RUN_ID", run.ID)
-	}
-	if run.Job != "" {
-		env = proc.SetEnv(env, "DAGSTER_RUN_JOB_NAME", run.Job)
-	}
 	tmp, err := os.MkdirTemp("", "dagster-oidc-exec-")
 	if err != nil {
 		return fmt.Errorf("could not create a private temp directory: %w", err)
 	}
 	defer os.RemoveAll(tmp)
-
-	if o.AWS {
-		q := credentials.AWSRequest{Role: o.Role, Run: prun}
-		env = proc.ScrubAWSEnv(env)
-		if reg := r.p.AWS.Region; reg != "" {
-			env = setDefault(env, "AWS_REGION", reg)
-			env = setDefault(env, "AWS_DEFAULT_REGION", reg)
-		}
-		if o.AWSMode == "server" {
-			// The first exchange decides the role and proves it works: a
-			// job no rule allows stops here, before the child starts.
-			res, err := r.svc.AWSCredentials(ctx, q)
-			if err != nil {
-				return err
-			}
-			id.AWSRole, id.AWSSession, id.AWSExpiry = res.Entry.RoleARN, res.Entry.SessionName, res.Entry.Expiration
-			srv, err := credserver.Start(ctx, r.credentialProvider(q), credserver.Options{})
-			if err != nil {
-				return fmt.Errorf("could not start the credential endpoint: %w", err)
-			}
-			defer srv.Close()
-			env = proc.SetEnv(env, "AWS_CONTAINER_CREDENTIALS_FULL_URI", srv.URL())
-			env = proc.SetEnv(env, "AWS_CONTAINER_AUTHORIZATION_TOKEN", srv.AuthToken())
-		} else {
-			// The SDK calls STS itself: decide the role by policy only.
-			role, session, err := r.svc.AWSRole(ctx, q)
-			if err != nil {
-				return err
-			}
-			id.AWSRole, id.AWSSession = role, session
-			stop, err := r.svc.KeepTokenFile(ctx, filepath.Join(tmp, "web-identity-token"))
-			if err != nil {
-				return err
-			}
-			defer stop()
-			env = proc.SetEnv(env, "AWS_WEB_IDENTITY_TOKEN_FILE", filepath.Join(tmp, "web-identity-token"))
-			env = proc.SetEnv(env, "AWS_ROLE_ARN", role)
-			env = proc.SetEnv(env, "AWS_ROLE_SESSION_NAME", session)
-		}
+	exe, err := o.f.Executable()
+	if err != nil {
+		return fmt.Errorf("could not find this binary's path: %w", err)
 	}
-	if o.GCP {
-		data, err := r.externalAccount(ctx, credentials.ExternalAccountRequest{ServiceAccount: o.ServiceAccount, Run: prun})
-		if err != nil {
-			return err
-		}
-		path := filepath.Join(tmp, "gcp-external-account.json")
-		if err := os.WriteFile(path, data, 0o600); err != nil {
-			return fmt.Errorf("could not write the external_account file: %w", err)
-		}
-		env = proc.SetEnv(env, "GOOGLE_APPLICATION_CREDENTIALS", path)
-		env = proc.SetEnv(env, "GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES", "1")
-		id.GCP = true
+	// Signals go to the child; the credential endpoint must outlive its
+	// shutdown, so nothing here is cancelled by them.
+	child, err := r.svc.PrepareChild(context.WithoutCancel(ctx), credentials.ChildRequest{
+		AWS: o.AWS, GCP: o.GCP, AWSMode: o.AWSMode, Role: o.Role, ServiceAccount: o.ServiceAccount,
+		Run: runctx.Parse(o.Args, o.f.Env), Environ: o.f.Environ(), TempDir: tmp,
+		GCPCommand: r.gcpCommand(exe), Identity: o.StatusFile != "",
+	})
+	if child != nil {
+		st.Identity = child.Identity
 	}
-	if o.StatusFile != "" {
-		// The token is cached by now; this only reads it for the subject.
-		if tok, err := r.svc.Tokens.Token(ctx); err == nil {
-			id.subject(r, tok.Entry.Source, tok.Entry.Issuer, tok.Entry.Subject, tok.Entry.Expiry)
-		}
+	if err != nil {
+		return err
 	}
+	defer child.Close()
 	var statusErr error
-	code, err := proc.Run(ctx, proc.Options{
-		Path: o.Args[0], Args: o.Args[1:], Env: env,
+	code, err := proc.Run(context.WithoutCancel(ctx), proc.Options{
+		Path: o.Args[0], Args: o.Args[1:], Env: child.Env,
 		Stdin: o.f.IO.In, Stdout: o.f.IO.Out, Stderr: o.f.IO.ErrOut,
 		GracePeriod: o.GracePeriod, Warn: o.f.IO.ErrOut,
-		Started: func(pid int) { started = true; statusErr = st.running(pid) },
+		Started: func(pid int) { started = true; statusErr = st.Running(pid) },
 	})
 	if err != nil {
 		// Found but not startable: an exec format error (no #! line, another
@@ -220,7 +156,7 @@ func execRun(ctx context.Context, o *ExecOptions) (err error) {
 		return startFailure(o, err)
 	}
 	if statusErr == nil {
-		statusErr = st.exited(code)
+		statusErr = st.Exited(code)
 	}
 	if statusErr != nil {
 		fmt.Fprintf(o.f.IO.ErrOut, "dagster-oidc: warning: %v\n", statusErr)
@@ -241,30 +177,4 @@ func startFailure(o *ExecOptions, err error) error {
 	}
 	fmt.Fprintf(o.f.IO.ErrOut, "dagster-oidc exec: %s: %v\n", o.Args[0], err)
 	return &exitError{code: code}
-}
-
-// credentialProvider serves the credential endpoint from the cached document,
-// exchanging again when what it holds has less than the margin left.
-func (r *resolved) credentialProvider(q credentials.AWSRequest) credserver.Provider {
-	serve := r.svc.CredentialEndpoint(q)
-	return func(ctx context.Context) (*credserver.Credentials, error) {
-		res, err := serve(ctx)
-		if err != nil {
-			return nil, err
-		}
-		return &credserver.Credentials{
-			AccessKeyID: res.Entry.AccessKeyID, SecretAccessKey: res.Entry.SecretAccessKey,
-			SessionToken: res.Entry.SessionToken, Expiration: res.Entry.Expiration,
-		}, nil
-	}
-}
-
-// setDefault sets key unless env already has it.
-func setDefault(env []string, key, value string) []string {
-	for _, kv := range env {
-		if strings.HasPrefix(kv, key+"=") {
-			return env
-		}
-	}
-	return append(env, key+"="+value)
 }

@@ -9,13 +9,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dagster-oidc/dagster-oidc/internal/credentials"
 	"github.com/dagster-oidc/dagster-oidc/internal/sandbox"
 )
 
 // readExecStatus decodes a --status-file document.
-func readExecStatus(t *testing.T, data []byte) execStatus {
+func readExecStatus(t *testing.T, data []byte) credentials.ExecStatus {
 	t.Helper()
-	var st execStatus
+	var st credentials.ExecStatus
 	if err := json.Unmarshal(data, &st); err != nil {
 		t.Fatalf("status file is not JSON: %v: %s", err, data)
 	}
@@ -41,12 +42,12 @@ func TestExecStatusFile(t *testing.T) {
 		wantKind  string
 		wantErr   string
 	}{
-		{name: "success", login: true, script: waitRunning + `cat "$EXEC_STATUS"; echo "pid=$$"`, job: execJob, wantCode: 0, wantState: execStateExited},
-		{name: "child fails", login: true, script: waitRunning + `cat "$EXEC_STATUS"; echo "pid=$$"; exit 42`, job: execJob, wantCode: 42, wantState: execStateExited},
-		{name: "child killed", login: true, script: waitRunning + `cat "$EXEC_STATUS"; echo "pid=$$"; kill -TERM $$`, job: execJob, wantCode: 128 + 15, wantState: execStateExited},
-		{name: "job no rule allows", login: true, script: "exit 0", job: "nightly_export", wantCode: 4, wantState: execStateRefused, wantKind: "denied", wantErr: "no rule grants"},
-		{name: "not logged in", script: "exit 0", job: execJob, wantCode: 3, wantState: execStateRefused, wantKind: "login_required"},
-		{name: "command not found", login: true, program: "/nonexistent/dagster", job: execJob, wantCode: 127, wantState: execStateRefused, wantErr: "command exited with code 127"},
+		{name: "success", login: true, script: waitRunning + `cat "$EXEC_STATUS"; echo "pid=$$"`, job: execJob, wantCode: 0, wantState: credentials.ExecStateExited},
+		{name: "child fails", login: true, script: waitRunning + `cat "$EXEC_STATUS"; echo "pid=$$"; exit 42`, job: execJob, wantCode: 42, wantState: credentials.ExecStateExited},
+		{name: "child killed", login: true, script: waitRunning + `cat "$EXEC_STATUS"; echo "pid=$$"; kill -TERM $$`, job: execJob, wantCode: 128 + 15, wantState: credentials.ExecStateExited},
+		{name: "job no rule allows", login: true, script: "exit 0", job: "nightly_export", wantCode: 4, wantState: credentials.ExecStateRefused, wantKind: "denied", wantErr: "no rule grants"},
+		{name: "not logged in", script: "exit 0", job: execJob, wantCode: 3, wantState: credentials.ExecStateRefused, wantKind: "login_required"},
+		{name: "command not found", login: true, program: "/nonexistent/dagster", job: execJob, wantCode: 127, wantState: credentials.ExecStateRefused, wantErr: "command exited with code 127"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -78,10 +79,10 @@ func TestExecStatusFile(t *testing.T) {
 				}
 			}
 			st := readExecStatus(t, data)
-			if st.V != execStatusVersion || st.State != tt.wantState || st.ExitCode != tt.wantCode || st.Kind != tt.wantKind {
+			if st.V != 1 || st.State != tt.wantState || st.ExitCode != tt.wantCode || st.Kind != tt.wantKind {
 				t.Errorf("status %s; want state %s, exit_code %d, kind %q", data, tt.wantState, tt.wantCode, tt.wantKind)
 			}
-			if tt.wantState == execStateRefused {
+			if tt.wantState == credentials.ExecStateRefused {
 				if !strings.Contains(st.Error, tt.wantErr) || st.PID != 0 {
 					t.Errorf("refusal %s, want an error naming %q and no pid", data, tt.wantErr)
 				}
@@ -91,7 +92,7 @@ func TestExecStatusFile(t *testing.T) {
 			before, pidLine, _ := strings.Cut(out.String(), "pid=")
 			running := readExecStatus(t, []byte(before))
 			pid, _ := strconv.Atoi(strings.TrimSpace(pidLine))
-			if running.State != execStateRunning || running.PID != pid || pid == 0 || st.PID != pid {
+			if running.State != credentials.ExecStateRunning || running.PID != pid || pid == 0 || st.PID != pid {
 				t.Errorf("the child saw %s as pid %d; final %s", before, pid, data)
 			}
 			id := st.Identity

@@ -81,7 +81,7 @@ func explainRun(ctx context.Context, o *ExplainOptions) error {
 	if o.Run != "" {
 		run.ID = o.Run
 	}
-	q := credentials.ExplainRequest{Role: o.Role, Run: policyRun(run), Refresh: o.Refresh}
+	q := credentials.ExplainRequest{Role: o.Role, Run: credentials.RunOf(run), Refresh: o.Refresh}
 	x, err := r.svc.Explain(ctx, q)
 	if x == nil {
 		return err

@@ -12,7 +12,6 @@ import (
 	"github.com/dagster-oidc/dagster-oidc/internal/credentials"
 	"github.com/dagster-oidc/dagster-oidc/internal/gcpconfig"
 	"github.com/dagster-oidc/dagster-oidc/internal/output"
-	"github.com/dagster-oidc/dagster-oidc/internal/policy"
 	"github.com/dagster-oidc/dagster-oidc/internal/runctx"
 )
 
@@ -92,7 +91,7 @@ func gcpExecutable(ctx context.Context, o *GCPExecutableOptions) error {
 	}
 	defer r.close()
 	outFile, _ := f.Env(gcpEnvOutputFile)
-	q := credentials.ExecutableRequest{OutputFile: outFile, Run: policyRun(runctx.Parse(nil, f.Env))}
+	q := credentials.ExecutableRequest{OutputFile: outFile, Run: credentials.RunOf(runctx.Parse(nil, f.Env))}
 	q.Audience, _ = f.Env(gcpEnvAudience)
 	q.TokenType, _ = f.Env(gcpEnvTokenType)
 	q.ImpersonatedEmail, _ = f.Env(gcpEnvImpersonated)
@@ -185,7 +184,7 @@ func gcpConfigRun(ctx context.Context, o *GCPConfigOptions) error {
 	}
 	defer r.close()
 	run := runctx.Parse(nil, o.f.Env)
-	q := credentials.ExternalAccountRequest{ServiceAccount: o.ServiceAccount, Timeout: o.Timeout, Run: policyRun(run)}
+	q := credentials.ExternalAccountRequest{ServiceAccount: o.ServiceAccount, Timeout: o.Timeout, Run: credentials.RunOf(run)}
 	if o.OutputFile != "" {
 		q.OutputFile = absPath(o.OutputFile)
 	}
@@ -267,7 +266,7 @@ func gcpTokenRun(ctx context.Context, o *GCPTokenOptions) error {
 	}
 	defer r.close()
 	run := runctx.Parse(nil, o.f.Env)
-	prun := policyRun(run)
+	prun := credentials.RunOf(run)
 	res, err := r.svc.ServeGCP(ctx, credentials.GCPRequest{ServiceAccount: o.ServiceAccount, Run: prun})
 	if err != nil {
 		return err
@@ -278,17 +277,17 @@ func gcpTokenRun(ctx context.Context, o *GCPTokenOptions) error {
 }
 
 // externalAccount builds the external_account JSON whose executable is
-// `<this binary> gcp executable --profile NAME --config ABS`.
+// this binary's gcp executable for the profile.
 func (r *resolved) externalAccount(ctx context.Context, q credentials.ExternalAccountRequest) ([]byte, error) {
 	exe, err := r.f.Executable()
 	if err != nil {
 		return nil, fmt.Errorf("could not find this binary's path: %w", err)
 	}
-	q.Command = []string{exe, "gcp", "executable", "--profile", r.p.Name, "--config", r.configPath()}
+	q.Command = r.gcpCommand(exe)
 	return r.svc.ExternalAccount(ctx, q)
 }
 
-// policyRun is the run context as the policy sees it.
-func policyRun(r runctx.Run) policy.Run {
-	return policy.Run{ID: r.ID, Job: r.Job, Location: r.Location}
+// gcpCommand is `<exe> gcp executable --profile NAME --config ABS`.
+func (r *resolved) gcpCommand(exe string) []string {
+	return []string{exe, "gcp", "executable", "--profile", r.p.Name, "--config", r.configPath()}
 }

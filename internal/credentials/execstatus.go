@@ -1,15 +1,12 @@
-package cli
+package credentials
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
 	"github.com/dagster-oidc/dagster-oidc/internal/atomicfile"
-	"github.com/dagster-oidc/dagster-oidc/internal/credentials"
-	"github.com/dagster-oidc/dagster-oidc/internal/runctx"
 )
 
 // execStatusVersion is the version of the --status-file document.
@@ -17,20 +14,20 @@ const execStatusVersion = 1
 
 // Exec states written to the --status-file, in the order they occur.
 const (
-	execStateRunning = "running" // the child started (pid set)
-	execStateExited  = "exited"  // the child ended (exit_code set)
-	execStateRefused = "refused" // exec stopped before starting the child
+	ExecStateRunning = "running" // the child started (pid set)
+	ExecStateExited  = "exited"  // the child ended (exit_code set)
+	ExecStateRefused = "refused" // exec stopped before starting the child
 )
 
-// execStatus is the machine-readable document `exec --status-file` keeps
+// ExecStatus is the machine-readable document `exec --status-file` keeps
 // up to date for a launcher (the Python ExecRunLauncher): under which
 // identity the child runs, its pid, and how it or exec ended. It holds no
 // token or credential, only names, hashes and times.
-type execStatus struct {
+type ExecStatus struct {
 	V     int    `json:"v"`
 	State string `json:"state"`
 	// Identity is set from "running" on.
-	Identity *execIdentity `json:"identity,omitempty"`
+	Identity *ExecIdentity `json:"identity,omitempty"`
 	// PID is the child's process id ("running", "exited").
 	PID int `json:"pid,omitempty"`
 	// ExitCode is exec's own exit code ("exited": the child's, 128+N when
@@ -44,8 +41,8 @@ type execStatus struct {
 	path string
 }
 
-// execIdentity is the identity a child got.
-type execIdentity struct {
+// ExecIdentity is the identity a child got.
+type ExecIdentity struct {
 	Profile     string `json:"profile"`
 	Environment string `json:"environment,omitempty"`
 	Source      string `json:"source"`
@@ -63,22 +60,13 @@ type execIdentity struct {
 	Step      string    `json:"step,omitempty"`
 }
 
-// newExecStatus returns the status writer for path ("" writes nothing).
-func newExecStatus(path string) *execStatus {
-	return &execStatus{V: execStatusVersion, path: path}
-}
-
-// identity fills in the identity from the profile's current token and
-// the run.
-func (s *execStatus) identity(r *resolved, run runctx.Run) *execIdentity {
-	id := &execIdentity{Profile: r.p.Name, Environment: r.p.Environment, Source: r.svc.FlowName(), Issuer: r.p.Issuer,
-		RunID: run.ID, JobName: run.Job, Step: run.Step}
-	s.Identity = id
-	return id
+// NewExecStatus returns the status writer for path ("" writes nothing).
+func NewExecStatus(path string) *ExecStatus {
+	return &ExecStatus{V: execStatusVersion, path: path}
 }
 
 // subject records the token's source, subject hash and expiry.
-func (id *execIdentity) subject(r *resolved, source, issuer, sub string, expiry time.Time) {
+func (id *ExecIdentity) subject(s *Service, source, issuer, sub string, expiry time.Time) {
 	if source != "" {
 		id.Source = source
 	}
@@ -86,38 +74,33 @@ func (id *execIdentity) subject(r *resolved, source, issuer, sub string, expiry 
 		id.Issuer = issuer
 	}
 	id.TokenExpiry = expiry
-	id.SubjectHash = r.svc.SubjectHash(sub, id.Issuer)
+	id.SubjectHash = s.SubjectHash(sub, id.Issuer)
 }
 
-// running records the child's pid.
-func (s *execStatus) running(pid int) error {
-	s.State, s.PID = execStateRunning, pid
+// Running records the child's pid.
+func (s *ExecStatus) Running(pid int) error {
+	s.State, s.PID = ExecStateRunning, pid
 	return s.write()
 }
 
-// exited records the child's exit code.
-func (s *execStatus) exited(code int) error {
-	s.State, s.ExitCode = execStateExited, code
+// Exited records the child's exit code.
+func (s *ExecStatus) Exited(code int) error {
+	s.State, s.ExitCode = ExecStateExited, code
 	return s.write()
 }
 
-// refused records why exec did not start the child, with the exit code,
+// Refused records why exec did not start the child, with the exit code,
 // message and hint that it prints.
-func (s *execStatus) refused(err error) error {
-	s.State = execStateRefused
-	var ee *exitError
-	if errors.As(err, &ee) {
-		s.ExitCode = ee.code
-	} else {
-		s.ExitCode = apperr.ExitCode(err)
-		s.Kind = credentials.KindName(apperr.KindOf(err))
+func (s *ExecStatus) Refused(err error, code int) error {
+	s.State, s.ExitCode, s.Error = ExecStateRefused, code, err.Error()
+	if apperr.ExitCode(err) == code {
+		s.Kind = KindName(apperr.KindOf(err))
 		s.Hint = apperr.HintOf(err)
 	}
-	s.Error = err.Error()
 	return s.write()
 }
 
-func (s *execStatus) write() error {
+func (s *ExecStatus) write() error {
 	if s.path == "" {
 		return nil
 	}
