@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -37,7 +38,7 @@ type docBlock struct {
 	body string
 }
 
-var yamlFenceRE = regexp.MustCompile("^(\\s*)```\\s*(yaml|yml)\\b\\s*(.*)$")
+var yamlFenceRE = regexp.MustCompile("^(\\s*)```\\s*(?i:yaml|yml)\\b\\s*(.*)$")
 var fenceEndRE = regexp.MustCompile("^\\s*```\\s*$")
 
 // yamlBlocks returns the YAML blocks of a Markdown document.
@@ -58,7 +59,7 @@ func yamlBlocks(t *testing.T, file string) []docBlock {
 		if i == len(lines) {
 			t.Fatalf("%s:%d: unterminated code block", file, start+1)
 		}
-		out = append(out, docBlock{file: file, line: start + 1, kind: strings.TrimSpace(m[3]), body: strings.Join(body, "\n") + "\n"})
+		out = append(out, docBlock{file: file, line: start + 1, kind: strings.TrimSpace(m[2]), body: strings.Join(body, "\n") + "\n"})
 	}
 	return out
 }
@@ -97,7 +98,13 @@ func completeFile(b docBlock) ([]byte, error) {
 // TestDocsYAMLBlocksValidate runs every YAML block of the docs through
 // config validate.
 func TestDocsYAMLBlocksValidate(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join("..", "..", "docs", "*.md"))
+	var files []string
+	err := filepath.WalkDir(filepath.Join("..", "..", "docs"), func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(path, ".md") {
+			files = append(files, path)
+		}
+		return err
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +118,7 @@ func TestDocsYAMLBlocksValidate(t *testing.T) {
 	}
 	validated := 0
 	for _, b := range blocks {
-		name := fmt.Sprintf("%s:%d", filepath.Base(b.file), b.line)
+		name := fmt.Sprintf("%s:%d", strings.TrimPrefix(filepath.ToSlash(b.file), "../../"), b.line)
 		t.Run(name, func(t *testing.T) {
 			if what, ok := strings.CutPrefix(b.kind, "other="); ok {
 				var doc map[string]any
