@@ -78,7 +78,14 @@ python_venv() {
   local req=$ROOT/python/requirements.txt stamp="$VENV/.dagster-oidc-requirements" want py
   want=$(sha256sum "$req" | cut -d' ' -f1)
   if [ -x "$VENV/bin/python" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ] &&
-    "$VENV/bin/python" -c 'import importlib.util, sys; sys.exit(importlib.util.find_spec("dagster_oidc") is None)' 2>/dev/null; then
+    "$VENV/bin/python" - "$ROOT/python" 2>/dev/null <<'PY'; then
+# The editable install must be this checkout's: CI clones main afresh into
+# another folder, and a venv kept from an earlier clone would import its code.
+import importlib.util, os, sys
+spec = importlib.util.find_spec("dagster_oidc")
+root = os.path.realpath(sys.argv[1])
+sys.exit(spec is None or not os.path.realpath(spec.origin or "").startswith(root + os.sep))
+PY
     return 0
   fi
   if [ ! -x "$VENV/bin/python" ]; then
