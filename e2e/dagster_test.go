@@ -398,10 +398,31 @@ func TestDagsterExecRunLauncher(t *testing.T) {
 	venv := dagsterVenv(t)
 	w := newWorld(t, sandbox.Options{}, "")
 	m := startMinIO(t, w)
+	// The run workers' identity is a workload's, as in docs/dagster.md: a
+	// service-account token file that the sandbox rotates as the kubelet
+	// does, read with flow: kubernetes and the profile's workload.audience.
+	tokens, err := w.sb.KeepTokenFile(context.Background(), sandbox.TokenFileOptions{
+		Path:    filepath.Join(w.dir, "tokens", "dagster-oidc"),
+		Subject: "system:serviceaccount:dagster:dagster-runs",
+		Claims:  map[string]any{"policy": "readwrite"}, // MinIO's claim mode
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(tokens.Close)
 	// A margin of 14m30s on MinIO's minimum of 15 minutes: exec exchanges
 	// again every 30 s, and botocore, which renews credentials with less
 	// than 15 minutes left, asks the endpoint on every call.
-	w.writeConfig(w.profile(fmt.Sprintf(`    aws:
+	w.writeConfig(fmt.Sprintf(`default_profile: runs
+profiles:
+  runs:
+    environment: prod
+    issuer: %s
+    flow: kubernetes
+    workload:
+      path: %s
+      audience: %s
+    aws:
       region: us-east-1
       sts_endpoint: %s
       duration: 15m
@@ -409,9 +430,8 @@ func TestDagsterExecRunLauncher(t *testing.T) {
       session_name: "{{job}}-{{run_id}}"
       roles:
         - role_arn: %s
-          when: "'data-eng' in claims.groups && run.job in ['etl_daily', 'long_run']"
-`, m.STS, minioRoleARN)))
-	w.login("alice")
+          when: "claims.sub == 'system:serviceaccount:dagster:dagster-runs' && run.job in ['etl_daily', 'long_run']"
+`, w.sb.Issuer(), tokens.Path(), w.sb.ClientID(), m.STS, minioRoleARN))
 	d := startDagster(t, w, venv, fmt.Sprintf("    binary: %s\n    aws: true\n    start_timeout: 60\n", bin.cli), "",
 		map[string]string{"E2E_S3_ENDPOINT": m.URL, "E2E_DAGSTER_OIDC": bin.cli, "AWS_EC2_METADATA_DISABLED": "true"})
 
@@ -428,7 +448,7 @@ func TestDagsterExecRunLauncher(t *testing.T) {
 		if e := eventWith(events, "wrote s3://etl-daily/orders/"+etl, "container-role"); e == "" {
 			t.Errorf("no event says the op wrote with the container endpoint's credentials:\n%s", strings.Join(events, "\n"))
 		}
-		if e := eventWith(events, "OIDCIdentity: token of 3 parts, groups [", "data-eng", "credentials from dagster-oidc"); e == "" {
+		if e := eventWith(events, "OIDCIdentity: token of 3 parts, subject system:serviceaccount:dagster:dagster-runs", "credentials from dagster-oidc"); e == "" {
 			t.Errorf("no event from the op using the OIDCIdentity resource:\n%s", strings.Join(events, "\n"))
 		}
 		// The object, read back by another process with its own credentials.
@@ -460,7 +480,7 @@ func TestDagsterExecRunLauncher(t *testing.T) {
 			t.Errorf("no exchange audit line for run %s", etl)
 		}
 		// The identity, as run tags and as an engine event.
-		if r.tag("dagster-oidc/aws-role") != minioRoleARN || r.tag("dagster-oidc/source") != "device" ||
+		if r.tag("dagster-oidc/aws-role") != minioRoleARN || r.tag("dagster-oidc/source") != "kubernetes" ||
 			len(r.tag("dagster-oidc/subject-hash")) != 32 || r.tag("dagster-oidc/token-expiry") == "" || r.tag("dagster-oidc/aws-expiry") == "" {
 			t.Errorf("run tags %+v, want the role, source, subject hash and expiries", r.Tags)
 		}

@@ -87,7 +87,7 @@ def check_identity(context: OpExecutionContext, identity: OIDCIdentity) -> None:
     body = client.get_object(Bucket="etl-daily", Key=f"orders/{context.run_id}.json")["Body"].read()
     assert json.loads(body)["run_id"] == context.run_id
     context.log.info(
-        f"OIDCIdentity: token of {len(identity.id_token().split('.'))} parts, groups {claims.get('groups')}, "
+        f"OIDCIdentity: token of {len(identity.id_token().split('.'))} parts, subject {claims.get('sub')}, "
         f"read the object back with credentials from {session.get_credentials().method}"
     )
 
