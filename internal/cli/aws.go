@@ -3,17 +3,13 @@ package cli
 import (
 	"context"
 	"fmt"
-	"path/filepath"
-	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
-	"github.com/dagster-oidc/dagster-oidc/internal/awsconfig"
 	"github.com/dagster-oidc/dagster-oidc/internal/credentials"
 	"github.com/dagster-oidc/dagster-oidc/internal/output"
 	"github.com/dagster-oidc/dagster-oidc/internal/runctx"
-	"github.com/dagster-oidc/dagster-oidc/internal/shellquote"
 )
 
 func newAWSCmd(f *Factory, g *globalOptions) *cobra.Command {
@@ -21,7 +17,7 @@ func newAWSCmd(f *Factory, g *globalOptions) *cobra.Command {
 		Use:   "aws",
 		Short: "Short-lived AWS credentials from AssumeRoleWithWebIdentity",
 	}
-	cmd.AddCommand(newAWSCredentialProcessCmd(f, g, nil), newAWSEnvCmd(f, g, nil), newAWSConfigureCmd(f, g, nil))
+	cmd.AddCommand(newAWSCredentialProcessCmd(f, g), newAWSEnvCmd(f, g), newAWSConfigureCmd(f, g))
 	return cmd
 }
 
@@ -33,7 +29,7 @@ type AWSOptions struct {
 	Format string
 }
 
-func newAWSCredentialProcessCmd(f *Factory, g *globalOptions, runF func(context.Context, *AWSOptions) error) *cobra.Command {
+func newAWSCredentialProcessCmd(f *Factory, g *globalOptions) *cobra.Command {
 	o := &AWSOptions{f: f, g: g}
 	cmd := &cobra.Command{
 		Use:   "credential-process",
@@ -48,9 +44,6 @@ without a valid login it exits 3 with the command to run.`,
   credential_process = /usr/local/bin/dagster-oidc aws credential-process --profile dev`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if runF != nil {
-				return runF(cmd.Context(), o)
-			}
 			return awsPrintRun(cmd.Context(), o, "credential-process")
 		},
 	}
@@ -58,7 +51,7 @@ without a valid login it exits 3 with the command to run.`,
 	return cmd
 }
 
-func newAWSEnvCmd(f *Factory, g *globalOptions, runF func(context.Context, *AWSOptions) error) *cobra.Command {
+func newAWSEnvCmd(f *Factory, g *globalOptions) *cobra.Command {
 	o := &AWSOptions{f: f, g: g}
 	cmd := &cobra.Command{
 		Use:   "env",
@@ -72,9 +65,6 @@ func newAWSEnvCmd(f *Factory, g *globalOptions, runF func(context.Context, *AWSO
 			case "sh", "fish", "pwsh", "dotenv", "json":
 			default:
 				return apperr.Usage(fmt.Errorf("unknown --format %q (sh, fish, pwsh, dotenv or json)", o.Format), "")
-			}
-			if runF != nil {
-				return runF(cmd.Context(), o)
 			}
 			return awsPrintRun(cmd.Context(), o, "env")
 		},
@@ -115,7 +105,7 @@ type AWSConfigureOptions struct {
 	Role       string
 }
 
-func newAWSConfigureCmd(f *Factory, g *globalOptions, runF func(context.Context, *AWSConfigureOptions) error) *cobra.Command {
+func newAWSConfigureCmd(f *Factory, g *globalOptions) *cobra.Command {
 	o := &AWSConfigureOptions{f: f, g: g}
 	cmd := &cobra.Command{
 		Use:   "configure",
@@ -128,9 +118,6 @@ changes nothing.`,
   aws s3 ls --profile data`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if runF != nil {
-				return runF(cmd.Context(), o)
-			}
 			return awsConfigureRun(o)
 		},
 	}
@@ -146,41 +133,20 @@ func awsConfigureRun(o *AWSConfigureOptions) error {
 		return err
 	}
 	defer r.close()
-	if err := r.svc.CheckAWS(); err != nil {
-		return err
-	}
 	exe, err := o.f.Executable()
 	if err != nil {
 		return fmt.Errorf("could not find this binary's path: %w", err)
 	}
-	args := []string{shellquote.Arg(exe), "aws", "credential-process", "--profile", shellquote.Arg(r.p.Name), "--config", shellquote.Arg(r.configPath())}
-	if o.Role != "" {
-		args = append(args, "--role", shellquote.Arg(o.Role))
-	}
-	settings := map[string]string{"credential_process": strings.Join(args, " ")}
-	if r.p.AWS.Region != "" {
-		settings["region"] = r.p.AWS.Region
-	}
-	path := o.File
-	if path == "" {
-		if v, ok := o.f.Env("AWS_CONFIG_FILE"); ok && v != "" {
-			path = v
-		} else {
-			path = filepath.Join(o.f.home(), ".aws", "config")
-		}
-	}
-	name := o.AWSProfile
-	if name == "" {
-		name = r.p.Name
-	}
-	changed, err := awsconfig.UpsertProfile(path, name, settings)
+	res, err := r.svc.ConfigureAWS(credentials.AWSConfigureRequest{
+		Executable: exe, ConfigPath: r.configPath(), Role: o.Role, AWSProfile: o.AWSProfile, File: o.File,
+	})
 	if err != nil {
-		return fmt.Errorf("could not update %s: %w", path, err)
+		return err
 	}
-	if changed {
-		fmt.Fprintf(o.f.IO.ErrOut, "Wrote [profile %s] to %s. Try: aws sts get-caller-identity --profile %s\n", name, path, name)
+	if res.Changed {
+		fmt.Fprintf(o.f.IO.ErrOut, "Wrote [profile %s] to %s. Try: aws sts get-caller-identity --profile %s\n", res.Profile, res.Path, res.Profile)
 	} else {
-		fmt.Fprintf(o.f.IO.ErrOut, "[profile %s] in %s is already up to date.\n", name, path)
+		fmt.Fprintf(o.f.IO.ErrOut, "[profile %s] in %s is already up to date.\n", res.Profile, res.Path)
 	}
 	return nil
 }

@@ -6,14 +6,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
 	"github.com/dagster-oidc/dagster-oidc/internal/config"
 	"github.com/dagster-oidc/dagster-oidc/internal/credentials"
-	"github.com/dagster-oidc/dagster-oidc/internal/flow"
 	"github.com/dagster-oidc/dagster-oidc/internal/shellquote"
 )
 
@@ -22,7 +20,7 @@ func newConfigCmd(f *Factory, g *globalOptions) *cobra.Command {
 		Use:   "config",
 		Short: "Create, check and show the profiles file",
 	}
-	cmd.AddCommand(newConfigInitCmd(f, g, nil), newConfigValidateCmd(f, g, nil), newConfigShowCmd(f, g, nil))
+	cmd.AddCommand(newConfigInitCmd(f, g), newConfigValidateCmd(f, g), newConfigShowCmd(f, g))
 	return cmd
 }
 
@@ -37,7 +35,7 @@ type ConfigInitOptions struct {
 	Stdout      bool
 }
 
-func newConfigInitCmd(f *Factory, g *globalOptions, runF func(context.Context, *ConfigInitOptions) error) *cobra.Command {
+func newConfigInitCmd(f *Factory, g *globalOptions) *cobra.Command {
 	o := &ConfigInitOptions{f: f, g: g}
 	cmd := &cobra.Command{
 		Use:     "init",
@@ -47,9 +45,6 @@ func newConfigInitCmd(f *Factory, g *globalOptions, runF func(context.Context, *
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.Issuer == "" || o.ClientID == "" {
 				return apperr.Usage(errors.New("--issuer and --client-id are required"), "")
-			}
-			if runF != nil {
-				return runF(cmd.Context(), o)
 			}
 			return configInitRun(o)
 		},
@@ -100,7 +95,7 @@ type ConfigValidateOptions struct {
 	Offline bool
 }
 
-func newConfigValidateCmd(f *Factory, g *globalOptions, runF func(context.Context, *ConfigValidateOptions) error) *cobra.Command {
+func newConfigValidateCmd(f *Factory, g *globalOptions) *cobra.Command {
 	o := &ConfigValidateOptions{f: f, g: g}
 	cmd := &cobra.Command{
 		Use:   "validate",
@@ -110,9 +105,6 @@ fetch the issuer's discovery document and check that its issuer matches the
 profile exactly and that the endpoints the profile's flow needs exist.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if runF != nil {
-				return runF(cmd.Context(), o)
-			}
 			return configValidateRun(cmd.Context(), o)
 		},
 	}
@@ -144,48 +136,7 @@ func configValidateRun(ctx context.Context, o *ConfigValidateOptions) error {
 	if o.Offline {
 		return nil
 	}
-	var problems []string
-	for _, name := range cfg.ProfileNames() {
-		p := cfg.Profiles[name]
-		if p.Issuer == "" {
-			continue
-		}
-		d := &flow.Discovery{Issuer: p.Issuer, HTTP: o.f.HTTPClient(), Clock: o.f.Clock}
-		m, err := d.Metadata(ctx)
-		if err != nil {
-			problems = append(problems, fmt.Sprintf("profile %s: %v", name, err))
-			continue
-		}
-		var missing []string
-		need := map[string]string{"token_endpoint": m.TokenURL, "jwks_uri": m.JWKSURL}
-		switch p.Flow {
-		case "device":
-			need["device_authorization_endpoint"] = m.DeviceAuthURL
-		case "browser":
-			need["authorization_endpoint"] = m.AuthURL
-		case "auto":
-			if m.DeviceAuthURL == "" && m.AuthURL == "" {
-				missing = append(missing, "device_authorization_endpoint or authorization_endpoint")
-			}
-		}
-		if config.IsWorkload(p.Flow) {
-			need = map[string]string{"jwks_uri": m.JWKSURL}
-		}
-		for k, v := range need {
-			if v == "" {
-				missing = append(missing, k)
-			}
-		}
-		if len(missing) > 0 {
-			problems = append(problems, fmt.Sprintf("profile %s: the issuer's discovery document lacks %s, which flow %s needs", name, strings.Join(missing, ", "), p.Flow))
-			continue
-		}
-		fmt.Fprintf(w, "profile %s: issuer %s matches its discovery document; endpoints for flow %s present\n", name, p.Issuer, p.Flow)
-	}
-	if len(problems) > 0 {
-		return errors.New(strings.Join(problems, "\n"))
-	}
-	return nil
+	return credentials.CheckIssuers(ctx, cfg, o.f.HTTPClient(), o.f.Clock, w)
 }
 
 // ConfigShowOptions are the options of `config show`.
@@ -194,16 +145,13 @@ type ConfigShowOptions struct {
 	g *globalOptions
 }
 
-func newConfigShowCmd(f *Factory, g *globalOptions, runF func(context.Context, *ConfigShowOptions) error) *cobra.Command {
+func newConfigShowCmd(f *Factory, g *globalOptions) *cobra.Command {
 	o := &ConfigShowOptions{f: f, g: g}
 	return &cobra.Command{
 		Use:   "show",
 		Short: "Print the resolved profile, defaults applied, secrets masked",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if runF != nil {
-				return runF(cmd.Context(), o)
-			}
 			return configShowRun(o)
 		},
 	}

@@ -31,7 +31,7 @@ type ExecOptions struct {
 	Args           []string
 }
 
-func newExecCmd(f *Factory, g *globalOptions, runF func(context.Context, *ExecOptions) error) *cobra.Command {
+func newExecCmd(f *Factory, g *globalOptions) *cobra.Command {
 	o := &ExecOptions{f: f, g: g}
 	cmd := &cobra.Command{
 		Use:   "exec [--aws] [--gcp] -- CMD [ARGS...]",
@@ -82,9 +82,6 @@ in flight (perhaps refreshing the login) finishes before the wrapper exits.`,
 				o.AWS = true
 			}
 			o.Args = args
-			if runF != nil {
-				return runF(cmd.Context(), o)
-			}
 			return execRun(cmd.Context(), o)
 		},
 	}

@@ -26,7 +26,7 @@ type ExplainOptions struct {
 	Refresh  bool
 }
 
-func newExplainCmd(f *Factory, g *globalOptions, runF func(context.Context, *ExplainOptions) error) *cobra.Command {
+func newExplainCmd(f *Factory, g *globalOptions) *cobra.Command {
 	o := &ExplainOptions{f: f, g: g}
 	cmd := &cobra.Command{
 		Use:   "explain",
@@ -41,9 +41,6 @@ when no rule allows the identity, as credential-process would.`,
   dagster-oidc explain --job etl_daily --role arn:aws:iam::123456789012:role/etl`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if runF != nil {
-				return runF(cmd.Context(), o)
-			}
 			return explainRun(cmd.Context(), o)
 		},
 	}

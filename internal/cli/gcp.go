@@ -31,7 +31,7 @@ func newGCPCmd(f *Factory, g *globalOptions) *cobra.Command {
 		Use:   "gcp",
 		Short: "Google Cloud credentials through workload identity federation",
 	}
-	cmd.AddCommand(newGCPExecutableCmd(f, g, nil), newGCPConfigCmd(f, g, nil), newGCPTokenCmd(f, g, nil), newGCPEnvCmd(f, g, nil))
+	cmd.AddCommand(newGCPExecutableCmd(f, g), newGCPConfigCmd(f, g), newGCPTokenCmd(f, g), newGCPEnvCmd(f, g))
 	return cmd
 }
 
@@ -41,7 +41,7 @@ type GCPExecutableOptions struct {
 	g *globalOptions
 }
 
-func newGCPExecutableCmd(f *Factory, g *globalOptions, runF func(context.Context, *GCPExecutableOptions) error) *cobra.Command {
+func newGCPExecutableCmd(f *Factory, g *globalOptions) *cobra.Command {
 	o := &GCPExecutableOptions{f: f, g: g}
 	cmd := &cobra.Command{
 		Use:   "executable",
@@ -58,9 +58,6 @@ a valid login it prints {"success":false,"code":"401",...} and exits 3.`,
 		Example: `  dagster-oidc gcp executable --profile prod`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if runF != nil {
-				return runF(cmd.Context(), o)
-			}
 			return gcpExecutableRun(cmd.Context(), o)
 		},
 	}
@@ -146,7 +143,7 @@ type GCPConfigOptions struct {
 	Timeout        time.Duration
 }
 
-func newGCPConfigCmd(f *Factory, g *globalOptions, runF func(context.Context, *GCPConfigOptions) error) *cobra.Command {
+func newGCPConfigCmd(f *Factory, g *globalOptions) *cobra.Command {
 	o := &GCPConfigOptions{f: f, g: g}
 	cmd := &cobra.Command{
 		Use:   "config",
@@ -164,9 +161,6 @@ on whitespace, so paths with spaces are refused.`,
   export GOOGLE_APPLICATION_CREDENTIALS=~/.config/gcloud/dagster-oidc.json GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES=1`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if runF != nil {
-				return runF(cmd.Context(), o)
-			}
 			return gcpConfigRun(cmd.Context(), o)
 		},
 	}
@@ -212,7 +206,7 @@ type GCPTokenOptions struct {
 	Format         string
 }
 
-func newGCPTokenCmd(f *Factory, g *globalOptions, runF func(context.Context, *GCPTokenOptions) error) *cobra.Command {
+func newGCPTokenCmd(f *Factory, g *globalOptions) *cobra.Command {
 	o := &GCPTokenOptions{f: f, g: g}
 	cmd := &cobra.Command{
 		Use:   "token",
@@ -227,9 +221,6 @@ the policy chooses, if any) and print the access token. It is cached until
 			if o.Format != output.GCPFormatRaw && o.Format != output.GCPFormatJSON {
 				return apperr.Usage(fmt.Errorf("unknown --format %q (raw or json)", o.Format), "")
 			}
-			if runF != nil {
-				return runF(cmd.Context(), o)
-			}
 			return gcpTokenRun(cmd.Context(), o)
 		},
 	}
@@ -238,7 +229,7 @@ the policy chooses, if any) and print the access token. It is cached until
 	return cmd
 }
 
-func newGCPEnvCmd(f *Factory, g *globalOptions, runF func(context.Context, *GCPTokenOptions) error) *cobra.Command {
+func newGCPEnvCmd(f *Factory, g *globalOptions) *cobra.Command {
 	o := &GCPTokenOptions{f: f, g: g, Format: output.GCPFormatEnv}
 	cmd := &cobra.Command{
 		Use:   "env",
@@ -249,9 +240,6 @@ refresh them: prefer "gcp config" for long-running work.`,
 		Example: `  eval "$(dagster-oidc gcp env --profile prod)"`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if runF != nil {
-				return runF(cmd.Context(), o)
-			}
 			return gcpTokenRun(cmd.Context(), o)
 		},
 	}

@@ -18,7 +18,7 @@ type LoginOptions struct {
 	Flow string
 }
 
-func newLoginCmd(f *Factory, g *globalOptions, runF func(context.Context, *LoginOptions) error) *cobra.Command {
+func newLoginCmd(f *Factory, g *globalOptions) *cobra.Command {
 	o := &LoginOptions{f: f, g: g}
 	cmd := &cobra.Command{
 		Use:   "login",
@@ -33,9 +33,6 @@ otherwise.`,
   dagster-oidc login --profile prod --flow device`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if runF != nil {
-				return runF(cmd.Context(), o)
-			}
 			return loginRun(cmd.Context(), o)
 		},
 	}

@@ -17,7 +17,7 @@ type LogoutOptions struct {
 	Revoke bool
 }
 
-func newLogoutCmd(f *Factory, g *globalOptions, runF func(context.Context, *LogoutOptions) error) *cobra.Command {
+func newLogoutCmd(f *Factory, g *globalOptions) *cobra.Command {
 	o := &LogoutOptions{f: f, g: g}
 	cmd := &cobra.Command{
 		Use:   "logout",
@@ -28,9 +28,6 @@ refresh token at the IdP's revocation endpoint (RFC 7009) when it has one.
 --all removes every dagster-oidc entry of every profile.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if runF != nil {
-				return runF(cmd.Context(), o)
-			}
 			return logoutRun(cmd.Context(), o)
 		},
 	}

@@ -32,7 +32,7 @@ type ProxyOptions struct {
 	ready func(addr string)
 }
 
-func newProxyCmd(f *Factory, g *globalOptions, runF func(context.Context, *ProxyOptions) error) *cobra.Command {
+func newProxyCmd(f *Factory, g *globalOptions) *cobra.Command {
 	o := &ProxyOptions{f: f, g: g}
 	cmd := &cobra.Command{
 		Use:   "proxy",
@@ -47,9 +47,6 @@ token from a trusted issuer. Flags override the proxy block.`,
   dagster-oidc proxy --listen 0.0.0.0:8080 --upstream http://dagster-webserver:80`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if runF != nil {
-				return runF(cmd.Context(), o)
-			}
 			return proxyRun(cmd.Context(), o)
 		},
 	}

@@ -36,15 +36,15 @@ type topCommand struct {
 
 // topCommands are the top-level commands in help order.
 var topCommands = []topCommand{
-	{"login", func(f *Factory, g *globalOptions) *cobra.Command { return newLoginCmd(f, g, nil) }},
-	{"logout", func(f *Factory, g *globalOptions) *cobra.Command { return newLogoutCmd(f, g, nil) }},
-	{"status", func(f *Factory, g *globalOptions) *cobra.Command { return newStatusCmd(f, g, nil) }},
-	{"token", func(f *Factory, g *globalOptions) *cobra.Command { return newTokenCmd(f, g, nil) }},
-	{"explain", func(f *Factory, g *globalOptions) *cobra.Command { return newExplainCmd(f, g, nil) }},
+	{"login", newLoginCmd},
+	{"logout", newLogoutCmd},
+	{"status", newStatusCmd},
+	{"token", newTokenCmd},
+	{"explain", newExplainCmd},
 	{"aws", newAWSCmd},
 	{"gcp", newGCPCmd},
-	{"exec", func(f *Factory, g *globalOptions) *cobra.Command { return newExecCmd(f, g, nil) }},
-	{"proxy", func(f *Factory, g *globalOptions) *cobra.Command { return newProxyCmd(f, g, nil) }},
+	{"exec", newExecCmd},
+	{"proxy", newProxyCmd},
 	{"audit", newAuditCmd},
 	{"config", newConfigCmd},
 	{"version", func(f *Factory, _ *globalOptions) *cobra.Command { return newVersionCmd(f) }},

@@ -24,7 +24,7 @@ type StatusOptions struct {
 	Flow   string
 }
 
-func newStatusCmd(f *Factory, g *globalOptions, runF func(context.Context, *StatusOptions) error) *cobra.Command {
+func newStatusCmd(f *Factory, g *globalOptions) *cobra.Command {
 	o := &StatusOptions{f: f, g: g}
 	cmd := &cobra.Command{
 		Use:   "status",
@@ -37,9 +37,6 @@ request and never logs in.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.Format != "text" && o.Format != "json" {
 				return apperr.Usage(fmt.Errorf("unknown --format %q (text or json)", o.Format), "")
-			}
-			if runF != nil {
-				return runF(cmd.Context(), o)
 			}
 			return statusRun(cmd.Context(), o)
 		},

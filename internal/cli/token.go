@@ -21,7 +21,7 @@ type TokenOptions struct {
 	Flow   string
 }
 
-func newTokenCmd(f *Factory, g *globalOptions, runF func(context.Context, *TokenOptions) error) *cobra.Command {
+func newTokenCmd(f *Factory, g *globalOptions) *cobra.Command {
 	o := &TokenOptions{f: f, g: g}
 	cmd := &cobra.Command{
 		Use:   "token",
@@ -35,9 +35,6 @@ Without a terminal it never starts an interactive login: it exits 3 instead.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.Format != "raw" && o.Format != "json" {
 				return apperr.Usage(fmt.Errorf("unknown --format %q (raw or json)", o.Format), "")
-			}
-			if runF != nil {
-				return runF(cmd.Context(), o)
 			}
 			return tokenRun(cmd.Context(), o)
 		},

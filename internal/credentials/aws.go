@@ -6,16 +6,19 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
+	"github.com/dagster-oidc/dagster-oidc/internal/awsconfig"
 	"github.com/dagster-oidc/dagster-oidc/internal/cache"
 	"github.com/dagster-oidc/dagster-oidc/internal/config"
 	"github.com/dagster-oidc/dagster-oidc/internal/exchange/awssts"
 	"github.com/dagster-oidc/dagster-oidc/internal/flow"
 	"github.com/dagster-oidc/dagster-oidc/internal/policy"
 	"github.com/dagster-oidc/dagster-oidc/internal/session"
+	"github.com/dagster-oidc/dagster-oidc/internal/shellquote"
 )
 
 // AWSRequest says which AWS credentials a caller wants.
@@ -157,4 +160,57 @@ func (s *Service) sessionName(claims *flow.Claims, run policy.Run) string {
 	}
 	vars[awssts.VarUsername], _ = claims.All["preferred_username"].(string)
 	return awssts.SessionName(s.Profile.AWS.SessionName, vars)
+}
+
+// AWSConfigureRequest says which AWS config profile to write.
+type AWSConfigureRequest struct {
+	// Executable and ConfigPath are this binary and the profiles file, as
+	// the written credential_process command names them.
+	Executable, ConfigPath string
+	// Role pins --role in the command.
+	Role string
+	// AWSProfile is the AWS profile's name ("" = the profile's); File the
+	// AWS config file ("" = $AWS_CONFIG_FILE, else ~/.aws/config).
+	AWSProfile, File string
+}
+
+// AWSConfigured says which AWS profile was written where.
+type AWSConfigured struct {
+	Profile, Path string
+	// Changed is false when the file already said the same.
+	Changed bool
+}
+
+// ConfigureAWS writes (or updates) the AWS config profile whose
+// credential_process is this binary's credential-process for the profile,
+// keeping every other line.
+func (s *Service) ConfigureAWS(q AWSConfigureRequest) (*AWSConfigured, error) {
+	a, err := s.awsSection()
+	if err != nil {
+		return nil, err
+	}
+	p := s.Profile
+	args := []string{shellquote.Arg(q.Executable), "aws", "credential-process", "--profile", shellquote.Arg(p.Name), "--config", shellquote.Arg(q.ConfigPath)}
+	if q.Role != "" {
+		args = append(args, "--role", shellquote.Arg(q.Role))
+	}
+	settings := map[string]string{"credential_process": strings.Join(args, " ")}
+	if a.Region != "" {
+		settings["region"] = a.Region
+	}
+	res := &AWSConfigured{Profile: q.AWSProfile, Path: q.File}
+	if res.Path == "" {
+		if v, ok := s.w.deps.Env("AWS_CONFIG_FILE"); ok && v != "" {
+			res.Path = v
+		} else {
+			res.Path = filepath.Join(s.w.deps.Home, ".aws", "config")
+		}
+	}
+	if res.Profile == "" {
+		res.Profile = p.Name
+	}
+	if res.Changed, err = awsconfig.UpsertProfile(res.Path, res.Profile, settings); err != nil {
+		return nil, fmt.Errorf("could not update %s: %w", res.Path, err)
+	}
+	return res, nil
 }
