@@ -161,3 +161,30 @@ func TestLogoutWaitsForAnExchangeLock(t *testing.T) {
 		t.Error("logout removed the token without the lock")
 	}
 }
+
+// TestIssue16_11_UnwritableTokenCacheServesAndWarns: once a refresh token
+// is spent, a token cache that cannot be written does not turn the
+// verified token into a failure: it is served with a warning, and the
+// rotated refresh token is kept.
+func TestIssue16_11_UnwritableTokenCacheServesAndWarns(t *testing.T) {
+	h := newHarness(t, true)
+	if _, err := h.m.Token(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	h.due()
+	h.m.CanPrompt = false
+	h.m.Fast = readOnlyStore{h.m.Fast}
+	h.refresher.next = func(string) (*flow.Token, error) {
+		return &flow.Token{IDToken: "tok-refreshed", RefreshToken: "rt-2", Source: "refresh"}, nil
+	}
+	res, err := h.m.Token(t.Context())
+	if err != nil || res.Entry.IDToken != "tok-refreshed" {
+		t.Fatalf("Token = %+v, %v; want the refreshed token", res, err)
+	}
+	if !strings.Contains(h.warn.String(), "warning: could not cache the ID token (memory store): read-only file system; serving it uncached") {
+		t.Errorf("warning = %q", h.warn.String())
+	}
+	if rt := h.m.RefreshToken(); rt != "rt-2" {
+		t.Errorf("refresh token = %q, want the rotated one", rt)
+	}
+}

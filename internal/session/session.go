@@ -483,7 +483,10 @@ func (m *Manager) storeVerified(tok *flow.Token, v *flow.Verified, event string)
 		return nil, err
 	}
 	if err := m.Fast.Set(m.key(cache.KindToken), data); err != nil {
-		return nil, apperr.New(apperr.KindError, fmt.Errorf("could not cache the ID token (%s store): %w", m.Fast.Name(), err), "check the cache directory (dagster-oidc status), or set cache: memory in the profile")
+		// The token is verified, and the refresh token (or device code) it
+		// came from is spent: serve it, as the cloud paths serve credentials
+		// they could not cache, rather than fail after spending.
+		m.warnf("warning: could not cache the ID token (%s store): %v; serving it uncached, so the next call refreshes again (check the cache directory: dagster-oidc status)", m.Fast.Name(), err)
 	}
 	m.observe(Event{Name: event, Outcome: "ok", Source: source, Claims: claims, Expiry: claims.Expiry})
 	return &Result{Entry: e, Claims: claims}, nil
