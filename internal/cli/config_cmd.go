@@ -136,7 +136,7 @@ func configValidateRun(ctx context.Context, o *ConfigValidateOptions) error {
 	if o.Offline {
 		return nil
 	}
-	return credentials.CheckIssuers(ctx, cfg, o.f.HTTPClient(), o.f.Clock, w)
+	return credentials.CheckIssuers(ctx, cfg, o.f.httpClient(), o.f.Clock, w)
 }
 
 // ConfigShowOptions are the options of `config show`.

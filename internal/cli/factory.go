@@ -14,6 +14,7 @@ import (
 	"github.com/dagster-oidc/dagster-oidc/internal/cache"
 	"github.com/dagster-oidc/dagster-oidc/internal/clock"
 	"github.com/dagster-oidc/dagster-oidc/internal/credentials"
+	"github.com/dagster-oidc/dagster-oidc/internal/debuglog"
 	"github.com/dagster-oidc/dagster-oidc/internal/env"
 )
 
@@ -59,15 +60,29 @@ type Factory struct {
 	Build   BuildInfo
 	// KeyringTimeout bounds each keyring call.
 	KeyringTimeout time.Duration
+	// Debug receives the -v / DAGSTER_OIDC_VERBOSE=1 lines on stderr; nil
+	// is off. The root command sets it.
+	Debug *debuglog.Logger
 }
 
 // deps are the side effects of the use cases.
 func (f *Factory) deps() credentials.Deps {
 	return credentials.Deps{
-		Env: f.Env, Clock: f.Clock, HTTP: f.HTTPClient(), Keyring: f.Keyring, KeyringTimeout: f.KeyringTimeout,
+		Env: f.Env, Clock: f.Clock, HTTP: f.httpClient(), Debug: f.Debug, Keyring: f.Keyring, KeyringTimeout: f.KeyringTimeout,
 		CacheDir: f.CacheDir(), StateDir: f.StateDir(), Home: f.home(), Stat: f.Stat, Sleep: f.Sleep,
 		CanPrompt: f.IO.CanPrompt(), HasDisplay: f.HasDisplay, QR: f.IO.StderrTTY, OpenBrowser: f.OpenBrowser, Stderr: f.IO.ErrOut,
 	}
+}
+
+// httpClient is HTTPClient, logging each request when Debug is on.
+func (f *Factory) httpClient() *http.Client {
+	c := f.HTTPClient()
+	if f.Debug == nil {
+		return c
+	}
+	cp := *c
+	cp.Transport = f.Debug.Transport(c.Transport)
+	return &cp
 }
 
 // ConfigPath returns the profiles file path: --config, DAGSTER_OIDC_CONFIG,

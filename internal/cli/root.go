@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
+	"github.com/dagster-oidc/dagster-oidc/internal/debuglog"
 	"github.com/dagster-oidc/dagster-oidc/internal/env"
 	"github.com/dagster-oidc/dagster-oidc/internal/termsafe"
 )
@@ -80,6 +81,11 @@ Stdout carries only the requested output; prompts and logs go to stderr.`,
 	pf.StringVar(&g.ConfigPath, "config", "", "profiles file (default $DAGSTER_OIDC_CONFIG or ~/.config/dagster-oidc/config.yaml)")
 	pf.StringVarP(&g.Profile, "profile", "p", "", "profile to use (default $DAGSTER_OIDC_PROFILE or the file's default_profile)")
 	pf.BoolVarP(&g.Verbose, "verbose", "v", false, "debug logs on stderr (tokens are never printed)")
+	root.PersistentPreRun = func(*cobra.Command, []string) {
+		if v := f.Env.Get(env.Verbose); g.Verbose || v == "1" || v == "true" {
+			f.Debug = debuglog.New(f.IO.ErrOut)
+		}
+	}
 
 	for _, c := range topCommands {
 		if only == "" || c.name == only {

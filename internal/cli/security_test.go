@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dagster-oidc/dagster-oidc/internal/sandbox"
 	"github.com/dagster-oidc/dagster-oidc/internal/testutil/otheruser"
 )
 
@@ -124,5 +125,59 @@ func TestAlso_ClientSecretFilePermissionsAndAge(t *testing.T) {
 		if code != 1 || !strings.Contains(stderr, "client_secret_file is readable by group or others: "+secret+" has mode 0644; run chmod 600 "+secret) {
 			t.Errorf("%v with a 0644 secret file: exit %d\n%s%s", cmd, code, out, stderr)
 		}
+	}
+}
+
+// TestAlso_VerboseLogsWithoutSecrets (issue 15, "Also"): -v and
+// DAGSTER_OIDC_VERBOSE=1 log the requests made, cache decisions, lock
+// waits and rule outcomes, and no line holds a token, code or secret the
+// sandbox issued.
+func TestAlso_VerboseLogsWithoutSecrets(t *testing.T) {
+	e := newExecEnv(t, "")
+	e.env["DAGSTER_RUN_JOB_NAME"] = execJob
+	e.onSleep = e.approveAs("alice")
+	var debug []string
+	collect := func(stderr string) {
+		for _, l := range strings.Split(stderr, "\n") {
+			if strings.HasPrefix(l, "debug: ") {
+				debug = append(debug, l)
+			}
+		}
+	}
+	_, stderr, code := e.run("login", "-v")
+	if code != 0 {
+		t.Fatalf("login -v: exit %d\n%s", code, stderr)
+	}
+	collect(stderr)
+	e.onSleep = nil
+	e.env["DAGSTER_OIDC_VERBOSE"] = "1"
+	for _, args := range [][]string{{"token"}, {"aws", "credential-process"}, {"aws", "credential-process"}} {
+		_, stderr, code := e.run(args...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d\n%s", args, code, stderr)
+		}
+		collect(stderr)
+	}
+	all := strings.Join(debug, "\n")
+	for _, want := range []string{
+		"debug: http POST " + e.sb.Issuer() + "/device_authorization -> 200",
+		"debug: http GET " + e.sb.Issuer() + "/.well-known/openid-configuration -> 200",
+		"debug: cache token.dev.",
+		"ID token served, valid until",
+		"debug: lock ",
+		"debug: policy role rule 1 (" + sandbox.DemoDataEngRoleARN + "): matched",
+		"AWS credentials served, valid until",
+	} {
+		if !strings.Contains(all, want) {
+			t.Errorf("verbose output lacks %q:\n%s", want, all)
+		}
+	}
+	for _, s := range e.sb.IssuedSecrets() {
+		if len(s.Value) >= 12 && strings.Contains(all, s.Value) {
+			t.Errorf("verbose output holds the %s", s.Kind)
+		}
+	}
+	if strings.Contains(all, "eyJ") {
+		t.Errorf("verbose output holds something JWT-like:\n%s", all)
 	}
 }

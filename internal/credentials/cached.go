@@ -49,14 +49,17 @@ func LockKind(kind string) string { return kind + "-lock" }
 func cachedExchange[E any](ctx context.Context, s *Service, x exchange[E], slot string, mint func(ctx context.Context, tok *session.Result) (E, error)) (*Cached[E], error) {
 	key := s.Tokens.Key(x.kind)
 	if e, ok := lookup(s, x, key, slot); ok {
+		s.Debug.Printf("cache %s: %s served, valid until %s", key, x.what, x.expiry(e).UTC().Format(time.RFC3339))
 		return &Cached[E]{Entry: e, FromCache: true}, nil
 	}
+	s.Debug.Printf("cache %s: no %s with more than %s left; exchanging", key, x.what, x.margin)
 	unlock, err := s.Locker.Lock(ctx, s.Tokens.Key(LockKind(x.kind)))
 	if err != nil {
 		return nil, err
 	}
 	defer func() { _ = unlock() }()
 	if e, ok := lookup(s, x, key, slot); ok {
+		s.Debug.Printf("cache %s: another process stored fresh %s meanwhile", key, x.what)
 		return &Cached[E]{Entry: e, FromCache: true}, nil
 	}
 	tok, err := s.Tokens.Token(ctx)

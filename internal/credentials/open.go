@@ -15,6 +15,7 @@ import (
 	"github.com/dagster-oidc/dagster-oidc/internal/cache"
 	"github.com/dagster-oidc/dagster-oidc/internal/clock"
 	"github.com/dagster-oidc/dagster-oidc/internal/config"
+	"github.com/dagster-oidc/dagster-oidc/internal/debuglog"
 	"github.com/dagster-oidc/dagster-oidc/internal/env"
 	"github.com/dagster-oidc/dagster-oidc/internal/exchange/awssts"
 	"github.com/dagster-oidc/dagster-oidc/internal/exchange/gcpsts"
@@ -50,6 +51,8 @@ type Deps struct {
 	OpenBrowser func(url string) error
 	// Stderr receives prompts and warnings; never stdout.
 	Stderr io.Writer
+	// Debug receives the -v lines; nil is off.
+	Debug *debuglog.Logger
 }
 
 // wiring is what Open builds beyond the ports: the profile's flow, its
@@ -150,7 +153,7 @@ func (s *Service) build() {
 	w.mgr = &session.Manager{
 		Profile: p.Name, Environment: p.Environment, Issuer: p.Issuer, ClientID: p.ClientID,
 		Fast: fast, Secrets: w.secrets, LockDir: dir, LockWait: lockWait,
-		Clock: d.Clock, Margin: p.RefreshMargin.D(), CanPrompt: d.CanPrompt, Warn: d.Stderr,
+		Clock: d.Clock, Margin: p.RefreshMargin.D(), CanPrompt: d.CanPrompt, Warn: d.Stderr, Debug: d.Debug,
 		Source:    s.source,
 		Refresher: func(ctx context.Context) (session.Refresher, error) { return s.refresher(ctx) },
 		Verify: func(ctx context.Context, source, raw string) (*flow.Verified, error) {
@@ -170,7 +173,8 @@ func (s *Service) build() {
 		w.mgr.LoginHint = "run: dagster-oidc login --profile " + p.Name + " (flow: auto found no workload identity here; dagster-oidc status says why for each source)"
 	}
 	s.Tokens, s.Store = w.mgr, fast
-	s.Locker = FileLocker{Dir: dir, Wait: lockWait}
+	s.Locker = FileLocker{Dir: dir, Wait: lockWait, Debug: d.Debug}
+	s.Debug = d.Debug
 	if a := p.AWS; a != nil {
 		s.AWS = &awssts.Client{HTTP: d.HTTP, Endpoint: a.STSEndpoint, Region: a.Region, Sleep: d.Sleep, Deadline: a.STSTimeout.D()}
 	}
@@ -208,6 +212,7 @@ func (s *Service) ClientSecret() (string, error) {
 		if !ok || v == "" {
 			return "", fmt.Errorf("client_secret_env names %s, which is not set", p.ClientSecretEnv)
 		}
+		s.Debug.Secret(v)
 		return v, nil
 	case p.ClientSecretFile != "":
 		secret, info, err := secretfile.Read(p.ClientSecretFile)
@@ -218,6 +223,7 @@ func (s *Service) ClientSecret() (string, error) {
 			s.w.secretAgeWarned = true
 			fmt.Fprintf(s.Warn, "warning: client_secret_file %s is %s\n", p.ClientSecretFile, info.Describe(now, p.ClientSecretMaxAge.D()))
 		}
+		s.Debug.Secret(secret)
 		return secret, nil
 	}
 	return "", nil

@@ -95,6 +95,12 @@ func ExplainCommand(profile string, run policy.Run) string {
 func (s *Service) evaluate(rules []policy.Rule, claims *flow.Claims, want string, run policy.Run, what string) (*policy.Decision, error) {
 	p := s.Profile
 	d, err := policy.Evaluate(rules, policy.Input{Claims: claims.All, Run: run, Environment: p.Environment}, want)
+	if d != nil && s.Debug != nil {
+		for _, o := range d.Outcomes {
+			s.Debug.Printf("policy %s rule %d (%s): %s", what, o.Index+1, ruleTarget(o), o.Reason)
+		}
+		s.Debug.Printf("policy %s: chosen %q", what, d.Target)
+	}
 	if err != nil {
 		if apperr.KindOf(err) == apperr.KindDenied {
 			return d, err
@@ -105,6 +111,14 @@ func (s *Service) evaluate(rules []policy.Rule, claims *flow.Claims, want string
 		return d, apperr.Denied(fmt.Errorf("no %s rule of profile %q allows this identity", what, p.Name), "run: dagster-oidc explain --profile "+p.Name)
 	}
 	return d, nil
+}
+
+// ruleTarget names a rule's target for a debug line.
+func ruleTarget(o policy.Outcome) string {
+	if o.Deny {
+		return "deny"
+	}
+	return o.Target
 }
 
 func kindDenied(err error) bool { return apperr.KindOf(err) == apperr.KindDenied }

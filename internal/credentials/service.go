@@ -19,6 +19,7 @@ import (
 	"github.com/dagster-oidc/dagster-oidc/internal/cache"
 	"github.com/dagster-oidc/dagster-oidc/internal/clock"
 	"github.com/dagster-oidc/dagster-oidc/internal/config"
+	"github.com/dagster-oidc/dagster-oidc/internal/debuglog"
 	"github.com/dagster-oidc/dagster-oidc/internal/exchange/awssts"
 	"github.com/dagster-oidc/dagster-oidc/internal/exchange/gcpsts"
 	"github.com/dagster-oidc/dagster-oidc/internal/flow"
@@ -60,11 +61,16 @@ type FileLocker struct {
 	// Dir holds the lock files; Wait bounds the wait for another process.
 	Dir  string
 	Wait time.Duration
+	// Debug logs how long each lock took; nil is off.
+	Debug *debuglog.Logger
 }
 
 // Lock takes the lock file of key in Dir.
 func (l FileLocker) Lock(ctx context.Context, key string) (func() error, error) {
-	return cache.Lock(ctx, l.Dir, key, l.Wait)
+	start := time.Now()
+	unlock, err := cache.Lock(ctx, l.Dir, key, l.Wait)
+	l.Debug.Lock(key, start, err)
+	return unlock, err
 }
 
 // AWSExchanger trades an ID token for AWS credentials (*awssts.Client).
@@ -117,6 +123,8 @@ type Service struct {
 	Audit Observer
 	// Warn receives warnings (never stdout).
 	Warn io.Writer
+	// Debug receives the -v lines (cache decisions, rule outcomes); nil is off.
+	Debug *debuglog.Logger
 
 	// w is what Open wired (nil in a Service built from ports alone).
 	w *wiring

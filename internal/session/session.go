@@ -15,6 +15,7 @@ import (
 	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
 	"github.com/dagster-oidc/dagster-oidc/internal/cache"
 	"github.com/dagster-oidc/dagster-oidc/internal/clock"
+	"github.com/dagster-oidc/dagster-oidc/internal/debuglog"
 	"github.com/dagster-oidc/dagster-oidc/internal/flow"
 )
 
@@ -41,6 +42,9 @@ type Manager struct {
 	// Audience is the audience the profile's tokens must carry; a cached
 	// entry without it (or of another issuer or client) is not served.
 	Audience string
+
+	// Debug receives the -v lines (cache decisions, lock waits); nil is off.
+	Debug *debuglog.Logger
 
 	// Fast holds ID tokens (short-lived; the file store keeps the hot path fast).
 	Fast cache.Store
@@ -169,6 +173,25 @@ func (m *Manager) load(s cache.Store, key, kind string, v any) (bool, error) {
 	return false, nil
 }
 
+// whyNotUsable says, for a debug line, why the cached entry e is not served.
+func (m *Manager) whyNotUsable(e *cache.TokenEntry, stale string) string {
+	switch {
+	case e == nil:
+		return "no ID token cached"
+	case stale != "" && e.IDToken == stale:
+		return "the cached ID token was refused downstream; getting another"
+	}
+	return fmt.Sprintf("the cached ID token expires at %s, within the refresh margin %s", e.Expiry.UTC().Format(time.RFC3339), m.Margin)
+}
+
+// lock takes the profile's lock file, logging the wait.
+func (m *Manager) lock(ctx context.Context) (func() error, error) {
+	start := time.Now()
+	unlock, err := cache.Lock(ctx, m.LockDir, m.LockKey(), m.LockWait)
+	m.Debug.Lock(m.LockKey(), start, err)
+	return unlock, err
+}
+
 func (m *Manager) warnf(format string, args ...any) {
 	if m.Warn != nil {
 		fmt.Fprintf(m.Warn, format+"\n", args...)
@@ -214,6 +237,7 @@ func (m *Manager) token(ctx context.Context, stale string) (*Result, error) {
 		if err != nil {
 			return nil, err
 		}
+		m.Debug.Printf("token of profile %s: reading the %s token (workload tokens are never cached)", m.Profile, src.Name())
 		return m.fromSource(ctx, src)
 	}
 	e, err := m.Cached()
@@ -221,8 +245,10 @@ func (m *Manager) token(ctx context.Context, stale string) (*Result, error) {
 		return nil, err
 	}
 	if usable(e) {
+		m.Debug.Printf("cache %s: ID token served, valid until %s (refresh margin %s)", m.key(cache.KindToken), e.Expiry.UTC().Format(time.RFC3339), m.Margin)
 		return cachedResult(e), nil
 	}
+	m.Debug.Printf("cache %s: %s", m.key(cache.KindToken), m.whyNotUsable(e, stale))
 	// Fail fast where nobody can log in and nothing can refresh: no lock, no
 	// network, no browser.
 	if !m.CanPrompt {
@@ -239,7 +265,7 @@ func (m *Manager) token(ctx context.Context, stale string) (*Result, error) {
 			}
 		}
 	}
-	unlock, err := cache.Lock(ctx, m.LockDir, m.LockKey(), m.LockWait)
+	unlock, err := m.lock(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -251,6 +277,7 @@ func (m *Manager) token(ctx context.Context, stale string) (*Result, error) {
 		return nil, err
 	}
 	if usable(cached) {
+		m.Debug.Printf("cache %s: another process refreshed the ID token meanwhile", m.key(cache.KindToken))
 		return cachedResult(cached), nil
 	}
 	src, err := m.Source(ctx)
@@ -286,8 +313,10 @@ func (m *Manager) refresh(ctx context.Context, cached *cache.TokenEntry) (res *R
 			return m.stale(cached, fmt.Errorf("the refresh token store (%s) is not writable, so the refresh token was not spent: %w", m.Secrets.Name(), err))
 		}
 	}
+	m.Debug.Printf("refresh of profile %s: using the stored refresh token (%s store)", m.Profile, m.Secrets.Name())
 	tok, err := refresher.Refresh(ctx, r.RefreshToken)
 	if err != nil {
+		m.Debug.Printf("refresh of profile %s: failed", m.Profile)
 		if errors.Is(err, flow.ErrRefreshRejected) {
 			_ = m.Secrets.Delete(rkey)
 			m.observe(Event{Name: "refresh", Outcome: "error", Source: "refresh", Err: err})
@@ -345,7 +374,7 @@ func (m *Manager) stale(cached *cache.TokenEntry, err error) (*Result, error, bo
 
 // Login runs an interactive login with src regardless of the cache.
 func (m *Manager) Login(ctx context.Context, src flow.Source) (*Result, error) {
-	unlock, err := cache.Lock(ctx, m.LockDir, m.LockKey(), m.LockWait)
+	unlock, err := m.lock(ctx)
 	if err != nil {
 		return nil, err
 	}
