@@ -140,8 +140,10 @@ var secretPatterns = sync.OnceValue(func() []*regexp.Regexp {
 })
 
 // mayHoldSecret reports whether any secretPatterns could match s: it holds
-// "eyJ", or, ignoring ASCII case, "bearer", "basic", "token" or "secret"
-// (every alternative of the last two patterns contains one of them). A
+// "eyJ"; or, ignoring ASCII case, "bearer" or "basic" and a space (the
+// second pattern); or "token" or "secret" and a ':' or '=' (every
+// alternative of the third pattern contains one of the words and needs the
+// separator). So an event name such as "token_served" compiles nothing. A
 // string with a non-ASCII byte is always checked, since (?i) also folds
 // U+017F to s and U+212A to k.
 func mayHoldSecret(s string) bool {
@@ -154,12 +156,10 @@ func mayHoldSecret(s string) bool {
 		}
 	}
 	l := strings.ToLower(s)
-	for _, w := range []string{"bearer", "basic", "token", "secret"} {
-		if strings.Contains(l, w) {
-			return true
-		}
+	if (strings.Contains(l, "bearer") || strings.Contains(l, "basic")) && strings.ContainsAny(s, " \t\n\f\r") {
+		return true
 	}
-	return false
+	return (strings.Contains(l, "token") || strings.Contains(l, "secret")) && strings.ContainsAny(s, ":=")
 }
 
 // Redacted replaces a secret-looking value.
