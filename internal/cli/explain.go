@@ -3,16 +3,12 @@ package cli
 import (
 	"context"
 	"fmt"
-	"io"
-	"sort"
-	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/dagster-oidc/dagster-oidc/internal/credentials"
+	"github.com/dagster-oidc/dagster-oidc/internal/output"
 	"github.com/dagster-oidc/dagster-oidc/internal/runctx"
-	"github.com/dagster-oidc/dagster-oidc/internal/termsafe"
 )
 
 // ExplainOptions are the options of `explain`.
@@ -90,7 +86,7 @@ func explainRun(ctx context.Context, o *ExplainOptions) error {
 	}
 	fmt.Fprintf(w, "Token:        from %s, %s %s\n", tok.Entry.Source, expires, tok.Entry.Expiry.UTC().Format("2006-01-02T15:04:05Z"))
 	fmt.Fprintln(w, "Claims:")
-	writeClaims(w, r.svc.VisibleClaims(tok.Claims.All))
+	output.Claims(w, r.svc.VisibleClaims(tok.Claims.All))
 	if run.Job != "" || run.ID != "" || run.Location != "" {
 		fmt.Fprintf(w, "Run:          id %q, job %q, location %q\n", run.ID, run.Job, run.Location)
 	}
@@ -106,24 +102,4 @@ func explainRun(ctx context.Context, o *ExplainOptions) error {
 		return err
 	}
 	return x.Denied
-}
-
-func writeClaims(w io.Writer, claims map[string]any) {
-	keys := make([]string, 0, len(claims))
-	for k := range claims {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		v := claims[k]
-		text := strings.TrimSpace(fmt.Sprintf("%v", v))
-		if n, ok := v.(float64); ok && n == float64(int64(n)) {
-			text = fmt.Sprintf("%d", int64(n))
-			switch k {
-			case "exp", "iat", "nbf", "auth_time":
-				text += " (" + time.Unix(int64(n), 0).UTC().Format(time.RFC3339) + ")"
-			}
-		}
-		fmt.Fprintf(w, "  %-20s %s\n", termsafe.Clean(k)+":", termsafe.Clean(text))
-	}
 }

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/dagster-oidc/dagster-oidc/internal/cache"
@@ -85,46 +84,14 @@ func (f *Factory) httpClient() *http.Client {
 	return &cp
 }
 
-// ConfigPath returns the profiles file path: --config, DAGSTER_OIDC_CONFIG,
-// else $XDG_CONFIG_HOME/dagster-oidc/config.yaml.
-func (f *Factory) ConfigPath(flag string) string {
-	if flag != "" {
-		return flag
-	}
-	if v := f.Env.Get(env.Config); v != "" {
-		return v
-	}
-	return filepath.Join(f.userDir("XDG_CONFIG_HOME", ".config"), "dagster-oidc", "config.yaml")
-}
+// ConfigPath returns the profiles file path (see env.Lookup.ConfigPath).
+func (f *Factory) ConfigPath(flag string) string { return f.Env.ConfigPath(flag) }
 
 // CacheDir returns the cache directory.
-func (f *Factory) CacheDir() string {
-	if v := f.Env.Get(env.CacheDir); v != "" {
-		return v
-	}
-	return filepath.Join(f.userDir("XDG_CACHE_HOME", ".cache"), "dagster-oidc")
-}
+func (f *Factory) CacheDir() string { return f.Env.CacheDir() }
 
-// StateDir returns the state directory (audit log, audit key).
-func (f *Factory) StateDir() string {
-	if v := f.Env.Get(env.StateDir); v != "" {
-		return v
-	}
-	return filepath.Join(f.userDir("XDG_STATE_HOME", filepath.Join(".local", "state")), "dagster-oidc")
-}
-
-func (f *Factory) userDir(xdg, fallback string) string {
-	if v, ok := f.Env(xdg); ok && filepath.IsAbs(v) {
-		return v
-	}
-	return filepath.Join(f.home(), fallback)
-}
+// StateDir returns the state directory (audit log).
+func (f *Factory) StateDir() string { return f.Env.StateDir() }
 
 // home is $HOME, else the OS's idea of it.
-func (f *Factory) home() string {
-	if home, ok := f.Env("HOME"); ok && home != "" {
-		return home
-	}
-	home, _ := os.UserHomeDir()
-	return home
-}
+func (f *Factory) home() string { return f.Env.Home() }

@@ -5,68 +5,13 @@ import (
 
 	"github.com/dagster-oidc/dagster-oidc/internal/cache"
 	"github.com/dagster-oidc/dagster-oidc/internal/flow"
+	"github.com/dagster-oidc/dagster-oidc/internal/output"
 )
 
-// Status is the `status --format json` document.
-type Status struct {
-	Profile     string `json:"profile"`
-	Environment string `json:"environment"`
-	Issuer      string `json:"issuer"`
-	ClientID    string `json:"client_id,omitempty"`
-	// ClientSecret says where the client secret comes from and, for a
-	// file, its age, e.g. "file /etc/dagster-oidc/secret, 12 days old".
-	ClientSecret string     `json:"client_secret,omitempty"`
-	Flow         string     `json:"flow"`
-	Source       *SourceDoc `json:"source"`
-	LoggedIn     bool       `json:"logged_in"`
-	Subject      string     `json:"subject,omitempty"`
-	Email        string     `json:"email,omitempty"`
-	Audience     []string   `json:"audience,omitempty"`
-	Expiry       *time.Time `json:"expiry,omitempty"`
-	ExpiresIn    string     `json:"expires_in,omitempty"`
-	Valid        bool       `json:"valid"`
-	TokenSource  string     `json:"token_source,omitempty"`
-	// Workload is set for a workload source: its tokens are read at every
-	// use and never stored, so there is no login to show.
-	Workload *WorkloadDoc `json:"workload,omitempty"`
-	Store    StoreDoc     `json:"store"`
-}
-
-// WorkloadDoc says how a workload source's tokens are used and checked.
-type WorkloadDoc struct {
-	Stored bool   `json:"stored"`
-	Verify string `json:"verify"`
-	// Unverified says when a token is accepted without a signature check.
-	Unverified string `json:"unverified,omitempty"`
-}
-
-// SourceDoc says which source the flow resolves to and why.
-type SourceDoc struct {
-	Chosen     string         `json:"chosen"`
-	Reason     string         `json:"reason"`
-	Candidates []CandidateDoc `json:"candidates,omitempty"`
-}
-
-// CandidateDoc is one ambient source considered by flow: auto.
-type CandidateDoc struct {
-	Name      string `json:"name"`
-	Available bool   `json:"available"`
-	Reason    string `json:"reason"`
-}
-
-// StoreDoc says where tokens live.
-type StoreDoc struct {
-	Tokens        string `json:"tokens"`
-	RefreshTokens string `json:"refresh_tokens"`
-	Reason        string `json:"reason"`
-	RefreshToken  bool   `json:"refresh_token_present"`
-	Warning       string `json:"warning,omitempty"`
-}
-
 // Source says which source the flow resolves to and why.
-func (s *Service) Source() *SourceDoc {
+func (s *Service) Source() *output.SourceDoc {
 	w := s.w
-	d := &SourceDoc{Chosen: w.flowName}
+	d := &output.SourceDoc{Chosen: w.flowName}
 	switch {
 	case w.detection != nil && w.detection.Chosen != "":
 		d.Reason = "flow: auto detected an ambient workload identity"
@@ -77,7 +22,7 @@ func (s *Service) Source() *SourceDoc {
 	}
 	if w.detection != nil {
 		for _, c := range w.detection.Candidates {
-			d.Candidates = append(d.Candidates, CandidateDoc{Name: c.Name, Available: c.Available, Reason: c.Reason})
+			d.Candidates = append(d.Candidates, output.CandidateDoc{Name: c.Name, Available: c.Available, Reason: c.Reason})
 		}
 	}
 	return d
@@ -86,10 +31,10 @@ func (s *Service) Source() *SourceDoc {
 // Status is the profile's cached login, source and stores. It makes no
 // network request and never logs in. A cache the trust checks refuse is
 // the error every other command gives, not a silent "not logged in".
-func (s *Service) Status() (*Status, error) {
+func (s *Service) Status() (*output.Status, error) {
 	p, w := s.Profile, s.w
 	now := s.Clock.Now()
-	st := &Status{
+	st := &output.Status{
 		Profile: p.Name, Environment: p.Environment, Issuer: p.Issuer, ClientID: p.ClientID,
 		Flow: p.Flow, Source: s.Source(),
 	}
@@ -103,7 +48,7 @@ func (s *Service) Status() (*Status, error) {
 	st.Store.Reason = w.secrets.Reason()
 	if s.isWorkload() {
 		st.Store.Reason = "workload tokens are never stored; " + st.Store.Reason
-		st.Workload = &WorkloadDoc{Verify: p.Verify}
+		st.Workload = &output.WorkloadDoc{Verify: p.Verify}
 		switch flow.VerifyMode(p.Verify) {
 		case flow.VerifyWhenReachable:
 			st.Workload.Unverified = "when the issuer cannot be reached (iss, aud and exp are still checked; each such use is audited as unverified)"
