@@ -14,6 +14,7 @@ import (
 // (without the root) and flag name, for shell completion.
 var flagValues = map[string][]string{
 	"status --format":    {"text", "json"},
+	"status --output":    {"text", "json"},
 	"token --format":     {"raw", "json"},
 	"aws env --format":   output.EnvFormats,
 	"gcp token --format": {output.GCPFormatRaw, output.GCPFormatJSON},

@@ -4,7 +4,8 @@ package cli
 // from the source with go/parser, must appear in docs/troubleshooting.md.
 //
 // What is catalogued (non-test .go files under internal/, except
-// internal/sandbox and testdata, and cmd/dagster-oidc):
+// internal/sandbox, the test helpers of internal/testutil and testdata, and
+// cmd/dagster-oidc):
 //
 //   - messages: the format (first) argument of errors.New and fmt.Errorf;
 //   - hints: the hint argument of apperr.New, apperr.Denied,
@@ -157,7 +158,7 @@ func readCatalogue(t *testing.T, root string) []catalogueEntry {
 				return err
 			}
 			if d.IsDir() {
-				if d.Name() == "testdata" || p == filepath.Join(root, "internal", "sandbox") {
+				if d.Name() == "testdata" || p == filepath.Join(root, "internal", "sandbox") || p == filepath.Join(root, "internal", "testutil") {
 					return filepath.SkipDir
 				}
 				return nil

@@ -5,11 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"os"
 	"time"
 
 	"github.com/dagster-oidc/dagster-oidc/internal/atomicfile"
-	"github.com/dagster-oidc/dagster-oidc/internal/readfile"
 )
 
 // gcpOutputFileMaxBytes is the size Google's libraries read at most.
@@ -35,17 +36,20 @@ func ReadGCPOutputFile(path string, now time.Time, minRemaining time.Duration) (
 	if path == "" {
 		return nil, false, nil
 	}
-	// A named pipe there would hang the executable, and Google's library
-	// with it: readfile refuses anything but a regular file at once.
-	data, err := readfile.Regular(path, gcpOutputFileMaxBytes)
+	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, false, nil
 	}
-	if errors.Is(err, readfile.ErrTooLarge) {
-		return nil, false, fmt.Errorf("the gcp output file %s exceeds %d bytes", path, gcpOutputFileMaxBytes)
-	}
 	if err != nil {
-		return nil, false, fmt.Errorf("could not read the gcp output file: %w", err)
+		return nil, false, fmt.Errorf("could not open the gcp output file: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, gcpOutputFileMaxBytes+1))
+	if err != nil {
+		return nil, false, fmt.Errorf("could not read the gcp output file %s: %w", path, err)
+	}
+	if len(data) > gcpOutputFileMaxBytes {
+		return nil, false, fmt.Errorf("the gcp output file %s exceeds %d bytes", path, gcpOutputFileMaxBytes)
 	}
 	data = bytes.TrimSpace(data)
 	if len(data) == 0 {
