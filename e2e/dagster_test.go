@@ -160,6 +160,18 @@ telemetry:
 	}
 	logs, exited := startGroup(t, cmd, "dagster-webserver")
 	d := &dagster{t: t, url: "http://" + addr, home: home, progressDir: progress, logs: logs}
+	// What the launcher and the step workers' wrappers leave (status files,
+	// exec's and the workers' output) joins the leak check.
+	t.Cleanup(func() {
+		for _, pattern := range []string{filepath.Join(home, "dagster-oidc", "runs", "*", "*"), filepath.Join(progress, "*")} {
+			files, _ := filepath.Glob(pattern)
+			for _, f := range files {
+				if b, err := os.ReadFile(f); err == nil {
+					ledger.addOutput(t.Name()+": "+f, string(b), false)
+				}
+			}
+		}
+	})
 	start := time.Now()
 	deadline := start.Add(dagsterStartTimeout)
 	last := ""

@@ -10,6 +10,10 @@ internal/cli/exec_status.go, pinned by TestExecStatusFile; stderr
                   with its code (128+N when signal N killed it)
   FAKE_EXEC=deny  refuse like a policy denial: "refused", exit 4
   FAKE_EXEC=crash exit 1 at once, with no status (a wrapper that died)
+  FAKE_EXEC=instant  only the final "exited" status, exit 0: a worker over
+                  before the launcher's first look (CMD does not run)
+  FAKE_EXEC=hang  no status, wait for a signal and die of it, as exec does
+                  when stopped while it still exchanges
 
 FAKE_EXEC_ARGV, when set, is a file the wrapper's argv is written to.
 """
@@ -40,6 +44,8 @@ def main() -> None:
     mode = os.environ.get("FAKE_EXEC", "run")
     if mode == "crash":
         sys.exit(1)
+    if mode == "hang":
+        signal.pause()
     identity = {
         "profile": "runs",
         "source": "file",
@@ -67,6 +73,9 @@ def main() -> None:
         )
         sys.stderr.write(f"error: {error}\n{hint}\n")
         sys.exit(4)
+    if mode == "instant":
+        write(status, {"state": "exited", "identity": identity, "pid": 4242, "exit_code": 0})
+        sys.exit(0)
     proc = subprocess.Popen(child)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda s, _f: proc.send_signal(s))

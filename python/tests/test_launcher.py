@@ -174,3 +174,43 @@ def test_resume_run_wraps_resume_run(
     assert argv[argv.index("--status-file") + 1].endswith("/status-1.json")
     resumed = instance.get_run_by_id(run.run_id)
     assert resumed is not None and resumed.tags[TAG_STATUS_FILE].endswith("/status-1.json")
+
+
+def test_identity_of_a_worker_over_before_the_first_look(
+    instance: DagsterInstance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FAKE_EXEC", "instant")
+    run = create_run(instance, "quick_job")
+    instance.launch_run(run.run_id, workspace=None)  # type: ignore[arg-type]
+    launcher(instance).join()
+    finished = instance.get_run_by_id(run.run_id)
+    assert finished is not None
+    assert finished.tags["dagster-oidc/aws-role"] == "arn:aws:iam::123456789012:role/etl-daily-writer"
+    # it never recorded the run's end, so the launcher does
+    assert finished.status == DagsterRunStatus.FAILURE
+    assert any("exited 0 before the run finished" in m for m in messages(instance, run.run_id))
+
+
+def test_terminate_while_exec_still_starts(
+    tmp_path: Path, fake_binary: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGTERM before the worker started: the run ends CANCELED, not FAILURE."""
+    from dagster._core.instance_for_test import instance_for_test
+
+    from .conftest import launcher_config
+
+    monkeypatch.setenv("FAKE_EXEC", "hang")
+    with instance_for_test(overrides=launcher_config(fake_binary, start_timeout=0.5)) as inst:
+        run = create_run(inst, "quick_job")
+        inst.launch_run(run.run_id, workspace=None)  # type: ignore[arg-type]
+        started = inst.get_run_by_id(run.run_id)
+        assert started is not None
+        wait_for(lambda: launcher(inst)._live_pid(started) is not None)  # the shell has exec'd the stand-in
+        assert launcher(inst).terminate(run.run_id)
+        launcher(inst).join()
+        finished = inst.get_run_by_id(run.run_id)
+        assert finished is not None and finished.status == DagsterRunStatus.CANCELED
+        logs = messages(inst, run.run_id)
+        assert any(
+            "dagster-oidc exec was killed by SIGTERM without starting the run worker" in m for m in logs
+        ), logs

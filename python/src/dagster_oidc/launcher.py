@@ -41,6 +41,16 @@ from dagster_oidc.status import (
 _POLL_SECONDS = 0.05
 
 
+def _ended(returncode: int) -> str:
+    """How a process ended, from its Popen returncode (negative: killed by that signal)."""
+    if returncode < 0:
+        try:
+            return f"was killed by {signal.Signals(-returncode).name}"
+        except ValueError:
+            return f"was killed by signal {-returncode}"
+    return f"exited {returncode}"
+
+
 class ExecRunLauncher(RunLauncher, ConfigurableClass):
     """Launches each run worker on this host, wrapped in ``dagster-oidc exec``.
 
@@ -227,17 +237,22 @@ class ExecRunLauncher(RunLauncher, ConfigurableClass):
         settled: threading.Event,
     ) -> None:
         """Report the identity once the worker runs, then the end of the wrapper."""
+        reported = False
         try:
-            status = None
             while proc.poll() is None:
                 status = read_status(status_file)
-                if status is not None and status.state == RUNNING:
+                if status is not None and status.state in (RUNNING, EXITED):
                     self._report_identity(run_id, status)
+                    reported = True
                     break
                 time.sleep(_POLL_SECONDS)
             settled.set()
             code = proc.wait()
-            self._report_exit(run_id, code, read_status(status_file), output)
+            final = read_status(status_file)
+            if not reported and final is not None and final.state == EXITED:
+                # the worker was over before the first look
+                self._report_identity(run_id, final)
+            self._report_exit(run_id, code, final, output)
         finally:
             settled.set()
             with self._lock:
@@ -263,23 +278,20 @@ class ExecRunLauncher(RunLauncher, ConfigurableClass):
         if run is None:
             return
         if status is not None and status.state == REFUSED:
-            message = (
+            self._end_unfinished(
+                run,
                 f"dagster-oidc exec refused to start the run worker of job {run.job_name} "
-                f"(exit {status.exit_code}, {status.kind or 'error'}): {status.refusal()}"
+                f"(exit {status.exit_code}, {status.kind or 'error'}): {status.refusal()}",
             )
-            if not run.is_finished:
-                self._instance.report_run_failed(run, message)
             return
         if status is None or status.state != EXITED:
-            detail = tail(output).strip().splitlines()[-5:]
-            message = f"dagster-oidc exec exited {code} without starting the run worker: " + " | ".join(
-                detail
+            detail = " | ".join(tail(output).strip().splitlines()[-5:])
+            self._end_unfinished(
+                run, f"dagster-oidc exec {_ended(code)} without starting the run worker: {detail}"
             )
-            if not run.is_finished:
-                self._instance.report_run_failed(run, message)
             return
         self._instance.report_engine_event(
-            f"dagster-oidc exec exited {code}: the run worker (pid {status.pid}) exited {status.exit_code}",
+            f"dagster-oidc exec {_ended(code)}: the run worker (pid {status.pid}) exited {status.exit_code}",
             run,
             EngineEventData(
                 metadata={"exec_exit_code": str(code), "worker_exit_code": str(status.exit_code)}
@@ -287,17 +299,20 @@ class ExecRunLauncher(RunLauncher, ConfigurableClass):
             cls=self.__class__,
         )
         run = self._instance.get_run_by_id(run_id)
-        if run is None or run.is_finished:
-            return
-        # The worker ended without finishing the run (killed, out of memory).
-        if run.status == DagsterRunStatus.CANCELING:
-            self._instance.report_run_canceled(
-                run, f"The run worker exited {status.exit_code} while canceling"
-            )
-        else:
-            self._instance.report_run_failed(
+        if run is not None:
+            # The worker ended without finishing the run (killed, out of memory).
+            self._end_unfinished(
                 run, f"The run worker exited {status.exit_code} before the run finished; see {output}"
             )
+
+    def _end_unfinished(self, run: DagsterRun, message: str) -> None:
+        """End a run its worker did not finish: CANCELED while it was being canceled, else FAILURE."""
+        if run.is_finished:
+            return
+        if run.status == DagsterRunStatus.CANCELING:
+            self._instance.report_run_canceled(run, message)
+        else:
+            self._instance.report_run_failed(run, message)
 
     # Termination and monitoring
 
