@@ -254,13 +254,7 @@ func TestIssue15AuditVerifyCommandFailsOnEditedLine(t *testing.T) {
 // command docs/audit.md gives, while the trail holds no personal value.
 func TestIssue18MatchSessionFindsTheExchange(t *testing.T) {
 	e := newTestEnv(t, sandbox.Options{})
-	e.writeConfig(readFile(t, e.config) + fmt.Sprintf(`    aws:
-      region: us-east-1
-      sts_endpoint: %s
-      roles:
-        - role_arn: %s
-          when: "'data-eng' in claims.groups"
-`, e.sb.STSEndpoint(), sandbox.DemoDataEngRoleARN))
+	e.addDataEngAWS()
 	e.login("alice")
 	mustRun(t, e, "aws", "credential-process")
 	mustRun(t, e, "aws", "credential-process") // served from the cache
