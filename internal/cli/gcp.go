@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -71,7 +70,7 @@ func gcpExecutableRun(ctx context.Context, o *GCPExecutableOptions) error {
 	if err == nil {
 		return nil
 	}
-	if werr := output.GCPExecutableError(o.f.IO.Out, gcpExecutableCode(err), gcpExecutableMessage(err)); werr != nil {
+	if werr := output.GCPExecutableFailure(o.f.IO.Out, err); werr != nil {
 		fmt.Fprintf(o.f.IO.ErrOut, "warning: %v\n", werr)
 	}
 	return err
@@ -97,30 +96,6 @@ func gcpExecutable(ctx context.Context, o *GCPExecutableOptions) error {
 		return err
 	}
 	return output.GCPExecutable(f.IO.Out, *res)
-}
-
-// gcpExecutableCode maps an error to the response's code field.
-func gcpExecutableCode(err error) string {
-	switch apperr.KindOf(err) {
-	case apperr.KindLoginRequired:
-		return "401"
-	case apperr.KindDenied:
-		return "403"
-	case apperr.KindUsage:
-		return "400"
-	case apperr.KindInterrupted:
-		return "499"
-	}
-	return "500"
-}
-
-// gcpExecutableMessage is the error and its hint on one line.
-func gcpExecutableMessage(err error) string {
-	msg := err.Error()
-	if hint := apperr.HintOf(err); hint != "" {
-		msg += "; " + hint
-	}
-	return strings.Join(strings.Fields(msg), " ")
 }
 
 // withoutTerminal returns a copy of f whose streams are not a terminal, so

@@ -7,6 +7,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
 )
 
 // Token types of Google's executable-sourced credentials (specs.md §2.2).
@@ -82,6 +84,28 @@ func GCPExecutableError(w io.Writer, code, message string) error {
 		return errors.New("could not print the gcp executable error: code and message are required")
 	}
 	return gcpWriteJSON(w, gcpExecutableResponse{Version: 1, Success: false, Code: code, Message: message})
+}
+
+// GCPExecutableFailure writes the failure response for err: its code from
+// the error's kind (401 login required, 403 denied, 400 usage, 499
+// interrupted, else 500) and the error with its hint on one line.
+func GCPExecutableFailure(w io.Writer, err error) error {
+	code := "500"
+	switch apperr.KindOf(err) {
+	case apperr.KindLoginRequired:
+		code = "401"
+	case apperr.KindDenied:
+		code = "403"
+	case apperr.KindUsage:
+		code = "400"
+	case apperr.KindInterrupted:
+		code = "499"
+	}
+	msg := err.Error()
+	if hint := apperr.HintOf(err); hint != "" {
+		msg += "; " + hint
+	}
+	return GCPExecutableError(w, code, strings.Join(strings.Fields(msg), " "))
 }
 
 // GCPToken is a Google Cloud access token to print.
