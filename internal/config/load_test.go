@@ -134,3 +134,22 @@ func TestStarterParses(t *testing.T) {
 		t.Error("client id needing quotes accepted")
 	}
 }
+
+// TestAlso_ClockSkewBounded (issue 15, "Also"): clock_skew keeps an expired
+// token usable for that long, so it has an upper bound.
+func TestAlso_ClockSkewBounded(t *testing.T) {
+	for _, tt := range []struct {
+		skew string
+		ok   bool
+	}{{"0s", true}, {"30s", true}, {"5m", true}, {"5m1s", false}, {"1h", false}, {"-1s", false}} {
+		t.Run(tt.skew, func(t *testing.T) {
+			_, err := Parse("c.yaml", []byte("profiles:\n  dev:\n    issuer: https://x.example\n    client_id: c\n    clock_skew: "+tt.skew+"\n"))
+			if tt.ok != (err == nil) {
+				t.Fatalf("clock_skew %s: err = %v, want ok=%v", tt.skew, err, tt.ok)
+			}
+			if err != nil && !strings.Contains(err.Error(), "profiles.dev.clock_skew:") {
+				t.Errorf("error %q does not name the key", err)
+			}
+		})
+	}
+}
