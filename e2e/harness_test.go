@@ -54,7 +54,7 @@ func TestMain(m *testing.M) {
 			fmt.Fprintf(os.Stderr, "LEAK: %d token or secret occurrences where none may be:\n%s\n", len(leaks), strings.Join(leaks, "\n"))
 			code = 1
 		} else {
-			msg = fmt.Sprintf("leak check: %d issued tokens and secrets searched for in %d outputs, audit trails and syslog streams; none found where they must not be\n", ledger.secretCount(), ledger.outputCount())
+			msg = fmt.Sprintf("leak check: %d issued tokens and secrets searched for in %d outputs (%d verbose debug lines among them), audit trails and syslog streams; none found where they must not be\n", ledger.secretCount(), ledger.outputCount(), ledger.verboseCount())
 		}
 		if line, found := personal.report(); len(found) > 0 {
 			fmt.Fprintf(os.Stderr, "PERSONAL DATA: %d audit lines or syslog messages hold a sandbox user's claim that audit.claims does not allow:\n%s\n", len(found), strings.Join(found, "\n"))
@@ -201,12 +201,16 @@ func (w *world) command(ctx context.Context, name string, args ...string) *exec.
 	return cmd
 }
 
-// run runs dagster-oidc and returns stdout, stderr and the exit code.
+// run runs dagster-oidc with DAGSTER_OIDC_VERBOSE=1 and returns stdout,
+// stderr without the debug lines, and the exit code. The debug lines go to
+// the leak ledger on their own, so every verbose run of the suite is
+// searched for every secret the sandboxes issued (issue 15).
 func (w *world) run(args ...string) (string, string, int) {
 	w.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := w.command(ctx, bin.cli, args...)
+	cmd.Env = append(cmd.Env, "DAGSTER_OIDC_VERBOSE=1")
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err := cmd.Run()
@@ -217,9 +221,24 @@ func (w *world) run(args ...string) (string, string, int) {
 		w.t.Fatalf("running dagster-oidc %v: %v", args, err)
 	}
 	name := w.t.Name() + ": dagster-oidc " + strings.Join(args, " ")
+	stderr, verbose := splitDebug(errOut.String())
 	ledger.addOutput(name+" (stdout)", out.String(), printsCredentials(args))
-	ledger.addOutput(name+" (stderr)", errOut.String(), false)
-	return out.String(), errOut.String(), code
+	ledger.addOutput(name+" (stderr)", stderr, false)
+	ledger.addVerbose(name+" (verbose)", verbose)
+	return out.String(), stderr, code
+}
+
+// splitDebug separates the "debug: " lines of -v from the rest of stderr.
+func splitDebug(stderr string) (rest, debug string) {
+	var r, d strings.Builder
+	for _, l := range strings.SplitAfter(stderr, "\n") {
+		if strings.HasPrefix(l, "debug: ") {
+			d.WriteString(l)
+		} else {
+			r.WriteString(l)
+		}
+	}
+	return r.String(), d.String()
 }
 
 var userCode = regexp.MustCompile(`the code ([A-Z0-9-]+)`)

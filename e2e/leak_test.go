@@ -19,6 +19,8 @@ type leakLedger struct {
 	mu      sync.Mutex
 	secrets []sandbox.Secret
 	outputs []leakOutput
+	// verboseLines counts the -v lines among the outputs.
+	verboseLines int
 }
 
 type leakOutput struct {
@@ -44,6 +46,16 @@ func (l *leakLedger) addOutput(name, text string, credentials bool) {
 	defer l.mu.Unlock()
 	l.outputs = append(l.outputs, leakOutput{name, text, credentials})
 }
+
+// addVerbose records a run's -v lines, searched like any other output.
+func (l *leakLedger) addVerbose(name, text string) {
+	l.addOutput(name, text, false)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.verboseLines += strings.Count(text, "\n")
+}
+
+func (l *leakLedger) verboseCount() int { l.mu.Lock(); defer l.mu.Unlock(); return l.verboseLines }
 
 func (l *leakLedger) secretCount() int { l.mu.Lock(); defer l.mu.Unlock(); return len(l.secrets) }
 func (l *leakLedger) outputCount() int { l.mu.Lock(); defer l.mu.Unlock(); return len(l.outputs) }
