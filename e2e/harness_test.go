@@ -54,7 +54,8 @@ func TestMain(m *testing.M) {
 			fmt.Fprintf(os.Stderr, "LEAK: %d token or secret occurrences where none may be:\n%s\n", len(leaks), strings.Join(leaks, "\n"))
 			code = 1
 		} else {
-			msg = fmt.Sprintf("leak check: %d issued tokens and secrets searched for in %d outputs (%d verbose debug lines among them), audit trails and syslog streams; none found where they must not be\n", ledger.secretCount(), ledger.outputCount(), ledger.verboseCount())
+			runs, lines := ledger.verboseCount()
+			msg = fmt.Sprintf("leak check: %d issued tokens and secrets searched for in %d outputs (among them the -v debug lines of %d runs, %d lines), audit trails and syslog streams; none found where they must not be\n", ledger.secretCount(), ledger.outputCount(), runs, lines)
 		}
 		if line, found := personal.report(); len(found) > 0 {
 			fmt.Fprintf(os.Stderr, "PERSONAL DATA: %d audit lines or syslog messages hold a sandbox user's claim that audit.claims does not allow:\n%s\n", len(found), strings.Join(found, "\n"))
@@ -249,6 +250,7 @@ func (w *world) login(user string) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cmd := w.command(ctx, bin.cli, "login")
+	cmd.Env = append(cmd.Env, "DAGSTER_OIDC_VERBOSE=1")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		w.t.Fatal(err)
@@ -269,7 +271,9 @@ func (w *world) login(user string) {
 		}
 	}
 	_, _ = io.Copy(io.Discard, stderr)
-	ledger.addOutput(w.t.Name()+": dagster-oidc login (stderr)", seen.String(), false)
+	rest, verbose := splitDebug(seen.String())
+	ledger.addOutput(w.t.Name()+": dagster-oidc login (stderr)", rest, false)
+	ledger.addVerbose(w.t.Name()+": dagster-oidc login (verbose)", verbose)
 	if err := cmd.Wait(); err != nil {
 		w.t.Fatalf("login: %v\n%s", err, seen.String())
 	}

@@ -19,8 +19,9 @@ type leakLedger struct {
 	mu      sync.Mutex
 	secrets []sandbox.Secret
 	outputs []leakOutput
-	// verboseLines counts the -v lines among the outputs.
-	verboseLines int
+	// verboseRuns and verboseLines count the runs with -v lines among the
+	// outputs, and those lines.
+	verboseRuns, verboseLines int
 }
 
 type leakOutput struct {
@@ -52,10 +53,17 @@ func (l *leakLedger) addVerbose(name, text string) {
 	l.addOutput(name, text, false)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.verboseLines += strings.Count(text, "\n")
+	if text != "" {
+		l.verboseRuns++
+		l.verboseLines += strings.Count(text, "\n")
+	}
 }
 
-func (l *leakLedger) verboseCount() int { l.mu.Lock(); defer l.mu.Unlock(); return l.verboseLines }
+func (l *leakLedger) verboseCount() (runs, lines int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.verboseRuns, l.verboseLines
+}
 
 func (l *leakLedger) secretCount() int { l.mu.Lock(); defer l.mu.Unlock(); return len(l.secrets) }
 func (l *leakLedger) outputCount() int { l.mu.Lock(); defer l.mu.Unlock(); return len(l.outputs) }
