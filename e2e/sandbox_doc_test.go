@@ -3,12 +3,10 @@
 package e2e
 
 import (
-	"bufio"
 	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -65,21 +63,12 @@ func TestIssue16_20_SandboxDocCommands(t *testing.T) {
 	defer cancel()
 	serve := exec.CommandContext(ctx, "bash", "-c", "exec "+strings.Replace(serveLine, "127.0.0.1:8555", "127.0.0.1:0", 1))
 	serve.Dir, serve.Env = home, env
-	stderr, err := serve.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := serve.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { cancel(); _ = serve.Wait() }()
+	sc := startServe(t, serve)
 	// The last instruction line comes once the config, the token file and
 	// the env file are written.
-	addrRE := regexp.MustCompile(`OpenID provider at http://(127\.0\.0\.1:\d+)`)
 	var addr string
-	sc := bufio.NewScanner(stderr)
 	for sc.Scan() {
-		if m := addrRE.FindStringSubmatch(sc.Text()); m != nil {
+		if m := sandboxAddrRE.FindStringSubmatch(sc.Text()); m != nil {
 			addr = m[1]
 		}
 		if strings.HasPrefix(sc.Text(), "GitHub Actions variables") {
@@ -89,7 +78,7 @@ func TestIssue16_20_SandboxDocCommands(t *testing.T) {
 	if addr == "" {
 		t.Fatal("serve did not print its address")
 	}
-	go func() { _, _ = bufio.NewReader(stderr).WriteTo(new(strings.Builder)) }()
+	go drain(sc)
 
 	script := "set -e\n" + strings.ReplaceAll(strings.Join(lines, "\n"), "127.0.0.1:8555", addr) + "\n"
 	runCtx, stop := context.WithTimeout(ctx, 2*time.Minute)
