@@ -5,6 +5,7 @@ package syslogtest
 
 import (
 	"bufio"
+	"fmt"
 	"io"
 	"net"
 	"strconv"
@@ -97,19 +98,28 @@ func (c *Collector) Messages() []string {
 // they have not all arrived within timeout.
 func (c *Collector) WaitFor(t testing.TB, n int, timeout time.Duration) []string {
 	t.Helper()
+	return c.WaitUntil(t, fmt.Sprintf("%d messages", n), func(msgs []string) bool { return len(msgs) >= n }, timeout)
+}
+
+// WaitUntil returns the messages once done reports true of them, failing t
+// (naming what, the wait's purpose) when that has not happened within
+// timeout. Messages from several writers arrive in no fixed order, so a
+// test waits for the message it needs rather than for a count.
+func (c *Collector) WaitUntil(t testing.TB, what string, done func([]string) bool, timeout time.Duration) []string {
+	t.Helper()
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
 	for {
 		c.mu.Lock()
 		msgs, more := append([]string(nil), c.msgs...), c.more
 		c.mu.Unlock()
-		if len(msgs) >= n {
+		if done(msgs) {
 			return msgs
 		}
 		select {
 		case <-more:
 		case <-deadline.C:
-			t.Fatalf("the syslog collector got %d of %d messages in %s:\n%s", len(msgs), n, timeout, strings.Join(msgs, "\n"))
+			t.Fatalf("the syslog collector did not get %s in %s; it got %d messages:\n%s", what, timeout, len(msgs), strings.Join(msgs, "\n"))
 		}
 	}
 }
