@@ -84,6 +84,7 @@ Stdout carries only the requested output; prompts and logs go to stderr.`,
 	root.PersistentPreRun = func(*cobra.Command, []string) {
 		if v := f.Env.Get(env.Verbose); g.Verbose || v == "1" || v == "true" {
 			f.Debug = debuglog.New(f.IO.ErrOut)
+			f.Debug.Clock = f.Clock
 		}
 	}
 

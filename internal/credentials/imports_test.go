@@ -1,7 +1,10 @@
 package credentials
 
 import (
+	"io/fs"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -59,3 +62,41 @@ func TestImportRules(t *testing.T) {
 }
 
 func is(name string) func(string) bool { return func(pkg string) bool { return pkg == name } }
+
+// TestDurationsUseTheInjectedClock: time.Since and time.Until read the
+// system clock behind the injected one; only internal/clock (and the
+// sandbox, which plays the world) may.
+func TestDurationsUseTheInjectedClock(t *testing.T) {
+	root := filepath.Join("..", "..")
+	var found []string
+	for _, dir := range []string{"internal", "cmd"} {
+		err := filepath.WalkDir(filepath.Join(root, dir), func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			rel, _ := filepath.Rel(root, p)
+			if d.IsDir() && (rel == filepath.Join("internal", "clock") || rel == filepath.Join("internal", "sandbox") || d.Name() == "testdata") {
+				return filepath.SkipDir
+			}
+			if d.IsDir() || !strings.HasSuffix(p, ".go") || strings.HasSuffix(p, "_test.go") {
+				return nil
+			}
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			for _, call := range []string{"time.Since(", "time.Until("} {
+				if strings.Contains(string(b), call) {
+					found = append(found, rel+": "+call)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(found) > 0 {
+		t.Errorf("durations computed from the system clock, not the injected one:\n%s", strings.Join(found, "\n"))
+	}
+}

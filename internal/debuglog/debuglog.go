@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/dagster-oidc/dagster-oidc/internal/clock"
 	"github.com/dagster-oidc/dagster-oidc/internal/redact"
 	"github.com/dagster-oidc/dagster-oidc/internal/safehttp"
 	"github.com/dagster-oidc/dagster-oidc/internal/termsafe"
@@ -29,6 +30,15 @@ type Logger struct {
 	mu      sync.Mutex
 	w       io.Writer
 	secrets []string
+	// Clock times locks and requests; nil is the system clock.
+	Clock clock.Clock
+}
+
+func (l *Logger) now() time.Time {
+	if l.Clock == nil {
+		return time.Now()
+	}
+	return l.Clock.Now()
 }
 
 // New returns a logger writing to w.
@@ -63,7 +73,7 @@ func (l *Logger) Lock(key string, start time.Time, err error) {
 	if l == nil {
 		return
 	}
-	took := time.Since(start).Round(time.Millisecond)
+	took := l.now().Sub(start).Round(time.Millisecond)
 	if err != nil {
 		l.Printf("lock %s: not taken after %s", key, took)
 		return
@@ -91,9 +101,9 @@ type transport struct {
 
 // RoundTrip logs the request's method and redacted URL with the outcome.
 func (t *transport) RoundTrip(r *http.Request) (*http.Response, error) {
-	start := time.Now()
+	start := t.l.now()
 	resp, err := t.base.RoundTrip(r)
-	took := time.Since(start).Round(time.Millisecond)
+	took := t.l.now().Sub(start).Round(time.Millisecond)
 	if err != nil {
 		t.l.Printf("http %s %s -> failed after %s", r.Method, safehttp.Redact(r.URL), took)
 		return resp, err
