@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -41,17 +42,25 @@ func TestExecStatusFile(t *testing.T) {
 		wantState string
 		wantKind  string
 		wantErr   string
+		gcp       bool // --gcp only, with the profile's gcp section
 	}{
 		{name: "success", login: true, script: waitRunning + `cat "$EXEC_STATUS"; echo "pid=$$"`, job: execJob, wantCode: 0, wantState: credentials.ExecStateExited},
 		{name: "child fails", login: true, script: waitRunning + `cat "$EXEC_STATUS"; echo "pid=$$"; exit 42`, job: execJob, wantCode: 42, wantState: credentials.ExecStateExited},
 		{name: "child killed", login: true, script: waitRunning + `cat "$EXEC_STATUS"; echo "pid=$$"; kill -TERM $$`, job: execJob, wantCode: 128 + 15, wantState: credentials.ExecStateExited},
 		{name: "job no rule allows", login: true, script: "exit 0", job: "nightly_export", wantCode: 4, wantState: credentials.ExecStateRefused, wantKind: "denied", wantErr: "no rule grants"},
+		{name: "gcp only", login: true, gcp: true, script: waitRunning + `cat "$EXEC_STATUS"; echo "pid=$$"`, job: execJob, wantCode: 0, wantState: credentials.ExecStateExited},
 		{name: "not logged in", script: "exit 0", job: execJob, wantCode: 3, wantState: credentials.ExecStateRefused, wantKind: "login_required"},
 		{name: "command not found", login: true, program: "/nonexistent/dagster", job: execJob, wantCode: 127, wantState: credentials.ExecStateRefused, wantErr: "command exited with code 127"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := newExecEnv(t, "")
+			flags := []string{"exec"}
+			extra := ""
+			if tt.gcp {
+				flags = append(flags, "--gcp")
+				extra = fmt.Sprintf("    gcp:\n      audience: %s\n      service_account: %s\n", gcpTestAudience, gcpTestSA)
+			}
+			e := newExecEnv(t, extra)
 			if tt.login {
 				e.login("alice")
 			}
@@ -62,7 +71,7 @@ func TestExecStatusFile(t *testing.T) {
 				child[0] = tt.program
 			}
 			var out bytes.Buffer
-			r := execCLI(e, nil, &out, append([]string{"exec", "--status-file", status, "--"}, child...)...)
+			r := execCLI(e, nil, &out, append(append(flags, "--status-file", status, "--"), child...)...)
 			if r.code != tt.wantCode {
 				t.Fatalf("exit %d, want %d\n%s", r.code, tt.wantCode, r.stderr)
 			}
@@ -100,9 +109,15 @@ func TestExecStatusFile(t *testing.T) {
 				t.Fatalf("no identity in %s", data)
 			}
 			if id.Profile != "sandbox" || id.Source != "device" || id.Issuer != e.sb.Issuer() || len(id.SubjectHash) != 32 ||
-				id.AWSRole != sandbox.DemoDataEngRoleARN || id.AWSSession == "" || id.AWSExpiry.IsZero() || id.TokenExpiry.IsZero() ||
-				id.RunID != execRunID || id.JobName != execJob {
-				t.Errorf("identity %+v; want profile sandbox, source device, the issuer, a subject hash, the data-eng role and a session, expiries, run %s of %s", id, execRunID, execJob)
+				id.TokenExpiry.IsZero() || id.RunID != execRunID || id.JobName != execJob {
+				t.Errorf("identity %+v; want profile sandbox, source device, the issuer, a subject hash, the token's expiry, run %s of %s", id, execRunID, execJob)
+			}
+			if tt.gcp {
+				if !id.GCP || id.GCPServiceAccount != gcpTestSA || id.AWSRole != "" {
+					t.Errorf("identity %+v; want GCP as %s and no AWS role", id, gcpTestSA)
+				}
+			} else if id.AWSRole != sandbox.DemoDataEngRoleARN || id.AWSSession == "" || id.AWSExpiry.IsZero() || id.GCP {
+				t.Errorf("identity %+v; want the data-eng role, a session and its expiry, no GCP", id)
 			}
 			if strings.Contains(string(data), "alice") {
 				t.Errorf("the status file names the subject instead of its hash: %s", data)

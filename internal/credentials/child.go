@@ -92,7 +92,7 @@ func (s *Service) PrepareChild(ctx context.Context, q ChildRequest) (c *Child, e
 		}
 	}
 	if q.GCP {
-		data, err := s.ExternalAccount(ctx, ExternalAccountRequest{ServiceAccount: q.ServiceAccount, Command: q.GCPCommand, Run: prun})
+		data, sa, err := s.externalAccount(ctx, ExternalAccountRequest{ServiceAccount: q.ServiceAccount, Command: q.GCPCommand, Run: prun})
 		if err != nil {
 			return c, err
 		}
@@ -102,7 +102,7 @@ func (s *Service) PrepareChild(ctx context.Context, q ChildRequest) (c *Child, e
 		}
 		c.Env = proc.SetEnv(c.Env, "GOOGLE_APPLICATION_CREDENTIALS", path)
 		c.Env = proc.SetEnv(c.Env, "GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES", "1")
-		c.Identity.GCP = true
+		c.Identity.GCP, c.Identity.GCPServiceAccount = true, sa
 	}
 	if q.Identity {
 		// The token is cached by now; this only reads it for the subject.

@@ -55,9 +55,11 @@ type ExecIdentity struct {
 	// AWSExpiry is the first credentials' expiry; server mode renews them.
 	AWSExpiry time.Time `json:"aws_expiry,omitzero"`
 	GCP       bool      `json:"gcp,omitempty"`
-	RunID     string    `json:"run_id,omitempty"`
-	JobName   string    `json:"job_name,omitempty"`
-	Step      string    `json:"step,omitempty"`
+	// GCPServiceAccount is the impersonated service account, if any.
+	GCPServiceAccount string `json:"gcp_service_account,omitempty"`
+	RunID             string `json:"run_id,omitempty"`
+	JobName           string `json:"job_name,omitempty"`
+	Step              string `json:"step,omitempty"`
 }
 
 // NewExecStatus returns the status writer for path ("" writes nothing).

@@ -128,9 +128,16 @@ type ExternalAccountRequest struct {
 // ExternalAccount builds the external_account JSON whose executable is
 // q.Command. Only service_accounts rules need a token, to evaluate them.
 func (s *Service) ExternalAccount(ctx context.Context, q ExternalAccountRequest) ([]byte, error) {
+	data, _, err := s.externalAccount(ctx, q)
+	return data, err
+}
+
+// externalAccount is ExternalAccount that also returns the service account
+// the document impersonates ("" for none).
+func (s *Service) externalAccount(ctx context.Context, q ExternalAccountRequest) ([]byte, string, error) {
 	g, err := s.gcpSection()
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	sa := q.ServiceAccount
 	if sa == "" {
@@ -138,10 +145,10 @@ func (s *Service) ExternalAccount(ctx context.Context, q ExternalAccountRequest)
 		if len(g.ServiceAccounts) > 0 {
 			tok, err := s.Tokens.Token(ctx)
 			if err != nil {
-				return nil, err
+				return nil, "", err
 			}
 			if sa, err = s.gcpServiceAccount(tok.Claims, "", q.Run); err != nil {
-				return nil, err
+				return nil, "", err
 			}
 		}
 	}
@@ -160,5 +167,6 @@ func (s *Service) ExternalAccount(ctx context.Context, q ExternalAccountRequest)
 			o.ImpersonationURL = gcpsts.ImpersonationURL(g.ImpersonationURL, sa)
 		}
 	}
-	return gcpconfig.Build(o)
+	data, err := gcpconfig.Build(o)
+	return data, sa, err
 }

@@ -28,6 +28,7 @@ _IDENTITY_TAGS = {
     "aws_role": "aws-role",
     "aws_expiry": "aws-expiry",
     "gcp": "gcp",
+    "gcp_service_account": "gcp-service-account",
 }
 
 
@@ -45,6 +46,7 @@ class Identity:
     aws_session_name: str = ""
     aws_expiry: str = ""
     gcp: bool = False
+    gcp_service_account: str = ""
     run_id: str = ""
     job_name: str = ""
     step: str = ""
@@ -71,7 +73,9 @@ class Identity:
         if self.aws_role:
             parts.append(f"AWS role {self.aws_role}")
         if self.gcp:
-            parts.append("GCP external account")
+            parts.append(
+                f"GCP as {self.gcp_service_account}" if self.gcp_service_account else "GCP (federated)"
+            )
         if self.token_expiry:
             parts.append(f"token until {self.token_expiry}")
         return ", ".join(parts)
