@@ -14,7 +14,8 @@ build:
 demo: build
 	$(BIN)/dagster-oidc-sandbox demo --cli $(BIN)/dagster-oidc
 
-# Every test, installing what they need first (Debian packages, MinIO).
+# Every test, installing what they need first (Debian packages, MinIO and
+# goreleaser, a Python venv with pinned Dagster): scripts/test.sh.
 test:
 	scripts/test.sh
 

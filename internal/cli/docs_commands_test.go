@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
@@ -76,4 +77,33 @@ func TestDocsEnumeratedFlagsAreKnown(t *testing.T) {
 		}
 	}
 	walk(root)
+}
+
+// TestDocsREADMEMatchesTheTree: the README's command table names every
+// command of the tree, and its profile's flow comment lists the source
+// registry's flows in the registry's order.
+func TestDocsREADMEMatchesTheTree(t *testing.T) {
+	text := readFile(t, filepath.Join("..", "..", "README.md"))
+	table := text[strings.Index(text, "\n| command | what it does |\n"):]
+	table = table[:strings.Index(table, "\n\n")]
+	listed := map[string]bool{}
+	for _, row := range strings.Split(table, "\n") {
+		cell, _, _ := strings.Cut(strings.TrimPrefix(row, "| "), " | ")
+		for _, m := range regexp.MustCompile("`([a-z-]+)").FindAllStringSubmatch(cell, -1) {
+			listed[m[1]] = true
+		}
+	}
+	var out, errOut bytes.Buffer
+	for _, c := range NewRootCmd(docsFactory(&out, &errOut)).Commands() {
+		if c.IsAvailableCommand() && !listed[c.Name()] {
+			t.Errorf("README.md's command table lacks %s", c.Name())
+		}
+	}
+	m := regexp.MustCompile(`(?m)^\s+flow: auto\s+# (\S+)$`).FindStringSubmatch(text)
+	if m == nil {
+		t.Fatal("README.md's profile has no flow: auto line listing the flows")
+	}
+	if d := cmp.Diff(strings.Join(flow.FlowNames(), "|"), m[1]); d != "" {
+		t.Errorf("README.md's flow comment differs from the source registry (-registry +README):\n%s", d)
+	}
 }
