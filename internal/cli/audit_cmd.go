@@ -128,7 +128,7 @@ func auditFiles(f *Factory, g *globalOptions, args []string) ([]string, error) {
 		return args, nil
 	}
 	a := config.Audit{}
-	if cfg, err := config.Load(f.ConfigPath(g.ConfigPath)); err == nil {
+	if cfg, err := g.config(f); err == nil {
 		a = cfg.Audit
 	}
 	path := credentials.AuditPath(a, f.StateDir(), f.home())

@@ -27,7 +27,7 @@ var flagValues = map[string][]string{
 // enumerated flags above, on every command that has them.
 func registerCompletions(root *cobra.Command, f *Factory, g *globalOptions) {
 	_ = root.RegisterFlagCompletionFunc("profile", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
-		cfg, err := config.Load(f.ConfigPath(g.ConfigPath))
+		cfg, err := g.config(f)
 		if err != nil {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
@@ -66,7 +66,7 @@ func fixedCompletion(values func() []string) cobra.CompletionFunc {
 
 // ruleTargets lists what targets returns for the selected profile.
 func ruleTargets(f *Factory, g *globalOptions, targets func(*config.Profile) []string) []string {
-	cfg, err := config.Load(f.ConfigPath(g.ConfigPath))
+	cfg, err := g.config(f)
 	if err != nil {
 		return nil
 	}

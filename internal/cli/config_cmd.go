@@ -114,7 +114,7 @@ profile exactly and that the endpoints the profile's flow needs exist.`,
 
 func configValidateRun(ctx context.Context, o *ConfigValidateOptions) error {
 	path := o.f.ConfigPath(o.g.ConfigPath)
-	cfg, err := config.Load(path)
+	cfg, err := o.g.config(o.f)
 	if err != nil {
 		return apperr.Usage(err, "")
 	}

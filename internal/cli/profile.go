@@ -22,7 +22,7 @@ type resolved struct {
 // loadConfig reads the profiles file.
 func loadConfig(f *Factory, g *globalOptions) (*config.File, error) {
 	path := f.ConfigPath(g.ConfigPath)
-	cfg, err := config.Load(path)
+	cfg, err := g.config(f)
 	if err != nil {
 		if errors.Is(err, config.ErrNotExist) {
 			return nil, apperr.Usage(fmt.Errorf("no config file at %s", path), "run: dagster-oidc config init --issuer URL --client-id ID (or pass --config)")

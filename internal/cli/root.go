@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
+	"github.com/dagster-oidc/dagster-oidc/internal/config"
 	"github.com/dagster-oidc/dagster-oidc/internal/debuglog"
 	"github.com/dagster-oidc/dagster-oidc/internal/env"
 	"github.com/dagster-oidc/dagster-oidc/internal/termsafe"
@@ -19,6 +20,21 @@ type globalOptions struct {
 	ConfigPath string
 	Profile    string
 	Verbose    bool
+
+	// cfg and cfgErr are the profiles file, read once (see config).
+	cfg    *config.File
+	cfgErr error
+	loaded bool
+}
+
+// config reads the profiles file on first use; every command and
+// completion of the process shares that one read.
+func (g *globalOptions) config(f *Factory) (*config.File, error) {
+	if !g.loaded {
+		g.cfg, g.cfgErr = config.Load(f.ConfigPath(g.ConfigPath))
+		g.loaded = true
+	}
+	return g.cfg, g.cfgErr
 }
 
 // profileName returns --profile, else DAGSTER_OIDC_PROFILE ("" = the file's default).
