@@ -373,3 +373,51 @@ func TestDocsGettingStartedWalk(t *testing.T) {
 	}
 	g.expect(denied, string(b), false)
 }
+
+// TestDocsMakeDemo runs the Makefile's demo recipe with the built binaries
+// and checks what getting-started.md step 1 says of it: a device-code login
+// approved as alice, then status, explain and aws credential-process, each
+// printed with its output, ending with the page's closing sentence.
+func TestDocsMakeDemo(t *testing.T) {
+	mk, err := os.ReadFile(filepath.Join("..", "Makefile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	recipe := regexp.MustCompile(`(?m)^demo:.*\n\t(.+)$`).FindSubmatch(mk)
+	if recipe == nil {
+		t.Fatal("the Makefile has no one-line demo recipe")
+	}
+	line := strings.ReplaceAll(string(recipe[1]), "$(BIN)", filepath.Dir(bin.cli))
+	page, err := os.ReadFile(filepath.Join("..", "docs", "getting-started.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	end := regexp.MustCompile("It ends with\\s+`([^`]+)`").FindSubmatch(page)
+	if end == nil {
+		t.Fatal("getting-started.md no longer says how the demo ends")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "bash", "-c", line)
+	home := t.TempDir()
+	cmd.Dir, cmd.Env = t.TempDir(), []string{"HOME=" + home, "PATH=/usr/bin:/bin", "LANG=C.UTF-8", "TMPDIR=" + home}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s: %v\n%s", line, err, out)
+	}
+	for _, want := range []string{
+		`approved code `, " as alice ",
+		"$ dagster-oidc login\n", "$ dagster-oidc status\n", "$ dagster-oidc explain\n", "$ dagster-oidc aws credential-process\n",
+		string(end[1]) + "\n",
+	} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("the demo's output lacks %q:\n%s", want, out)
+		}
+	}
+	if !strings.HasSuffix(string(out), string(end[1])+"\n") {
+		t.Errorf("the demo does not end with %q:\n%s", end[1], out)
+	}
+	if left, _ := filepath.Glob(filepath.Join(home, "dagster-oidc-demo-*")); len(left) > 0 {
+		t.Errorf("the demo left its temporary HOME behind: %v", left)
+	}
+}

@@ -74,10 +74,10 @@ func (l Line) String() string {
 	return fmt.Sprintf("%s:%d: %s %s", l.File, l.Line, l.Program, strings.Join(l.Args, " "))
 }
 
-// Pages returns README.md and every Markdown file under docs/ of the
-// repository at root, except the generated docs/cli reference.
+// Pages returns README.md, python/README.md and every Markdown file under
+// docs/ of the repository at root, except the generated docs/cli reference.
 func Pages(root string) ([]string, error) {
-	pages := []string{"README.md"}
+	pages := []string{"README.md", "python/README.md"}
 	err := filepath.WalkDir(filepath.Join(root, "docs"), func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
