@@ -127,8 +127,10 @@ func (v *Verifier) checkAZP(aud []string, claims map[string]any) error {
 	return nil
 }
 
+// deny is a refusal (exit 4). It carries no hint: the caller knows whether
+// a person or a pod reads it (session gives logins theirs, the proxy none).
 func deny(e *VerificationError) error {
-	return apperr.Denied(e, "check the profile's issuer, client_id/audience and the machine's clock, then run: dagster-oidc login")
+	return apperr.Denied(e, "")
 }
 
 // classify turns a go-oidc error into a distinct, token-free explanation.

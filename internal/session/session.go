@@ -390,6 +390,8 @@ func (m *Manager) Login(ctx context.Context, src flow.Source) (*Result, error) {
 func (m *Manager) loginLocked(ctx context.Context, src flow.Source) (*Result, error) {
 	tok, err := src.Token(ctx)
 	if err != nil {
+		// The browser flow verifies the nonce itself.
+		err = humanHint(err)
 		m.observe(Event{Name: "login", Outcome: outcome(err), Source: src.Name(), Err: err})
 		return nil, err
 	}
@@ -452,9 +454,22 @@ func workloadHint(source string, err error) error {
 	return apperr.Denied(err, "check the profile's issuer and workload.audience against the "+source+" token's iss and aud (dagster-oidc explain shows its claims)")
 }
 
+// humanHint gives a refused login or refresh the hint that fits a person
+// at a terminal, unless the refusal has one of its own.
+func humanHint(err error) error {
+	var ve *flow.VerificationError
+	if errors.As(err, &ve) && apperr.HintOf(err) == "" {
+		return apperr.Denied(err, "check the profile's issuer, client_id/audience and the machine's clock, then run: dagster-oidc login")
+	}
+	return err
+}
+
 // verify checks tok, recording a refusal.
 func (m *Manager) verify(ctx context.Context, tok *flow.Token) (*flow.Verified, error) {
 	v, err := m.Verify(ctx, tok.Source, tok.IDToken)
+	if err != nil && !m.Workload {
+		err = humanHint(err)
+	}
 	if err != nil {
 		m.observe(Event{Name: "verification_failed", Outcome: "denied", Source: tok.Source, Err: err})
 		return nil, err
