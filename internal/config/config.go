@@ -7,8 +7,6 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
-
-	"github.com/dagster-oidc/dagster-oidc/internal/flow"
 )
 
 // File is the whole profiles file.
@@ -171,10 +169,6 @@ const (
 	// day is a typo.
 	MaxRefreshMargin = 24 * time.Hour
 )
-
-// IsWorkload reports whether flow names a workload identity source (see
-// the registry in internal/flow).
-func IsWorkload(name string) bool { return flow.IsWorkload(name) }
 
 // ExpectedAudience is the audience ID tokens must carry: the configured one,
 // else the client id.

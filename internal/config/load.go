@@ -253,7 +253,7 @@ func (f *File) validateProfile(p *Profile) []error {
 	k := "profiles." + p.Name
 	var errs []error
 	add := func(key, format string, args ...any) { errs = append(errs, f.errorf(key, format, args...)) }
-	workload := IsWorkload(p.Flow)
+	workload := flow.IsWorkload(p.Flow)
 	if !ident.Valid(p.Name) { // part of cache file names and keyring items, so never a path
 		add(k, "profile name %q must be letters, digits, '.', '_' or '-' (it names cache files), at most 64 characters", p.Name)
 	}
