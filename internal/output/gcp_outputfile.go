@@ -5,12 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
-	"os"
 	"time"
 
 	"github.com/dagster-oidc/dagster-oidc/internal/atomicfile"
+	"github.com/dagster-oidc/dagster-oidc/internal/readfile"
 )
 
 // gcpOutputFileMaxBytes is the size Google's libraries read at most.
@@ -36,20 +35,17 @@ func ReadGCPOutputFile(path string, now time.Time, minRemaining time.Duration) (
 	if path == "" {
 		return nil, false, nil
 	}
-	f, err := os.Open(path)
+	// A named pipe there would hang the executable, and Google's library
+	// with it: readfile refuses anything but a regular file at once.
+	data, err := readfile.Regular(path, gcpOutputFileMaxBytes)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, false, nil
 	}
-	if err != nil {
-		return nil, false, fmt.Errorf("could not open the gcp output file: %w", err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, gcpOutputFileMaxBytes+1))
-	if err != nil {
-		return nil, false, fmt.Errorf("could not read the gcp output file %s: %w", path, err)
-	}
-	if len(data) > gcpOutputFileMaxBytes {
+	if errors.Is(err, readfile.ErrTooLarge) {
 		return nil, false, fmt.Errorf("the gcp output file %s exceeds %d bytes", path, gcpOutputFileMaxBytes)
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("could not read the gcp output file: %w", err)
 	}
 	data = bytes.TrimSpace(data)
 	if len(data) == 0 {
