@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"fmt"
 	"net/url"
+	"strings"
 	"sync"
 	"text/template"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/dagster-oidc/dagster-oidc/internal/flow"
 )
 
 var starter = sync.OnceValue(func() *template.Template {
@@ -27,7 +30,7 @@ profiles:
     client_id: {{.ClientID}}
     # client_secret_env: DAGSTER_OIDC_CLIENT_SECRET   # only for IdPs that insist on a secret
     scopes: [openid, email, profile, groups, offline_access]   # groups: for rules on claims.groups; drop it if your IdP refuses the scope
-    flow: auto          # auto|device|browser|kubernetes|web-identity-file|azure-file|file|github-actions|gitlab|gcp-metadata
+    flow: auto          # {{.Flows}}
     cache: auto         # auto|keyring|file|memory|none
     # refresh_margin: 2m
     # aws:
@@ -71,7 +74,12 @@ func Starter(o StarterOptions) ([]byte, error) {
 		}
 	}
 	var b bytes.Buffer
-	if err := starter().Execute(&b, o); err != nil {
+	// The flows the comment lists are the source registry's.
+	data := struct {
+		StarterOptions
+		Flows string
+	}{o, strings.Join(flow.FlowNames(), "|")}
+	if err := starter().Execute(&b, data); err != nil {
 		return nil, err
 	}
 	if _, err := Parse("starter", b.Bytes()); err != nil {

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/dagster-oidc/dagster-oidc/internal/flow"
 )
 
 const valid = `default_profile: dev
@@ -126,6 +128,9 @@ func TestStarterParses(t *testing.T) {
 	}
 	if p, _ := f.Profile(""); p.ClientID != "dagster" || p.Environment != "dev" {
 		t.Errorf("starter profile = %+v", p)
+	}
+	if want := "flow: auto          # " + strings.Join(flow.FlowNames(), "|") + "\n"; !strings.Contains(string(data), want) {
+		t.Errorf("the starter's flow comment is not the source registry's list %q:\n%s", want, data)
 	}
 	if _, err := Starter(StarterOptions{Issuer: "not a url", ClientID: "x"}); err == nil {
 		t.Error("bad issuer accepted")
