@@ -19,6 +19,9 @@ type installed struct {
 	GraphQL       string   `json:"graphql"`
 	Mutations     []string `json:"mutations"`
 	Subscriptions []string `json:"subscriptions"`
+	// Results are the members of each mutation's result union (none for a
+	// plain type such as Boolean).
+	Results map[string][]string `json:"results"`
 	Routes        []struct {
 		Path      string   `json:"path"`
 		Methods   []string `json:"methods"`
@@ -60,6 +63,14 @@ func TestMutationTableCoversSchema(t *testing.T) {
 	for _, m := range authz.Mutations {
 		if !slices.Contains(in.Mutations, m.Name) {
 			t.Errorf("the table lists %s, which dagster-graphql %s no longer has", m.Name, in.GraphQL)
+		}
+	}
+	for _, m := range authz.Mutations {
+		members := in.Results[m.Name]
+		if typ := m.Refusal.TypeName(); typ == "" && len(members) > 0 {
+			t.Errorf("%s returns a union (%v): refuse it with a member type, not GraphQL errors", m.Name, members)
+		} else if typ != "" && !slices.Contains(members, typ) {
+			t.Errorf("%s is refused as %s, which is not in its result type (%v)", m.Name, typ, members)
 		}
 	}
 	if len(in.Mutations) != len(authz.Mutations) {

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -64,7 +65,11 @@ func (s *Server) graphql(w http.ResponseWriter, r *http.Request, id *identity) {
 		if err == nil {
 			if refused != nil {
 				s.auditRefusal(id, refusal{class: "role", check: refused})
-				graphQLError(w, http.StatusOK, refusalMessage(id, *refused), "FORBIDDEN",
+				msg := refusalMessage(id, *refused)
+				if !batch && len(reqs) == 1 && writeRefusedData(w, reqs[0], msg) {
+					return
+				}
+				graphQLError(w, http.StatusOK, msg, "FORBIDDEN",
 					map[string]any{"requiredRole": refused.Need.String(), "user": id.Name, "field": refused.Field}, len(reqs), batch)
 				return
 			}
@@ -91,4 +96,47 @@ func (s *Server) graphql(w http.ResponseWriter, r *http.Request, id *identity) {
 	class, msg := inspectError(err)
 	s.auditRefusal(id, refusal{class: class, what: "graphql"})
 	graphQLError(w, http.StatusBadRequest, msg, "BAD_REQUEST", nil, 1, false)
+}
+
+// writeRefusedData answers a refused mutation operation in its own result
+// types, as Dagster answers a mutation it refuses in read-only mode: each
+// root field of the selected operation becomes its table's refusal type
+// (UnauthorizedError, or PythonError where the UI shows only that) with the
+// message. It writes nothing and returns false when the selected operation
+// is not a mutation (the refusal is elsewhere in the document) or one of its
+// fields can only be refused with GraphQL errors.
+func writeRefusedData(w http.ResponseWriter, r gqlinspect.Request, msg string) bool {
+	ops, err := gqlinspect.Operations(r)
+	if err != nil {
+		return false
+	}
+	data := map[string]any{}
+	for _, op := range ops {
+		if !op.Selected {
+			continue
+		}
+		if op.Type != "mutation" {
+			return false
+		}
+		for _, f := range op.Fields {
+			if f.Name == "__typename" {
+				data[f.Key] = "Mutation"
+				continue
+			}
+			m, _ := authz.LookupMutation(f.Name)
+			typ := m.Refusal.TypeName()
+			if typ == "" {
+				return false
+			}
+			v := map[string]any{"__typename": typ, "message": msg}
+			if typ == "PythonError" {
+				v["stack"], v["errorChain"], v["className"], v["cause"] = []any{}, []any{}, nil, nil
+			}
+			data[f.Key] = v
+		}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_ = json.NewEncoder(w).Encode(map[string]any{"data": data})
+	return true
 }

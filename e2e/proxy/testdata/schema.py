@@ -3,6 +3,7 @@
 import json
 
 from dagster_graphql.schema import create_schema
+from graphql import GraphQLList, GraphQLNonNull, GraphQLUnionType
 from dagster_graphql.version import __version__ as graphql_version
 from dagster_webserver.version import __version__ as webserver_version
 from dagster_webserver.webserver import DagsterWebserver
@@ -20,12 +21,19 @@ def main() -> None:
         if r.path not in static
     ]
     assert schema.mutation_type is not None and schema.subscription_type is not None
+    results: dict[str, list[str]] = {}
+    for name, field in schema.mutation_type.fields.items():
+        t = field.type
+        while isinstance(t, (GraphQLNonNull, GraphQLList)):
+            t = t.of_type
+        results[name] = sorted(m.name for m in t.types) if isinstance(t, GraphQLUnionType) else []
     print(
         json.dumps(
             {
                 "webserver": webserver_version,
                 "graphql": graphql_version,
                 "mutations": sorted(schema.mutation_type.fields),
+                "results": results,
                 "subscriptions": sorted(schema.subscription_type.fields),
                 "routes": routes,
             }

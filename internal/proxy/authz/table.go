@@ -13,6 +13,35 @@ type Mutation struct {
 	// are walked element by element. Without any, the mutation's location is
 	// unknown and only a role on every location allows it.
 	LocationPaths []string
+	// Refusal is how a refusal is answered in the mutation's own result
+	// type, so that the Dagster UI shows the message where it shows that
+	// mutation's errors.
+	Refusal Refusal
+}
+
+// Refusal is the shape of a refused mutation's answer.
+type Refusal int
+
+// The shapes: the result union's UnauthorizedError (the zero value, as in
+// Dagster's read-only mode), its PythonError (where the UI shows only a
+// PythonError's message: the launchpad), or GraphQL errors (a mutation whose
+// result is a plain Boolean). The coverage test checks each against the
+// installed schema's result types.
+const (
+	RefuseUnauthorized Refusal = iota
+	RefusePythonError
+	RefuseErrors
+)
+
+// TypeName is the result type a refusal is written as ("" for errors).
+func (r Refusal) TypeName() string {
+	switch r {
+	case RefuseUnauthorized:
+		return "UnauthorizedError"
+	case RefusePythonError:
+		return "PythonError"
+	}
+	return ""
 }
 
 // Mutations is the table of every mutation of dagster-graphql 1.13.27's
@@ -21,22 +50,22 @@ type Mutation struct {
 // schema has a mutation the table lacks, or the table one it no longer has.
 var Mutations = []Mutation{
 	// UI bookkeeping, no effect on runs or definitions.
-	{Name: "logTelemetry", Role: Viewer},
-	{Name: "setNuxSeen", Role: Viewer},
+	{Name: "logTelemetry", Role: Viewer, Refusal: RefusePythonError},
+	{Name: "setNuxSeen", Role: Viewer, Refusal: RefuseErrors},
 
 	// Launching, re-executing and stopping runs and backfills.
-	{Name: "launchPipelineExecution", Role: Launcher, LocationPaths: []string{"executionParams.selector.repositoryLocationName"}},
-	{Name: "launchRun", Role: Launcher, LocationPaths: []string{"executionParams.selector.repositoryLocationName"}},
-	{Name: "launchMultipleRuns", Role: Launcher, LocationPaths: []string{"executionParamsList.selector.repositoryLocationName"}},
-	{Name: "launchPipelineReexecution", Role: Launcher, LocationPaths: []string{"executionParams.selector.repositoryLocationName"}},
-	{Name: "launchRunReexecution", Role: Launcher, LocationPaths: []string{"executionParams.selector.repositoryLocationName"}},
+	{Name: "launchPipelineExecution", Role: Launcher, LocationPaths: []string{"executionParams.selector.repositoryLocationName"}, Refusal: RefusePythonError},
+	{Name: "launchRun", Role: Launcher, LocationPaths: []string{"executionParams.selector.repositoryLocationName"}, Refusal: RefusePythonError},
+	{Name: "launchMultipleRuns", Role: Launcher, LocationPaths: []string{"executionParamsList.selector.repositoryLocationName"}, Refusal: RefusePythonError},
+	{Name: "launchPipelineReexecution", Role: Launcher, LocationPaths: []string{"executionParams.selector.repositoryLocationName"}, Refusal: RefusePythonError},
+	{Name: "launchRunReexecution", Role: Launcher, LocationPaths: []string{"executionParams.selector.repositoryLocationName"}, Refusal: RefusePythonError},
 	{Name: "launchPartitionBackfill", Role: Launcher, LocationPaths: []string{"backfillParams.selector.repositorySelector.repositoryLocationName"}},
 	{Name: "reexecutePartitionBackfill", Role: Launcher},
 	{Name: "resumePartitionBackfill", Role: Launcher},
 	{Name: "cancelPartitionBackfill", Role: Launcher},
 	{Name: "terminatePipelineExecution", Role: Launcher},
 	{Name: "terminateRun", Role: Launcher},
-	{Name: "terminateRuns", Role: Launcher},
+	{Name: "terminateRuns", Role: Launcher, Refusal: RefusePythonError},
 	{Name: "scheduleDryRun", Role: Launcher, LocationPaths: []string{"selectorData.repositoryLocationName"}},
 	{Name: "sensorDryRun", Role: Launcher, LocationPaths: []string{"selectorData.repositoryLocationName"}},
 
@@ -56,8 +85,8 @@ var Mutations = []Mutation{
 	{Name: "reportRunlessAssetEvents", Role: Editor},
 	{Name: "reportAssetCheckEvaluations", Role: Editor},
 	{Name: "addDynamicPartition", Role: Editor, LocationPaths: []string{"repositorySelector.repositoryLocationName"}},
-	{Name: "freeConcurrencySlotsForRun", Role: Editor},
-	{Name: "freeConcurrencySlots", Role: Editor},
+	{Name: "freeConcurrencySlotsForRun", Role: Editor, Refusal: RefuseErrors},
+	{Name: "freeConcurrencySlots", Role: Editor, Refusal: RefuseErrors},
 	{Name: "setAppManagedComponent", Role: Editor, LocationPaths: []string{"locationName"}},
 	{Name: "deleteAppManagedComponent", Role: Editor, LocationPaths: []string{"locationName"}},
 	{Name: "refreshComponentState", Role: Editor, LocationPaths: []string{"locationName"}},
@@ -65,9 +94,9 @@ var Mutations = []Mutation{
 	// Destroying history and changing the whole deployment.
 	{Name: "wipeAssets", Role: Admin},
 	{Name: "deleteDynamicPartitions", Role: Admin, LocationPaths: []string{"repositorySelector.repositoryLocationName"}},
-	{Name: "setAutoMaterializePaused", Role: Admin},
-	{Name: "setConcurrencyLimit", Role: Admin},
-	{Name: "deleteConcurrencyLimit", Role: Admin},
+	{Name: "setAutoMaterializePaused", Role: Admin, Refusal: RefuseErrors},
+	{Name: "setConcurrencyLimit", Role: Admin, Refusal: RefuseErrors},
+	{Name: "deleteConcurrencyLimit", Role: Admin, Refusal: RefuseErrors},
 }
 
 // LookupMutation returns the table's entry for a mutation field; ok is false

@@ -28,6 +28,8 @@ type Operation struct {
 type Field struct {
 	// Name is the schema field (an alias does not change it).
 	Name string
+	// Key is the field's key in the response: its alias, else its name.
+	Key string
 	// Args are the argument values as JSON-like Go values (map[string]any,
 	// []any, string, bool, nil; numbers and enums as their text).
 	Args map[string]any
@@ -97,7 +99,11 @@ func rootFields(set ast.SelectionSet, frags map[string]*ast.FragmentDefinition, 
 			for _, a := range s.Arguments {
 				args[a.Name] = vars.value(a.Value, 0)
 			}
-			out = append(out, Field{Name: s.Name, Args: args})
+			key := s.Alias
+			if key == "" {
+				key = s.Name
+			}
+			out = append(out, Field{Name: s.Name, Key: key, Args: args})
 		case *ast.InlineFragment:
 			fs, err := rootFields(s.SelectionSet, frags, visiting, vars)
 			if err != nil {
