@@ -99,10 +99,8 @@ func (s *Server) graphql(w http.ResponseWriter, r *http.Request, id *identity) {
 }
 
 // writeRefusedData answers a refused mutation operation in its own result
-// types, as Dagster answers a mutation it refuses in read-only mode: each
-// root field of the selected operation becomes its table's refusal type
-// (UnauthorizedError, or PythonError where the UI shows only that) with the
-// message. It writes nothing and returns false when the selected operation
+// types: each root field of the selected operation becomes a PythonError
+// with the message, which the Dagster UI shows in an alert. It writes nothing and returns false when the selected operation
 // is not a mutation (the refusal is elsewhere in the document) or one of its
 // fields can only be refused with GraphQL errors.
 func writeRefusedData(w http.ResponseWriter, r gqlinspect.Request, msg string) bool {
@@ -128,11 +126,7 @@ func writeRefusedData(w http.ResponseWriter, r gqlinspect.Request, msg string) b
 			if typ == "" {
 				return false
 			}
-			v := map[string]any{"__typename": typ, "message": msg}
-			if typ == "PythonError" {
-				v["stack"], v["errorChain"], v["className"], v["cause"] = []any{}, []any{}, nil, nil
-			}
-			data[f.Key] = v
+			data[f.Key] = map[string]any{"__typename": typ, "message": msg, "stack": []any{}, "errorChain": []any{}, "className": nil, "cause": nil}
 		}
 	}
 	w.Header().Set("Content-Type", "application/json")

@@ -338,9 +338,9 @@ func TestRolesOnGraphQL(t *testing.T) {
 		{"launcher launches", launcher, launchEtl, true, ""},
 		{"launcher turns a schedule on", launcher, schedule, false, "dagster-oidc: startSchedule needs the editor role on code location etl; lena@example.com has launcher"},
 		{"editor turns a schedule on", editor, schedule, true, ""},
-		{"editor wipes", editor, wipe, false, `{"data":{"wipeAssets":{"__typename":"UnauthorizedError","message":"dagster-oidc: wipeAssets needs the admin role on every code location; eddie@example.com has editor"}}}`},
+		{"editor wipes", editor, wipe, false, `{"data":{"wipeAssets":{"__typename":"PythonError","cause":null,"className":null,"errorChain":[],"message":"dagster-oidc: wipeAssets needs the admin role on every code location; eddie@example.com has editor","stack":[]}}}`},
 		{"aliased refusal keeps the alias", viewer, `{"query":"mutation { a: setAutoMaterializePaused(paused: true) }"}`, false, `"errors":[{"extensions":{"code":"FORBIDDEN","field":"setAutoMaterializePaused","requiredRole":"admin","user":"vera@example.com"}`},
-		{"a refused alias", editor, `{"query":"mutation { gone: wipeAssets(assetPartitionRanges: []) { __typename } }"}`, false, `{"data":{"gone":{"__typename":"UnauthorizedError"`},
+		{"a refused alias", editor, `{"query":"mutation { gone: wipeAssets(assetPartitionRanges: []) { __typename } }"}`, false, `{"data":{"gone":{"__typename":"PythonError"`},
 		{"admin wipes", admin, wipe, true, ""},
 		{"batch with a mutation inside", viewer, `[{"query":"{ version }"},` + launchEtl + `]`, false, "needs the launcher role"},
 		{"mutation behind a query's operationName", viewer, `{"query":"query Q { version } mutation W { wipeAssets(assetPartitionRanges: []) { __typename } }","operationName":"Q"}`, false, "wipeAssets needs the admin role"},
@@ -359,9 +359,9 @@ func TestRolesOnGraphQL(t *testing.T) {
 			if !tt.allowed && !strings.Contains(body, tt.msg) {
 				t.Errorf("refusal = HTTP %d %s, want it to say %q", status, body, tt.msg)
 			}
-			// A mutation is refused in its result type (UnauthorizedError,
-			// PythonError for launches), anything else with GraphQL errors.
-			if !tt.allowed && !strings.Contains(body, `"errors":[{`) && !strings.Contains(body, `"__typename":"UnauthorizedError"`) && !strings.Contains(body, `"__typename":"PythonError"`) {
+			// A mutation is refused in its result type (PythonError),
+			// anything else with GraphQL errors.
+			if !tt.allowed && !strings.Contains(body, `"errors":[{`) && !strings.Contains(body, `"__typename":"PythonError"`) {
 				t.Errorf("refusal is neither a GraphQL error nor a refusal type: %s", body)
 			}
 		})

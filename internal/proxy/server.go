@@ -128,6 +128,9 @@ func New(o Options) (*Server, error) {
 		Rewrite:   s.rewrite,
 		Transport: o.Transport,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			if r.Context().Err() != nil {
+				return // the client went away (a closed tab): nothing to tell
+			}
 			s.o.ErrorLog("upstream %s %s: %v", r.Method, r.URL.Path, err)
 			http.Error(w, "dagster-webserver is not reachable through the proxy", http.StatusBadGateway)
 		},

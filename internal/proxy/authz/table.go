@@ -22,23 +22,19 @@ type Mutation struct {
 // Refusal is the shape of a refused mutation's answer.
 type Refusal int
 
-// The shapes: the result union's UnauthorizedError (the zero value, as in
-// Dagster's read-only mode), its PythonError (where the UI shows only a
-// PythonError's message: the launchpad), or GraphQL errors (a mutation whose
-// result is a plain Boolean). The coverage test checks each against the
-// installed schema's result types.
+// The shapes: the result union's PythonError, whose message the Dagster UI
+// shows in an alert wherever it runs a mutation (its UnauthorizedError
+// branches show fixed texts or nothing); or GraphQL errors, for a mutation
+// whose result is a plain Boolean. The coverage test checks each against
+// the installed schema's result types.
 const (
-	RefuseUnauthorized Refusal = iota
-	RefusePythonError
+	RefuseInResult Refusal = iota
 	RefuseErrors
 )
 
 // TypeName is the result type a refusal is written as ("" for errors).
 func (r Refusal) TypeName() string {
-	switch r {
-	case RefuseUnauthorized:
-		return "UnauthorizedError"
-	case RefusePythonError:
+	if r == RefuseInResult {
 		return "PythonError"
 	}
 	return ""
@@ -50,22 +46,22 @@ func (r Refusal) TypeName() string {
 // schema has a mutation the table lacks, or the table one it no longer has.
 var Mutations = []Mutation{
 	// UI bookkeeping, no effect on runs or definitions.
-	{Name: "logTelemetry", Role: Viewer, Refusal: RefusePythonError},
+	{Name: "logTelemetry", Role: Viewer},
 	{Name: "setNuxSeen", Role: Viewer, Refusal: RefuseErrors},
 
 	// Launching, re-executing and stopping runs and backfills.
-	{Name: "launchPipelineExecution", Role: Launcher, LocationPaths: []string{"executionParams.selector.repositoryLocationName"}, Refusal: RefusePythonError},
-	{Name: "launchRun", Role: Launcher, LocationPaths: []string{"executionParams.selector.repositoryLocationName"}, Refusal: RefusePythonError},
-	{Name: "launchMultipleRuns", Role: Launcher, LocationPaths: []string{"executionParamsList.selector.repositoryLocationName"}, Refusal: RefusePythonError},
-	{Name: "launchPipelineReexecution", Role: Launcher, LocationPaths: []string{"executionParams.selector.repositoryLocationName"}, Refusal: RefusePythonError},
-	{Name: "launchRunReexecution", Role: Launcher, LocationPaths: []string{"executionParams.selector.repositoryLocationName"}, Refusal: RefusePythonError},
+	{Name: "launchPipelineExecution", Role: Launcher, LocationPaths: []string{"executionParams.selector.repositoryLocationName"}},
+	{Name: "launchRun", Role: Launcher, LocationPaths: []string{"executionParams.selector.repositoryLocationName"}},
+	{Name: "launchMultipleRuns", Role: Launcher, LocationPaths: []string{"executionParamsList.selector.repositoryLocationName"}},
+	{Name: "launchPipelineReexecution", Role: Launcher, LocationPaths: []string{"executionParams.selector.repositoryLocationName"}},
+	{Name: "launchRunReexecution", Role: Launcher, LocationPaths: []string{"executionParams.selector.repositoryLocationName"}},
 	{Name: "launchPartitionBackfill", Role: Launcher, LocationPaths: []string{"backfillParams.selector.repositorySelector.repositoryLocationName"}},
 	{Name: "reexecutePartitionBackfill", Role: Launcher},
 	{Name: "resumePartitionBackfill", Role: Launcher},
 	{Name: "cancelPartitionBackfill", Role: Launcher},
 	{Name: "terminatePipelineExecution", Role: Launcher},
 	{Name: "terminateRun", Role: Launcher},
-	{Name: "terminateRuns", Role: Launcher, Refusal: RefusePythonError},
+	{Name: "terminateRuns", Role: Launcher},
 	{Name: "scheduleDryRun", Role: Launcher, LocationPaths: []string{"selectorData.repositoryLocationName"}},
 	{Name: "sensorDryRun", Role: Launcher, LocationPaths: []string{"selectorData.repositoryLocationName"}},
 
