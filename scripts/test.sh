@@ -34,7 +34,7 @@ if [ -n "$unformatted" ]; then
   exit 1
 fi
 go vet ./...
-go vet -tags 'e2e keyring rsyslog minio botocore dagster' ./...
+go vet -tags 'e2e keyring rsyslog minio botocore dagster proxy' ./...
 
 step "unit and in-process integration tests (sandbox provider on 127.0.0.1)"
 go test -count=1 ./...
@@ -86,6 +86,12 @@ leak_report=$(mktemp)
 DAGSTER_OIDC_LEAK_REPORT=$leak_report go test -count=1 -timeout 25m -tags 'e2e dagster' ./e2e/...
 cat "$leak_report" >&2
 rm -f "$leak_report"
+
+step "dagster-oidc proxy in front of the real dagster-webserver: Go clients, the Dagster UI in Chromium, the role table against the installed Dagster"
+"$DAGSTER_OIDC_VENV/bin/ruff" format --config python/pyproject.toml --check e2e/proxy/testdata
+"$DAGSTER_OIDC_VENV/bin/ruff" check --config python/pyproject.toml e2e/proxy/testdata
+"$DAGSTER_OIDC_VENV/bin/mypy" --config-file python/pyproject.toml e2e/proxy/testdata/*.py
+go test -count=1 -timeout 15m -tags proxy ./e2e/proxy/...
 
 step "release: goreleaser check and a snapshot build"
 scripts/release-check.sh

@@ -22,7 +22,7 @@ type installed struct {
 	// Results are the members of each mutation's result union (none for a
 	// plain type such as Boolean).
 	Results map[string][]string `json:"results"`
-	Routes        []struct {
+	Routes  []struct {
 		Path      string   `json:"path"`
 		Methods   []string `json:"methods"`
 		WebSocket bool     `json:"websocket"`

@@ -20,6 +20,7 @@ type ExplainOptions struct {
 	Location string
 	Run      string
 	Refresh  bool
+	Proxy    bool
 }
 
 func newExplainCmd(f *Factory, g *globalOptions) *cobra.Command {
@@ -44,6 +45,7 @@ when no rule allows the identity, as credential-process would.`,
 	cmd.Flags().StringVar(&o.Job, "job", "", "evaluate as the Dagster job NAME (run.job)")
 	cmd.Flags().StringVar(&o.Location, "location", "", "evaluate as the Dagster code location NAME (run.location)")
 	cmd.Flags().StringVar(&o.Run, "run-id", "", "evaluate as the Dagster run ID (run.id)")
+	cmd.Flags().BoolVar(&o.Proxy, "proxy", false, "evaluate the proxy block's role rules (viewer, launcher, editor, admin) instead of the cloud ones")
 	cmd.Flags().BoolVar(&o.Refresh, "refresh", false, "refresh (or log in) when the cached token is not valid; without it explain uses only what is cached")
 	return cmd
 }
@@ -74,7 +76,7 @@ func explainRun(ctx context.Context, o *ExplainOptions) error {
 	if o.Run != "" {
 		run.ID = o.Run
 	}
-	q := credentials.ExplainRequest{Role: o.Role, Run: credentials.RunOf(run), Refresh: o.Refresh}
+	q := credentials.ExplainRequest{Role: o.Role, Run: credentials.RunOf(run), Refresh: o.Refresh, Proxy: o.Proxy}
 	x, err := r.svc.Explain(ctx, q)
 	if x == nil {
 		return err
@@ -97,6 +99,9 @@ func explainRun(ctx context.Context, o *ExplainOptions) error {
 				return xerr
 			}
 		}
+	}
+	if o.Proxy {
+		fmt.Fprintf(w, "\nProxy grants: %s\n", x.ProxyGrants)
 	}
 	if err != nil {
 		return err

@@ -150,3 +150,26 @@ func TestProxyCommandErrors(t *testing.T) {
 		t.Errorf("world-readable keys: exit %d %s", code, stderr)
 	}
 }
+
+func TestExplainProxy(t *testing.T) {
+	e := newTestEnv(t, sandbox.Options{})
+	e.writeConfig(proxyConfig(e, "http://127.0.0.1:3000", writeKeys(t, e.dir, 0o600)) + "    flow: device\n")
+	e.login("alice")
+	stdout, stderr, code := e.run("explain", "--proxy")
+	if code != 0 {
+		t.Fatalf("explain --proxy: exit %d %s", code, stderr)
+	}
+	for _, want := range []string{"Proxy roles:", "launcher", "matched", "Proxy grants: launcher on etl; viewer"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("explain --proxy lacks %q:\n%s", want, stdout)
+		}
+	}
+	if strings.Contains(stdout, "AWS roles") {
+		t.Errorf("explain --proxy shows the cloud rules:\n%s", stdout)
+	}
+	e.writeConfig(strings.Replace(proxyConfig(e, "http://127.0.0.1:3000", writeKeys(t, e.dir, 0o600)), "          when: \"'data-eng' in claims.groups\"", "          when: \"'nobody-group' in claims.groups\"", 1) + "    flow: device\n")
+	stdout, _, code = e.run("explain", "--proxy")
+	if code != 0 || !strings.Contains(stdout, "Proxy grants: viewer") {
+		t.Errorf("without the group: exit %d\n%s", code, stdout)
+	}
+}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
 	"github.com/dagster-oidc/dagster-oidc/internal/policy"
+	"github.com/dagster-oidc/dagster-oidc/internal/proxy/authz"
 	"github.com/dagster-oidc/dagster-oidc/internal/session"
 )
 
@@ -18,6 +19,9 @@ type ExplainRequest struct {
 	// not valid; without it a login is decided on its cached token, expired
 	// or not, and nobody is called. Workload tokens are always read.
 	Refresh bool
+	// Proxy evaluates the proxy block's role rules instead of the cloud
+	// ones (explain --proxy).
+	Proxy bool
 }
 
 // Explanation is the token and each rule section's decision. It calls no
@@ -27,6 +31,8 @@ type Explanation struct {
 	Sections []ExplainSection
 	// Denied is the refusal when a section allows nothing (exit 4).
 	Denied error
+	// ProxyGrants are the proxy roles held, with --proxy.
+	ProxyGrants authz.Grants
 }
 
 // ExplainSection is the decision of one kind of rules.
@@ -45,10 +51,23 @@ func (s *Service) Explain(ctx context.Context, q ExplainRequest) (*Explanation, 
 		return nil, err
 	}
 	x := &Explanation{Token: tok}
-	for _, sec := range []struct {
+	sections := []struct {
 		name  string
 		rules []policy.Rule
-	}{{"AWS roles", awsRules(s.Profile)}, {"GCP service accounts", gcpRules(s.Profile)}} {
+	}{{"AWS roles", awsRules(s.Profile)}, {"GCP service accounts", gcpRules(s.Profile)}}
+	if q.Proxy {
+		if s.Profile.Proxy == nil {
+			return nil, apperr.Usage(fmt.Errorf("profile %s has no proxy block", s.Profile.Name), "add proxy: with url, cookie_keys_file or cookie_keys_env and roles (docs/proxy.md)")
+		}
+		rules := s.Profile.Proxy.ProxyRules()
+		x.ProxyGrants, _, _ = authz.Decide(rules, tok.Claims.All, s.Profile.Environment)
+		sections = sections[:0]
+		sections = append(sections, struct {
+			name  string
+			rules []policy.Rule
+		}{"Proxy roles", authz.PolicyRules(rules)})
+	}
+	for _, sec := range sections {
 		if len(sec.rules) == 0 {
 			continue
 		}

@@ -50,4 +50,6 @@ def orders_sensor(context: SensorEvaluationContext) -> RunRequest | None:
     return None
 
 
-defs = Definitions(assets=[raw_orders, cleaned_orders], jobs=[etl_daily, hello], schedules=[daily], sensors=[orders_sensor])
+defs = Definitions(
+    assets=[raw_orders, cleaned_orders], jobs=[etl_daily, hello], schedules=[daily], sensors=[orders_sensor]
+)

@@ -3,10 +3,10 @@
 import json
 
 from dagster_graphql.schema import create_schema
-from graphql import GraphQLList, GraphQLNonNull, GraphQLUnionType
 from dagster_graphql.version import __version__ as graphql_version
 from dagster_webserver.version import __version__ as webserver_version
 from dagster_webserver.webserver import DagsterWebserver
+from graphql import GraphQLList, GraphQLNonNull, GraphQLUnionType
 
 
 def main() -> None:
@@ -16,7 +16,11 @@ def main() -> None:
     server._app_path_prefix = ""
     static = {r.path for r in server.build_static_routes()}
     routes = [
-        {"path": r.path, "methods": sorted(getattr(r, "methods", None) or []), "websocket": type(r).__name__ == "WebSocketRoute"}
+        {
+            "path": r.path,
+            "methods": sorted(getattr(r, "methods", None) or []),
+            "websocket": type(r).__name__ == "WebSocketRoute",
+        }
         for r in server.build_routes()
         if r.path not in static
     ]
