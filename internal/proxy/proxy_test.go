@@ -623,3 +623,26 @@ func TestSessionRenewedByRefreshTokenWithinItsLifetime(t *testing.T) {
 		t.Errorf("after the session lifetime: HTTP %d, want 401", status)
 	}
 }
+
+func TestWebSocketClosesAtTheCredentialsEnd(t *testing.T) {
+	h := newHarness(t)
+	tok, err := h.sb.MintIDToken(map[string]any{"sub": "system:serviceaccount:ci:deployer"}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The proxy's clock is past the token's expiry (the verifier's is not):
+	// the socket opens and is closed at once.
+	h.skew.set(2 * time.Hour)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(h.url, "http")+"/graphql", &websocket.DialOptions{
+		HTTPHeader: http.Header{"Authorization": {"Bearer " + tok}}, Subprotocols: []string{"graphql-ws"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.CloseNow()
+	if _, _, err := ws.Read(ctx); websocket.CloseStatus(err) != websocket.StatusPolicyViolation || !strings.Contains(err.Error(), "the session ended") {
+		t.Errorf("read after the token's end: %v, want close 1008 the session ended", err)
+	}
+}

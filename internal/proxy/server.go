@@ -268,6 +268,10 @@ type identity struct {
 	Grants authz.Grants
 	// Source is sourceSession or sourceBearer.
 	Source string
+	// Until is when the credentials end for good: a bearer token's expiry,
+	// a session's end (with a refresh token, its lifetime; without, the ID
+	// token's expiry). A WebSocket is closed then.
+	Until time.Time
 }
 
 const (

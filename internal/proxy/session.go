@@ -37,6 +37,16 @@ func (d *sessionData) identity() *identity {
 	return &identity{Subject: d.Subject, Issuer: d.Issuer, Name: d.Name, Email: d.Email, Groups: d.Groups, Grants: d.Grants, Source: sourceSession}
 }
 
+// sessionIdentity is the identity of a session, with its end.
+func (s *Server) sessionIdentity(d *sessionData) *identity {
+	id := d.identity()
+	id.Until = time.Unix(d.Expiry, 0)
+	if d.Refresh != "" {
+		id.Until = time.Unix(d.SignedIn, 0).Add(s.o.SessionLifetime)
+	}
+	return id
+}
+
 // errNoSession means the request carries no usable credentials.
 var errNoSession = errors.New("not signed in")
 
@@ -58,6 +68,7 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*identity
 			return nil, err
 		}
 		id := s.identityFrom(c, sourceBearer)
+		id.Until = c.Expiry
 		s.bearers.put(raw, id, c.Expiry)
 		return id, nil
 	}
@@ -70,7 +81,7 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*identity
 		return nil, err
 	}
 	if now.Unix() < d.Expiry {
-		return d.identity(), nil
+		return s.sessionIdentity(&d), nil
 	}
 	end := time.Unix(d.SignedIn, 0).Add(s.o.SessionLifetime)
 	if d.Refresh == "" || !now.Before(end) {
@@ -84,7 +95,7 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*identity
 	if err := s.setSession(w, nd); err != nil {
 		return nil, err
 	}
-	return nd.identity(), nil
+	return s.sessionIdentity(nd), nil
 }
 
 var errSessionExpired = errors.New("the session expired; sign in again")

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/coder/websocket"
 
@@ -81,6 +82,15 @@ func (s *Server) websocket(w http.ResponseWriter, r *http.Request, id *identity)
 	defer client.CloseNow()
 	client.SetReadLimit(s.o.MaxMessageBytes)
 
+	if !id.Until.IsZero() {
+		// The socket outlives no credential: at the session's (or the
+		// token's) end it closes, and the UI reconnects with what it has.
+		stop := time.AfterFunc(id.Until.Sub(s.o.Clock.Now()), func() {
+			client.Close(websocket.StatusPolicyViolation, "dagster-oidc: the session ended")
+			cancel()
+		})
+		defer stop.Stop()
+	}
 	errc := make(chan error, 2)
 	go func() { errc <- s.clientToUpstream(ctx, client, upConn, id, proto) }()
 	go func() { errc <- pump(ctx, upConn, client) }()
