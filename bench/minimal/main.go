@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command minimal is the least a warm-path-only binary would do, to show what
 // a separate credential helper could reach (docs/performance.md): it links
 // only yaml.v3, encoding/json, crypto/sha256 and crypto/hmac, no net/http,

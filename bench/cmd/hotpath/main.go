@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command hotpath is dagster-oidc's whole-process benchmark of the warm path.
 // It starts the sandbox provider in-process, drives the built binary through
 // a device login to a warm cache, stops the sandbox (so any network request
