@@ -57,7 +57,7 @@ func (s *Server) graphql(w http.ResponseWriter, r *http.Request, id *identity) {
 		return
 	}
 	reqs, err := gqlinspect.FromHTTP(r.Method, r.Header.Get("Content-Type"), r.URL.RawQuery, body)
-	batch := len(bytes.TrimLeft(body, " \t\r\n")) > 0 && bytes.TrimLeft(body, " \t\r\n")[0] == '['
+	batch := bytes.HasPrefix(bytes.TrimLeft(body, " \t\r\n"), []byte("["))
 	if err == nil {
 		var checks []authz.Check
 		var refused *authz.Check

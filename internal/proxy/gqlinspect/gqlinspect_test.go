@@ -169,3 +169,34 @@ func FuzzOperations(f *testing.F) {
 		}
 	})
 }
+
+// FuzzRequests: no input panics the readers, every refusal is an *Error,
+// and what is read parses or is refused by Operations.
+func FuzzRequests(f *testing.F) {
+	f.Add(true, "application/json", "", `[{"query":"{ a }"},{"query":"mutation { b }","operationName":"x"}]`)
+	f.Add(false, "", "query=%7Ba%7D&variables=%7B%7D", "")
+	f.Add(true, "application/json", "", `{"type":"start","id":"1","payload":{"query":"{ a }","operation_name":"A"}}`)
+	f.Fuzz(func(t *testing.T, post bool, ct, rawQuery, body string) {
+		method := "GET"
+		if post {
+			method = "POST"
+		}
+		check := func(err error) {
+			var e *Error
+			if err != nil && !errors.As(err, &e) {
+				t.Fatalf("error is not an *Error: %v", err)
+			}
+		}
+		reqs, err := FromHTTP(method, ct, rawQuery, []byte(body))
+		check(err)
+		for _, r := range reqs {
+			_, err := Operations(r)
+			check(err)
+		}
+		m, err := FromWSMessage([]byte(body))
+		check(err)
+		if err == nil && (m.Type == "start" || m.Type == "subscribe") && m.Request == nil {
+			t.Fatal("a start message without its request")
+		}
+	})
+}
