@@ -6,6 +6,8 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"os"
+	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
@@ -53,6 +55,13 @@ func TestRealDagsterThroughTheProxy(t *testing.T) {
 	// ... and is refused outside it.
 	if _, body = w.graphql(api, launch("ml", "train"), "Authorization", "Bearer "+ci, "Origin", ""); !strings.Contains(body, "needs the launcher role on code location ml") {
 		t.Errorf("workload launch in ml: %s", body)
+	}
+	// dagster-graphql's own Python client, with the header docs/proxy.md shows.
+	pu, _ := url.Parse(w.url)
+	py := exec.Command(python(), "testdata/client.py", pu.Hostname(), pu.Port(), regexp.MustCompile(`"runId":"([0-9a-f-]+)"`).FindStringSubmatch(launched)[1])
+	py.Env = append(os.Environ(), "DAGSTER_TOKEN="+ci)
+	if out, err := py.CombinedOutput(); err != nil || !regexp.MustCompile(`^(QUEUED|STARTING|STARTED|SUCCESS|NOT_STARTED)\s*$`).Match(out) {
+		t.Errorf("DagsterGraphQLClient through the proxy: %v\n%s", err, out)
 	}
 	// Forged and expired tokens.
 	forged := []byte(ci)

@@ -646,3 +646,47 @@ func TestWebSocketClosesAtTheCredentialsEnd(t *testing.T) {
 		t.Errorf("read after the token's end: %v, want close 1008 the session ended", err)
 	}
 }
+
+func TestRoutesOutsideGraphQL(t *testing.T) {
+	h := newHarness(t)
+	viewer, editor := h.browser(), h.browser()
+	h.signIn(viewer, "vera", "/").Body.Close()
+	h.signIn(editor, "eddie", "/").Body.Close()
+	report := func(c *http.Client, origin string) int {
+		t.Helper()
+		req, _ := http.NewRequest("POST", h.url+"/report_asset_materialization/raw_orders", strings.NewReader(`{}`))
+		if origin != "" {
+			req.Header.Set("Origin", origin)
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	before := h.up.count()
+	if got := report(viewer, h.url); got != 403 {
+		t.Errorf("viewer reports a materialization: HTTP %d, want 403", got)
+	}
+	if got := report(editor, "https://evil.example"); got != 403 {
+		t.Errorf("editor, cross-site: HTTP %d, want 403", got)
+	}
+	if h.up.count() != before {
+		t.Fatal("a refused route request reached the upstream")
+	}
+	if got := report(editor, h.url); got != 200 || h.up.count() != before+1 {
+		t.Errorf("editor reports a materialization: HTTP %d", got)
+	}
+	resp, err := viewer.Get(h.url + "/logs/run/compute.out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || h.up.count() != before+2 {
+		t.Errorf("viewer downloads logs: HTTP %d", resp.StatusCode)
+	}
+	if !strings.Contains(h.trail.String(), "route /report_asset_materialization/{asset_key:path} needs=editor") {
+		t.Errorf("no refusal line for the route:\n%s", h.trail.String())
+	}
+}
