@@ -17,6 +17,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -58,7 +59,7 @@ func TestMain(m *testing.M) {
 			msg = fmt.Sprintf("leak check: %d issued tokens and secrets searched for in %d outputs (among them the -v debug lines of %d runs, %d lines), audit trails and syslog streams; none found where they must not be\n", ledger.secretCount(), ledger.outputCount(), runs, lines)
 		}
 		if line, found := personal.report(); len(found) > 0 {
-			fmt.Fprintf(os.Stderr, "PERSONAL DATA: %d audit lines or syslog messages hold a sandbox user's claim that audit.claims does not allow:\n%s\n", len(found), strings.Join(found, "\n"))
+			fmt.Fprintf(os.Stderr, "PERSONAL DATA: %d audit lines, syslog messages or -v debug lines hold a sandbox user's claim that audit.claims does not allow:\n%s\n", len(found), strings.Join(found, "\n"))
 			code = 1
 		} else {
 			msg += line
@@ -86,6 +87,28 @@ type world struct {
 	syslog *syslogtest.Collector
 	// allow is every claim any config of the world listed in audit.claims.
 	allow []string
+	// debug holds the -v lines of the world's runs, for the personal-data
+	// check; runs may be concurrent.
+	mu    sync.Mutex
+	debug []string
+}
+
+// addVerbose hands a run's -v lines to the leak ledger and keeps them for
+// the world's personal-data check.
+func (w *world) addVerbose(name, text string) {
+	ledger.addVerbose(name, text)
+	if text == "" {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.debug = append(w.debug, strings.Split(strings.TrimRight(text, "\n"), "\n")...)
+}
+
+func (w *world) debugLines() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.debug
 }
 
 // newWorld starts a sandbox and writes a config whose profile "sandbox"
@@ -108,8 +131,8 @@ func newWorld(t *testing.T, o sandbox.Options, extra string) *world {
 		}
 		msgs := w.syslog.Messages()
 		ledger.addOutput(t.Name()+": syslog", strings.Join(msgs, "\n"), false)
-		personal.addWorld(t.Name(), dir, sb.Users(), w.allow, trail, msgs)
 		w.verifyAuditTrail(msgs)
+		personal.addWorld(t.Name(), dir, sb.Users(), w.allow, trail, msgs, w.debugLines())
 		sb.Close()
 	})
 	w = &world{t: t, sb: sb, dir: dir, syslog: syslogtest.Start(t), env: map[string]string{
@@ -205,7 +228,8 @@ func (w *world) command(ctx context.Context, name string, args ...string) *exec.
 // run runs dagster-oidc with DAGSTER_OIDC_VERBOSE=1 and returns stdout,
 // stderr without the debug lines, and the exit code. The debug lines go to
 // the leak ledger on their own, so every verbose run of the suite is
-// searched for every secret the sandboxes issued (issue 15).
+// searched for every secret the sandboxes issued (issue 15), and to the
+// world's personal-data check (issue 18).
 func (w *world) run(args ...string) (string, string, int) {
 	w.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -225,7 +249,7 @@ func (w *world) run(args ...string) (string, string, int) {
 	stderr, verbose := splitDebug(errOut.String())
 	ledger.addOutput(name+" (stdout)", out.String(), printsCredentials(args))
 	ledger.addOutput(name+" (stderr)", stderr, false)
-	ledger.addVerbose(name+" (verbose)", verbose)
+	w.addVerbose(name+" (verbose)", verbose)
 	return out.String(), stderr, code
 }
 
@@ -273,7 +297,7 @@ func (w *world) login(user string) {
 	_, _ = io.Copy(io.Discard, stderr)
 	rest, verbose := splitDebug(seen.String())
 	ledger.addOutput(w.t.Name()+": dagster-oidc login (stderr)", rest, false)
-	ledger.addVerbose(w.t.Name()+": dagster-oidc login (verbose)", verbose)
+	w.addVerbose(w.t.Name()+": dagster-oidc login (verbose)", verbose)
 	if err := cmd.Wait(); err != nil {
 		w.t.Fatalf("login: %v\n%s", err, seen.String())
 	}

@@ -17,11 +17,11 @@ import (
 	"github.com/dagster-oidc/dagster-oidc/internal/sandbox"
 )
 
-// personal collects, across the whole suite, every audit line and syslog
-// message the binary produced, with the sandbox users of its world; TestMain
-// then searches each for each user's email, username, subject and name
-// (issue 18): none may appear unless the world's audit.claims lists the
-// claim.
+// personal collects, across the whole suite, every audit line, syslog
+// message and -v debug line the binary produced, with the sandbox users of
+// its world; TestMain then searches each for each user's email, username,
+// subject and name (issue 18): none may appear unless the world's
+// audit.claims lists the claim.
 var personal = &personalLedger{}
 
 type personalLedger struct {
@@ -30,6 +30,7 @@ type personalLedger struct {
 	users   map[string]bool
 	lines   int
 	msgs    int
+	debug   int
 	allowed int
 	found   []string
 	// checked and unchecked count the trails `audit verify --checkpoints`
@@ -56,10 +57,10 @@ func userClaims(u sandbox.User) []personalClaim {
 	return []personalClaim{{"email", u.Email}, {"preferred_username", u.ID}, {"sub", u.ID}, {"name", u.Name}}
 }
 
-// addWorld searches the audit trail files and the syslog messages of one
-// world, whose directory dir is replaced first (test names in temporary
-// paths are not personal data).
-func (p *personalLedger) addWorld(name, dir string, users []sandbox.User, allow []string, trail, syslog []string) {
+// addWorld searches the audit trail files, the syslog messages and the -v
+// debug lines of one world, whose directory dir is replaced first (test
+// names in temporary paths are not personal data).
+func (p *personalLedger) addWorld(name, dir string, users []sandbox.User, allow []string, trail, syslog, debug []string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.users == nil {
@@ -100,6 +101,10 @@ func (p *personalLedger) addWorld(name, dir string, users []sandbox.User, allow 
 		p.msgs++
 		scan("syslog message", i+1, m)
 	}
+	for i, l := range debug {
+		p.debug++
+		scan("debug line", i+1, l)
+	}
 }
 
 // holdsWord reports whether v occurs in s not inside a longer word.
@@ -133,8 +138,8 @@ func (p *personalLedger) report() (string, []string) {
 		users = append(users, u)
 	}
 	sort.Strings(users)
-	return fmt.Sprintf("personal-data check: %d audit lines and %d syslog messages of %d worlds searched for the email, username, subject and name of sandbox users %s; none found where audit.claims does not allow it (%d worlds allow-listed a claim)\naudit chain check: %d trails passed audit verify --checkpoints against their syslog checkpoints (%d not checked)\n",
-		p.lines, p.msgs, p.worlds, strings.Join(users, ", "), p.allowed, p.checked, p.unchecked), p.found
+	return fmt.Sprintf("personal-data check: %d audit lines, %d syslog messages and %d -v debug lines of %d worlds searched for the email, username, subject and name of sandbox users %s; none found where audit.claims does not allow it (%d worlds allow-listed a claim)\naudit chain check: %d trails passed audit verify --checkpoints against their syslog checkpoints (%d not checked)\n",
+		p.lines, p.msgs, p.debug, p.worlds, strings.Join(users, ", "), p.allowed, p.checked, p.unchecked), p.found
 }
 
 // auditTrail reads the world's audit files, rotated ones first.

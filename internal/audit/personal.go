@@ -46,9 +46,14 @@ func PersonalValues(claims map[string]any, allow []string) []string {
 }
 
 // RedactPersonal replaces every whole-word occurrence of each value in s
-// (not preceded or followed by a letter or digit) with RedactedPersonal.
-// Values shorter than three bytes are left alone.
+// (not preceded or followed by a letter or digit) with RedactedPersonal,
+// longest values first, so that a session name holding a user name is cut
+// whole. Values shorter than three bytes are left alone.
 func RedactPersonal(s string, values ...string) string {
+	if len(values) > 1 {
+		values = slices.Clone(values)
+		slices.SortStableFunc(values, func(a, b string) int { return len(b) - len(a) })
+	}
 	for _, v := range values {
 		if len(v) < minPersonalLen || !strings.Contains(s, v) {
 			continue

@@ -71,6 +71,8 @@ func TestRedactPersonal(t *testing.T) {
 		{"x@y.z", []string{"x@y.z"}, "[personal]"},
 		{"a b", []string{"a"}, "a b"}, // too short to cut safely
 		{"alice@example.com alice", []string{"alice@example.com", "alice"}, "[personal] [personal]"},
+		// longest first: the session name holding the user name is cut whole
+		{"session alice_at_example.com-etl", []string{"alice", "alice_at_example.com-etl"}, "session [personal]"},
 		{"", []string{"bob"}, ""},
 	}
 	for _, tt := range tests {

@@ -159,7 +159,11 @@ func (s *Service) sessionName(claims *flow.Claims, run policy.Run) string {
 		awssts.VarSubject: claims.Subject, awssts.VarProfile: s.Profile.Name,
 	}
 	vars[awssts.VarUsername], _ = claims.All["preferred_username"].(string)
-	return awssts.SessionName(s.Profile.AWS.SessionName, vars)
+	name := awssts.SessionName(s.Profile.AWS.SessionName, vars)
+	if name != run.ID { // a run id names no one
+		s.Debug.Personal(name)
+	}
+	return name
 }
 
 // AWSConfigureRequest says which AWS config profile to write.

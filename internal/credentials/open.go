@@ -87,6 +87,8 @@ func Open(d Deps, cfg *config.File, p *config.Profile, flowOverride string) (*Se
 	if d.Sleep == nil {
 		d.Sleep = clock.Sleep
 	}
+	// Debug lines follow the audit trail's rule for personal claims.
+	d.Debug.AllowClaims(cfg.Audit.Claims)
 	s := &Service{Profile: p, Clock: d.Clock, Warn: d.Stderr}
 	w := &wiring{deps: d, cfg: cfg}
 	s.w = w

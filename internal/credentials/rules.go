@@ -96,6 +96,8 @@ func (s *Service) evaluate(rules []policy.Rule, claims *flow.Claims, want string
 	p := s.Profile
 	d, err := policy.Evaluate(rules, policy.Input{Claims: claims.All, Run: run, Environment: p.Environment}, want)
 	if d != nil && s.Debug != nil {
+		// A rule's reason may quote a claim (a failed cast of the email).
+		s.Debug.Claims(claims.All)
 		for _, o := range d.Outcomes {
 			s.Debug.Printf("policy %s rule %d (%s): %s", what, o.Index+1, ruleTarget(o), o.Reason)
 		}

@@ -67,10 +67,7 @@ type FileLocker struct {
 
 // Lock takes the lock file of key in Dir.
 func (l FileLocker) Lock(ctx context.Context, key string) (func() error, error) {
-	start := time.Now()
-	unlock, err := cache.Lock(ctx, l.Dir, key, l.Wait)
-	l.Debug.Lock(key, start, err)
-	return unlock, err
+	return l.Debug.Lock(key, func() (func() error, error) { return cache.Lock(ctx, l.Dir, key, l.Wait) })
 }
 
 // AWSExchanger trades an ID token for AWS credentials (*awssts.Client).

@@ -5,17 +5,23 @@
 // It never prints a token, a code or a secret: callers pass only names,
 // keys, URLs and outcomes, and every line is still run through
 // redact.Text (which removes anything JWT-like and every value given to
-// [Logger.Secret]) and termsafe.Clean before it is written. A nil *Logger
-// is off, so code can log without checking.
+// [Logger.Secret]) and termsafe.Clean before it is written. Nor does it
+// print personal data (issue 18): the values of the personal claims of
+// every token seen ([Logger.Claims]) that audit.claims does not allow, and
+// the STS session names derived from them ([Logger.Personal]), are cut out
+// of every line by audit.RedactPersonal, the audit trail's own rule. A nil
+// *Logger is off, so code can log without checking.
 package debuglog
 
 import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
+	"github.com/dagster-oidc/dagster-oidc/internal/audit"
 	"github.com/dagster-oidc/dagster-oidc/internal/clock"
 	"github.com/dagster-oidc/dagster-oidc/internal/redact"
 	"github.com/dagster-oidc/dagster-oidc/internal/safehttp"
@@ -30,13 +36,15 @@ type Logger struct {
 	mu      sync.Mutex
 	w       io.Writer
 	secrets []string
+	// allow is audit.claims; personal the values cut from every line.
+	allow, personal []string
 	// Clock times locks and requests; nil is the system clock.
 	Clock clock.Clock
 }
 
 func (l *Logger) now() time.Time {
 	if l.Clock == nil {
-		return time.Now()
+		return clock.Real{}.Now()
 	}
 	return l.Clock.Now()
 }
@@ -55,30 +63,78 @@ func (l *Logger) Secret(values ...string) {
 	l.secrets = append(l.secrets, values...)
 }
 
-// Printf writes one line: Prefix, then the formatted text, redacted and
-// without control characters.
+// AllowClaims sets the claims whose values may appear in lines: the
+// configuration's audit.claims, as the audit trail reads it (sub is cut
+// even when listed). It applies to the claims given to Claims afterwards.
+func (l *Logger) AllowClaims(names []string) {
+	if l == nil {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.allow = append([]string(nil), names...)
+}
+
+// Claims cuts the values of the personal claims in claims (email, name,
+// preferred_username, sub, …) that audit.claims does not allow out of every
+// later line: call it wherever a token's claims become known.
+func (l *Logger) Claims(claims map[string]any) {
+	if l == nil || len(claims) == 0 {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.add(audit.PersonalValues(claims, l.allow))
+}
+
+// Personal cuts values that name the person outside the claims (an STS
+// session name expanded from them) out of every later line.
+func (l *Logger) Personal(values ...string) {
+	if l == nil {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.add(values)
+}
+
+// add records values not yet cut; l.mu is held.
+func (l *Logger) add(values []string) {
+	for _, v := range values {
+		if v != "" && !slices.Contains(l.personal, v) {
+			l.personal = append(l.personal, v)
+		}
+	}
+}
+
+// Printf writes one line: Prefix, then the formatted text without personal
+// values, redacted and without control characters.
 func (l *Logger) Printf(format string, args ...any) {
 	if l == nil {
 		return
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	line := termsafe.Clean(redact.Text(fmt.Sprintf(format, args...), l.secrets...))
+	line := audit.RedactPersonal(fmt.Sprintf(format, args...), l.personal...)
+	line = termsafe.Clean(redact.Text(line, l.secrets...))
 	fmt.Fprintln(l.w, Prefix+line)
 }
 
-// Lock logs how long taking the lock named key took, from start; err is
-// the lock's error, if any.
-func (l *Logger) Lock(key string, start time.Time, err error) {
+// Lock calls take, which takes the lock named key, and logs how long it
+// took by the logger's clock; it returns take's results.
+func (l *Logger) Lock(key string, take func() (unlock func() error, err error)) (func() error, error) {
 	if l == nil {
-		return
+		return take()
 	}
+	start := l.now()
+	unlock, err := take()
 	took := l.now().Sub(start).Round(time.Millisecond)
 	if err != nil {
 		l.Printf("lock %s: not taken after %s", key, took)
-		return
+	} else {
+		l.Printf("lock %s: taken after %s", key, took)
 	}
-	l.Printf("lock %s: taken after %s", key, took)
+	return unlock, err
 }
 
 // Transport returns base (http.DefaultTransport when nil) logging each

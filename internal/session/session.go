@@ -134,6 +134,7 @@ func (m *Manager) Cached() (*cache.TokenEntry, error) {
 	if e.Issuer != m.Issuer || e.ClientID != m.ClientID || (m.Audience != "" && !slices.Contains(e.Audience, m.Audience)) {
 		return nil, nil
 	}
+	m.Debug.Claims(e.Claims)
 	return &e, nil
 }
 
@@ -186,10 +187,9 @@ func (m *Manager) whyNotUsable(e *cache.TokenEntry, stale string) string {
 
 // lock takes the profile's lock file, logging the wait.
 func (m *Manager) lock(ctx context.Context) (func() error, error) {
-	start := time.Now()
-	unlock, err := cache.Lock(ctx, m.LockDir, m.LockKey(), m.LockWait)
-	m.Debug.Lock(m.LockKey(), start, err)
-	return unlock, err
+	return m.Debug.Lock(m.LockKey(), func() (func() error, error) {
+		return cache.Lock(ctx, m.LockDir, m.LockKey(), m.LockWait)
+	})
 }
 
 func (m *Manager) warnf(format string, args ...any) {
@@ -474,6 +474,7 @@ func (m *Manager) verify(ctx context.Context, tok *flow.Token) (*flow.Verified, 
 		m.observe(Event{Name: "verification_failed", Outcome: "denied", Source: tok.Source, Err: err})
 		return nil, err
 	}
+	m.Debug.Claims(v.Claims.All)
 	return v, nil
 }
 
