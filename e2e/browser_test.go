@@ -27,10 +27,8 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/dagster-oidc/dagster-oidc/internal/sandbox"
+	"github.com/dagster-oidc/dagster-oidc/internal/testutil/chromium"
 )
-
-// chromiumPath is Debian's Chromium, installed by scripts/deps.sh.
-const chromiumPath = "/usr/bin/chromium"
 
 // lockedBuffer collects a subprocess's stderr while the test reads it.
 type lockedBuffer struct {
@@ -48,35 +46,6 @@ func (b *lockedBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
-}
-
-// newChromium starts a headless Chromium with a fresh profile directory.
-func newChromium(t *testing.T, ctx context.Context) context.Context {
-	t.Helper()
-	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Fatalf("Debian Chromium is missing at %s (%v): run scripts/deps.sh", chromiumPath, err)
-	}
-	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-	)
-	t.Cleanup(cancelAlloc)
-	browser, cancelBrowser := chromedp.NewContext(alloc)
-	t.Cleanup(cancelBrowser)
-	// The first run starts the browser and ties it to the context it is
-	// given, so it gets this one and not a per-step deadline.
-	if err := chromedp.Do(browser); err != nil {
-		t.Fatalf("could not start %s: %v", chromiumPath, err)
-	}
-	return browser
 }
 
 // startBrowserLogin starts `dagster-oidc login --flow browser` with the
@@ -130,7 +99,7 @@ func TestBrowserLoginWithChromium(t *testing.T) {
       timeout: 40s
 `)
 	w.env["DAGSTER_OIDC_NO_BROWSER"] = "1"
-	browser := newChromium(t, ctx)
+	browser := chromium.New(t, ctx)
 
 	cmd, authURL, seen, drained := startBrowserLogin(t, ctx, w)
 	au, err := url.Parse(authURL)
