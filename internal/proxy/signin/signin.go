@@ -19,6 +19,7 @@ import (
 
 	"github.com/dagster-oidc/dagster-oidc/internal/clock"
 	"github.com/dagster-oidc/dagster-oidc/internal/flow"
+	"github.com/dagster-oidc/dagster-oidc/internal/safehttp"
 )
 
 // Issuer is one OpenID provider whose ID tokens the proxy accepts for an
@@ -47,17 +48,34 @@ func (i *Issuer) discover(ctx context.Context) (*oidc.Provider, *flow.Verifier, 
 	}
 	// The key set outlives this request: it refetches keys on an unknown
 	// kid, with the client given here.
-	bg := oidc.ClientContext(context.WithoutCancel(ctx), i.HTTP)
-	p, err := oidc.NewProvider(oidc.ClientContext(ctx, i.HTTP), i.URL)
+	// Discovery and keys are GETs that may move within the issuer's origin;
+	// nothing else is followed (issue 15.5).
+	get := safehttp.SameOriginGETs(i.HTTP)
+	bg := oidc.ClientContext(context.WithoutCancel(ctx), get)
+	p, err := oidc.NewProvider(oidc.ClientContext(ctx, get), i.URL)
 	if err != nil {
 		return nil, nil, fmt.Errorf("could not discover the issuer %s: %w", i.URL, err)
 	}
 	var extra struct {
+		Auth       string `json:"authorization_endpoint"`
+		Token      string `json:"token_endpoint"`
 		JWKS       string `json:"jwks_uri"`
 		EndSession string `json:"end_session_endpoint"`
 	}
 	if err := p.Claims(&extra); err != nil {
 		return nil, nil, fmt.Errorf("the discovery document of %s does not decode: %w", i.URL, err)
+	}
+	// The issuer's rule for every endpoint it names (issue 15.6).
+	for _, e := range []struct{ key, url string }{
+		{"authorization_endpoint", extra.Auth}, {"token_endpoint", extra.Token},
+		{"jwks_uri", extra.JWKS}, {"end_session_endpoint", extra.EndSession},
+	} {
+		if e.url == "" {
+			continue
+		}
+		if err := safehttp.CheckURL(e.url); err != nil {
+			return nil, nil, fmt.Errorf("the discovery document of %s: %s %w", i.URL, e.key, err)
+		}
 	}
 	i.provider, i.endSess = p, extra.EndSession
 	i.verifier = &flow.Verifier{Issuer: i.URL, Audience: i.Audience, Keys: oidc.NewRemoteKeySet(bg, extra.JWKS), Clock: i.Clock, Skew: i.Skew}
@@ -136,7 +154,7 @@ func (c *Client) Exchange(ctx context.Context, code string, a Attempt) (*Tokens,
 	if err != nil {
 		return nil, err
 	}
-	tok, err := cfg.Exchange(oidc.ClientContext(ctx, c.Issuer.HTTP), code, oauth2.VerifierOption(a.Verifier))
+	tok, err := cfg.Exchange(oidc.ClientContext(ctx, safehttp.NoRedirects(c.Issuer.HTTP)), code, oauth2.VerifierOption(a.Verifier))
 	if err != nil {
 		return nil, fmt.Errorf("could not redeem the authorization code: %w", tokenError(err))
 	}
@@ -150,7 +168,7 @@ func (c *Client) Refresh(ctx context.Context, refresh string) (*Tokens, error) {
 	if err != nil {
 		return nil, err
 	}
-	tok, err := cfg.TokenSource(oidc.ClientContext(ctx, c.Issuer.HTTP), &oauth2.Token{RefreshToken: refresh, Expiry: time.Unix(1, 0)}).Token()
+	tok, err := cfg.TokenSource(oidc.ClientContext(ctx, safehttp.NoRedirects(c.Issuer.HTTP)), &oauth2.Token{RefreshToken: refresh, Expiry: time.Unix(1, 0)}).Token()
 	if err != nil {
 		return nil, fmt.Errorf("could not refresh the session: %w", tokenError(err))
 	}
