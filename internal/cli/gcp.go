@@ -98,16 +98,6 @@ func gcpExecutable(ctx context.Context, o *GCPExecutableOptions) error {
 	return output.GCPExecutable(f.IO.Out, *res)
 }
 
-// withoutTerminal returns a copy of f whose streams are not a terminal, so
-// that nothing prompts.
-func withoutTerminal(f *Factory) *Factory {
-	c := *f
-	streams := *f.IO
-	streams.StdinTTY, streams.StderrTTY = false, false
-	c.IO = &streams
-	return &c
-}
-
 // GCPConfigOptions are the options of `gcp config`.
 type GCPConfigOptions struct {
 	f              *Factory
@@ -157,7 +147,12 @@ func gcpConfigRun(ctx context.Context, o *GCPConfigOptions) error {
 	if o.OutputFile != "" {
 		q.OutputFile = absPath(o.OutputFile)
 	}
-	data, err := r.externalAccount(ctx, q)
+	exe, err := o.f.Executable()
+	if err != nil {
+		return fmt.Errorf("could not find this binary's path: %w", err)
+	}
+	q.Command = r.gcpCommand(exe)
+	data, err := r.svc.ExternalAccount(ctx, q)
 	if err != nil {
 		return err
 	}
@@ -237,17 +232,6 @@ func gcpTokenRun(ctx context.Context, o *GCPTokenOptions) error {
 	return output.GCPAccessToken(o.f.IO.Out, o.Format, output.GCPToken{
 		AccessToken: res.Entry.AccessToken, Expiry: res.Entry.Expiry, ServiceAccount: res.Entry.ServiceAccount,
 	})
-}
-
-// externalAccount builds the external_account JSON whose executable is
-// this binary's gcp executable for the profile.
-func (r *resolved) externalAccount(ctx context.Context, q credentials.ExternalAccountRequest) ([]byte, error) {
-	exe, err := r.f.Executable()
-	if err != nil {
-		return nil, fmt.Errorf("could not find this binary's path: %w", err)
-	}
-	q.Command = r.gcpCommand(exe)
-	return r.svc.ExternalAccount(ctx, q)
 }
 
 // gcpCommand is `<exe> gcp executable --profile NAME --config ABS`.

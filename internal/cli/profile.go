@@ -12,11 +12,41 @@ import (
 
 // resolved is the loaded config, the selected profile and its use cases.
 type resolved struct {
-	f   *Factory
-	g   *globalOptions
-	cfg *config.File
-	p   *config.Profile
-	svc *credentials.Service
+	cfgPath string
+	cfg     *config.File
+	p       *config.Profile
+	svc     *credentials.Service
+}
+
+// openOptions say how a command opens its profile: Flow is --flow, and
+// NoPrompt refuses interactive logins even at a terminal.
+type openOptions struct {
+	Flow     string
+	NoPrompt bool
+}
+
+// profileOpener opens the selected profile's use cases; a command's options
+// hold one instead of the Factory and the global flags.
+type profileOpener func(openOptions) (*resolved, error)
+
+// opener is the profileOpener of f and the global flags g.
+func opener(f *Factory, g *globalOptions) profileOpener {
+	return func(o openOptions) (*resolved, error) {
+		if o.NoPrompt {
+			f = withoutTerminal(f)
+		}
+		return loadProfile(f, g, o.Flow)
+	}
+}
+
+// withoutTerminal returns a copy of f whose streams are not a terminal, so
+// that nothing prompts.
+func withoutTerminal(f *Factory) *Factory {
+	c := *f
+	streams := *f.IO
+	streams.StdinTTY, streams.StderrTTY = false, false
+	c.IO = &streams
+	return &c
 }
 
 // loadConfig reads the profiles file.
@@ -47,7 +77,7 @@ func loadProfile(f *Factory, g *globalOptions, flowOverride string) (*resolved, 
 	if err != nil {
 		return nil, err
 	}
-	return &resolved{f: f, g: g, cfg: cfg, p: svc.Profile, svc: svc}, nil
+	return &resolved{cfgPath: f.ConfigPath(g.ConfigPath), cfg: cfg, p: svc.Profile, svc: svc}, nil
 }
 
 // close flushes the audit trail.
@@ -57,7 +87,7 @@ func (r *resolved) close() { r.svc.Close() }
 // DAGSTER_OIDC_CONFIG or the default), for the commands that configure
 // another program to call this binary: that program's environment may lack
 // the variable or the flag.
-func (r *resolved) configPath() string { return absPath(r.f.ConfigPath(r.g.ConfigPath)) }
+func (r *resolved) configPath() string { return absPath(r.cfgPath) }
 
 // absPath resolves p against the working directory for messages.
 func absPath(p string) string {

@@ -56,7 +56,7 @@ var topCommands = []topCommand{
 	{"login", newLoginCmd},
 	{"logout", newLogoutCmd},
 	{"status", newStatusCmd},
-	{"token", newTokenCmd},
+	{"token", func(f *Factory, g *globalOptions) *cobra.Command { return newTokenCmd(f, g, nil) }},
 	{"explain", newExplainCmd},
 	{"aws", newAWSCmd},
 	{"gcp", newGCPCmd},

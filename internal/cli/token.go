@@ -15,14 +15,19 @@ import (
 
 // TokenOptions are the options of `token`.
 type TokenOptions struct {
-	f      *Factory
-	g      *globalOptions
+	IO     *IOStreams
+	Open   profileOpener
 	Format string
 	Flow   string
 }
 
-func newTokenCmd(f *Factory, g *globalOptions) *cobra.Command {
-	o := &TokenOptions{f: f, g: g}
+// newTokenCmd builds `token`; runF, when not nil, runs instead of tokenRun
+// (tests capture the options with it).
+func newTokenCmd(f *Factory, g *globalOptions, runF func(context.Context, *TokenOptions) error) *cobra.Command {
+	o := &TokenOptions{IO: f.IO, Open: opener(f, g)}
+	if runF == nil {
+		runF = tokenRun
+	}
 	cmd := &cobra.Command{
 		Use:   "token",
 		Short: "Print the current ID token, refreshed as needed",
@@ -36,7 +41,7 @@ Without a terminal it never starts an interactive login: it exits 3 instead.`,
 			if o.Format != "raw" && o.Format != "json" {
 				return apperr.Usage(fmt.Errorf("unknown --format %q (raw or json)", o.Format), "")
 			}
-			return tokenRun(cmd.Context(), o)
+			return runF(cmd.Context(), o)
 		},
 	}
 	cmd.Flags().StringVar(&o.Format, "format", "raw", "raw|json (json includes expiry and claims)")
@@ -60,7 +65,7 @@ type tokenJSON struct {
 }
 
 func tokenRun(ctx context.Context, o *TokenOptions) error {
-	r, err := loadProfile(o.f, o.g, o.Flow)
+	r, err := o.Open(openOptions{Flow: o.Flow})
 	if err != nil {
 		return err
 	}
@@ -70,11 +75,11 @@ func tokenRun(ctx context.Context, o *TokenOptions) error {
 		return err
 	}
 	if o.Format == "raw" {
-		_, err = fmt.Fprintln(o.f.IO.Out, res.Entry.IDToken)
+		_, err = fmt.Fprintln(o.IO.Out, res.Entry.IDToken)
 		return err
 	}
 	c := res.Claims
-	enc := json.NewEncoder(o.f.IO.Out)
+	enc := json.NewEncoder(o.IO.Out)
 	enc.SetIndent("", "  ")
 	return enc.Encode(tokenJSON{
 		IDToken: res.Entry.IDToken, Expiry: res.Entry.Expiry.UTC(), RefreshAt: res.Entry.Expiry.Add(-r.p.RefreshMargin.D()).UTC(),
