@@ -8,6 +8,7 @@ import (
 
 	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
 	"github.com/dagster-oidc/dagster-oidc/internal/credentials"
+	"github.com/dagster-oidc/dagster-oidc/internal/env"
 	"github.com/dagster-oidc/dagster-oidc/internal/output"
 	"github.com/dagster-oidc/dagster-oidc/internal/runctx"
 )
@@ -17,20 +18,28 @@ func newAWSCmd(f *Factory, g *globalOptions) *cobra.Command {
 		Use:   "aws",
 		Short: "Short-lived AWS credentials from AssumeRoleWithWebIdentity",
 	}
-	cmd.AddCommand(newAWSCredentialProcessCmd(f, g), newAWSEnvCmd(f, g), newAWSConfigureCmd(f, g))
+	cmd.AddCommand(newAWSCredentialProcessCmd(f, g, nil), newAWSEnvCmd(f, g, nil), newAWSConfigureCmd(f, g, nil))
 	return cmd
 }
 
 // AWSOptions are the options shared by the aws commands that print credentials.
 type AWSOptions struct {
-	f      *Factory
-	g      *globalOptions
-	Role   string
-	Format string
+	IO   *IOStreams
+	Env  env.Lookup
+	Open profileOpener
+	Role string
+	// CredentialProcess prints credential_process JSON instead of Format.
+	CredentialProcess bool
+	Format            string
 }
 
-func newAWSCredentialProcessCmd(f *Factory, g *globalOptions) *cobra.Command {
-	o := &AWSOptions{f: f, g: g}
+// newAWSCredentialProcessCmd builds `aws credential-process`; runF, when
+// not nil, runs instead of awsPrintRun.
+func newAWSCredentialProcessCmd(f *Factory, g *globalOptions, runF func(context.Context, *AWSOptions) error) *cobra.Command {
+	o := &AWSOptions{IO: f.IO, Env: f.Env, Open: opener(f, g), CredentialProcess: true}
+	if runF == nil {
+		runF = awsPrintRun
+	}
 	cmd := &cobra.Command{
 		Use:   "credential-process",
 		Short: "Print credentials as AWS credential_process JSON",
@@ -44,15 +53,20 @@ without a valid login it exits 3 with the command to run.`,
   credential_process = /usr/local/bin/dagster-oidc aws credential-process --profile dev`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return awsPrintRun(cmd.Context(), o, "credential-process")
+			return runF(cmd.Context(), o)
 		},
 	}
 	cmd.Flags().StringVar(&o.Role, "role", "", "role ARN to assume, among those the policy allows (default: the first allowed)")
 	return cmd
 }
 
-func newAWSEnvCmd(f *Factory, g *globalOptions) *cobra.Command {
-	o := &AWSOptions{f: f, g: g}
+// newAWSEnvCmd builds `aws env`; runF, when not nil, runs instead of
+// awsPrintRun.
+func newAWSEnvCmd(f *Factory, g *globalOptions, runF func(context.Context, *AWSOptions) error) *cobra.Command {
+	o := &AWSOptions{IO: f.IO, Env: f.Env, Open: opener(f, g)}
+	if runF == nil {
+		runF = awsPrintRun
+	}
 	cmd := &cobra.Command{
 		Use:   "env",
 		Short: "Print credentials as environment variables",
@@ -66,7 +80,7 @@ func newAWSEnvCmd(f *Factory, g *globalOptions) *cobra.Command {
 			default:
 				return apperr.Usage(fmt.Errorf("unknown --format %q (sh, fish, pwsh, dotenv or json)", o.Format), "")
 			}
-			return awsPrintRun(cmd.Context(), o, "env")
+			return runF(cmd.Context(), o)
 		},
 	}
 	cmd.Flags().StringVar(&o.Role, "role", "", "role ARN to assume, among those the policy allows")
@@ -74,13 +88,13 @@ func newAWSEnvCmd(f *Factory, g *globalOptions) *cobra.Command {
 	return cmd
 }
 
-func awsPrintRun(ctx context.Context, o *AWSOptions, what string) error {
-	r, err := loadProfile(o.f, o.g, "")
+func awsPrintRun(ctx context.Context, o *AWSOptions) error {
+	r, err := o.Open(openOptions{})
 	if err != nil {
 		return err
 	}
 	defer r.close()
-	run := runctx.Parse(nil, o.f.Env)
+	run := runctx.Parse(nil, o.Env)
 	prun := credentials.RunOf(run)
 	res, err := r.svc.ServeAWS(ctx, credentials.AWSRequest{Role: o.Role, Run: prun})
 	if err != nil {
@@ -90,23 +104,29 @@ func awsPrintRun(ctx context.Context, o *AWSOptions, what string) error {
 		AccessKeyID: res.Entry.AccessKeyID, SecretAccessKey: res.Entry.SecretAccessKey,
 		SessionToken: res.Entry.SessionToken, Expiration: res.Entry.Expiration,
 	}
-	if what == "credential-process" {
-		return output.CredentialProcess(o.f.IO.Out, c)
+	if o.CredentialProcess {
+		return output.CredentialProcess(o.IO.Out, c)
 	}
-	return output.AWSEnv(o.f.IO.Out, o.Format, c, r.p.AWS.Region)
+	return output.AWSEnv(o.IO.Out, o.Format, c, r.p.AWS.Region)
 }
 
 // AWSConfigureOptions are the options of `aws configure`.
 type AWSConfigureOptions struct {
-	f          *Factory
-	g          *globalOptions
+	IO         *IOStreams
+	Open       profileOpener
+	Executable func() (string, error)
 	AWSProfile string
 	File       string
 	Role       string
 }
 
-func newAWSConfigureCmd(f *Factory, g *globalOptions) *cobra.Command {
-	o := &AWSConfigureOptions{f: f, g: g}
+// newAWSConfigureCmd builds `aws configure`; runF, when not nil, runs
+// instead of awsConfigureRun.
+func newAWSConfigureCmd(f *Factory, g *globalOptions, runF func(context.Context, *AWSConfigureOptions) error) *cobra.Command {
+	o := &AWSConfigureOptions{IO: f.IO, Open: opener(f, g), Executable: f.Executable}
+	if runF == nil {
+		runF = awsConfigureRun
+	}
 	cmd := &cobra.Command{
 		Use:   "configure",
 		Short: "Write a credential_process profile into the AWS config file",
@@ -118,7 +138,7 @@ changes nothing.`,
   aws s3 ls --profile data`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return awsConfigureRun(o)
+			return runF(cmd.Context(), o)
 		},
 	}
 	cmd.Flags().StringVar(&o.AWSProfile, "aws-profile", "", "AWS profile name to write (default: the dagster-oidc profile name)")
@@ -127,13 +147,13 @@ changes nothing.`,
 	return cmd
 }
 
-func awsConfigureRun(o *AWSConfigureOptions) error {
-	r, err := loadProfile(o.f, o.g, "")
+func awsConfigureRun(_ context.Context, o *AWSConfigureOptions) error {
+	r, err := o.Open(openOptions{})
 	if err != nil {
 		return err
 	}
 	defer r.close()
-	exe, err := o.f.Executable()
+	exe, err := o.Executable()
 	if err != nil {
 		return fmt.Errorf("could not find this binary's path: %w", err)
 	}
@@ -144,9 +164,9 @@ func awsConfigureRun(o *AWSConfigureOptions) error {
 		return err
 	}
 	if res.Changed {
-		fmt.Fprintf(o.f.IO.ErrOut, "Wrote [profile %s] to %s. Try: aws sts get-caller-identity --profile %s\n", res.Profile, res.Path, res.Profile)
+		fmt.Fprintf(o.IO.ErrOut, "Wrote [profile %s] to %s. Try: aws sts get-caller-identity --profile %s\n", res.Profile, res.Path, res.Profile)
 	} else {
-		fmt.Fprintf(o.f.IO.ErrOut, "[profile %s] in %s is already up to date.\n", res.Profile, res.Path)
+		fmt.Fprintf(o.IO.ErrOut, "[profile %s] in %s is already up to date.\n", res.Profile, res.Path)
 	}
 	return nil
 }

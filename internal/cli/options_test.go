@@ -113,3 +113,64 @@ func TestNewCmdToken(t *testing.T) {
 		})
 	}
 }
+
+func TestNewCmdAWS(t *testing.T) {
+	tests := []struct {
+		name    string
+		build   func(*Factory, *globalOptions, func(context.Context, *AWSOptions) error) *cobra.Command
+		args    string
+		want    AWSOptions
+		wantErr string
+	}{
+		{name: "credential-process", build: newAWSCredentialProcessCmd, args: "--role arn:aws:iam::1:role/r", want: AWSOptions{Role: "arn:aws:iam::1:role/r", CredentialProcess: true}},
+		{name: "env default", build: newAWSEnvCmd, args: "", want: AWSOptions{Format: "sh"}},
+		{name: "env fish", build: newAWSEnvCmd, args: "--format fish --role r", want: AWSOptions{Format: "fish", Role: "r"}},
+		{name: "env bad format", build: newAWSEnvCmd, args: "--format csv", wantErr: `unknown --format "csv" (sh, fish, pwsh, dotenv or json)`},
+		{name: "credential-process has no format", build: newAWSCredentialProcessCmd, args: "--format json", wantErr: "unknown flag: --format"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, g := optionsFactory(t)
+			var got *AWSOptions
+			err := capture(t, tt.build(f, g, func(_ context.Context, o *AWSOptions) error { got = o; return errCaptured }), tt.args)
+			if tt.wantErr != "" {
+				if err == nil || err.Error() != tt.wantErr || got != nil {
+					t.Fatalf("err = %v (runF reached: %v), want %q", err, got != nil, tt.wantErr)
+				}
+				return
+			}
+			if !errors.Is(err, errCaptured) {
+				t.Fatalf("err = %v, want runF reached", err)
+			}
+			if got.IO != f.IO {
+				t.Error("IO is not the Factory's streams")
+			}
+			if v, _ := got.Env("HOME"); v == "" {
+				t.Error("Env is not the Factory's environment")
+			}
+			if got.Role != tt.want.Role || got.Format != tt.want.Format || got.CredentialProcess != tt.want.CredentialProcess {
+				t.Errorf("role, format, credential-process = %q, %q, %v; want %q, %q, %v", got.Role, got.Format, got.CredentialProcess, tt.want.Role, tt.want.Format, tt.want.CredentialProcess)
+			}
+			checkOpen(t, got.Open, openOptions{})
+		})
+	}
+}
+
+func TestNewCmdAWSConfigure(t *testing.T) {
+	f, g := optionsFactory(t)
+	var got *AWSConfigureOptions
+	cmd := newAWSConfigureCmd(f, g, func(_ context.Context, o *AWSConfigureOptions) error { got = o; return errCaptured })
+	if err := capture(t, cmd, "--aws-profile data --file /tmp/aws-config --role r"); !errors.Is(err, errCaptured) {
+		t.Fatalf("err = %v, want runF reached", err)
+	}
+	if got.IO != f.IO || got.AWSProfile != "data" || got.File != "/tmp/aws-config" || got.Role != "r" {
+		t.Errorf("options = %+v", *got)
+	}
+	if exe, err := got.Executable(); exe != "/opt/dagster-oidc" || err != nil {
+		t.Errorf("Executable() = %q, %v; want the Factory's", exe, err)
+	}
+	r := checkOpen(t, got.Open, openOptions{})
+	if r.configPath() != g.ConfigPath {
+		t.Errorf("configPath = %q, want %q", r.configPath(), g.ConfigPath)
+	}
+}
