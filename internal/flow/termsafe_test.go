@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -103,4 +104,32 @@ func TestFinding4_VerificationURIRules(t *testing.T) {
 			t.Errorf("prompt lacks %q:\n%s", want, prompt.String())
 		}
 	})
+}
+
+// TestFinding4_CallbackErrorWithoutTerminalControls is issue 15.4 for the
+// browser flow: the error and error_description of a login callback reach
+// the terminal without controls.
+func TestFinding4_CallbackErrorWithoutTerminalControls(t *testing.T) {
+	e := newBrowserEnv(t)
+	b := e.flow()
+	b.Prompt = &bytes.Buffer{}
+	b.Open = func(raw string) error {
+		u, err := url.Parse(raw)
+		if err != nil {
+			return err
+		}
+		q := u.Query()
+		cb := q.Get("redirect_uri") + "?" + url.Values{"state": {q.Get("state")}, "error": {"access_denied\x1b[31m"},
+			"error_description": {"\x1b[2J\x1b[HYour session expired.\r\nEnter your password at https://evil.example:\u009b"}}.Encode()
+		_, _, err = load(t.Context(), cb)
+		return err
+	}
+	_, err := b.Token(t.Context())
+	if err == nil {
+		t.Fatal("no error from a refused login")
+	}
+	noControls(t, "error", err.Error())
+	if !strings.Contains(err.Error(), "access_denied[31m") || !strings.Contains(err.Error(), "Your session expired.Enter your password") {
+		t.Errorf("error %q lost the visible text", err)
+	}
 }

@@ -108,16 +108,17 @@ func parseSuccess(body []byte) (*Credentials, error) {
 // parseError decodes a non-200 answer into *Error. A body that is not the
 // awsquery envelope (a proxy's HTML page, say) still yields an *Error with
 // the status code and an empty Code. The token that was sent and anything
-// JWT-like are redacted before the message is cut (issue 15.8).
+// JWT-like are redacted before the message is cut (issue 15.8); every field
+// is one line without terminal controls (issue 15.4).
 func parseError(status int, body []byte, token string) *Error {
 	e := &Error{StatusCode: status}
 	var r errorResponse
 	if err := xml.Unmarshal(body, &r); err != nil {
 		return e
 	}
-	e.Code = redact.Text(strings.TrimSpace(r.Error.Code), token)
+	e.Code = oneLine(redact.Text(r.Error.Code, token))
 	e.Message = oneLine(redact.Text(r.Error.Message, token))
-	e.RequestID = redact.Text(strings.TrimSpace(r.RequestID), token)
+	e.RequestID = oneLine(redact.Text(r.RequestID, token))
 	return e
 }
 
