@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -40,18 +41,20 @@ func TestFinding16_1DagsterGuideRunWorkerProfile(t *testing.T) {
 	if profile == "" || strings.Contains(profile, "client_id") {
 		t.Fatalf("docs/dagster.md has no run-worker profile with flow: kubernetes, workload.audience: dagster-oidc and no client_id:\n%s", profile)
 	}
-	tokenPath := filepath.Join(e.dir, "sa-token")
-	rotate := func() string {
-		tok, err := e.sb.MintIDToken(map[string]any{"sub": "system:serviceaccount:dagster:run-worker", "aud": "dagster-oidc"}, time.Hour)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(tokenPath, []byte(tok), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return tok
+	// The sandbox's rotating service-account token file, as the kubelet
+	// keeps a projected token; a lifetime of an hour, so only the explicit
+	// Rotate below replaces it while the test runs.
+	tokens, err := e.sb.KeepTokenFile(context.Background(), sandbox.TokenFileOptions{
+		Path:     filepath.Join(e.dir, "sa-token"),
+		Subject:  "system:serviceaccount:dagster:run-worker",
+		Audience: "dagster-oidc",
+		Lifetime: time.Hour,
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
-	rotate()
+	t.Cleanup(tokens.Close)
+	tokenPath := tokens.Path()
 	// Only what the sandbox must replace: the issuer, the token path and
 	// the STS endpoint.
 	profile = regexp.MustCompile(`(?m)^(\s*)issuer: .*$`).ReplaceAllString(profile, "${1}issuer: "+e.sb.Issuer())
@@ -103,7 +106,9 @@ func TestFinding16_1DagsterGuideRunWorkerProfile(t *testing.T) {
 	if child["AWS_REGION"] != "eu-west-1" {
 		t.Errorf("AWS_REGION = %q, want the guide's eu-west-1", child["AWS_REGION"])
 	}
-	rotate()
+	if err := tokens.Rotate(); err != nil {
+		t.Fatal(err)
+	}
 	if key, _ := get(); key == "" {
 		t.Error("no credentials after the token file rotated")
 	}
