@@ -46,7 +46,7 @@ func sandboxDocBlock(t *testing.T, name string) (serve string, lines []string) {
 // built binaries and Debian's python3 (boto3 1.26) on PATH and a private HOME.
 func TestIssue16_20_SandboxDocCommands(t *testing.T) {
 	if _, err := os.Stat("/usr/bin/python3"); err != nil {
-		t.Skip("Debian's python3 with boto3 is not installed")
+		t.Fatalf("no Debian python3 with boto3 (%v): run scripts/deps.sh packages", err)
 	}
 	serveLine, lines := sandboxDocBlock(t, "sandbox-tryout")
 	if !strings.Contains(serveLine, "--addr 127.0.0.1:8555") {
