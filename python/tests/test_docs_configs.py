@@ -92,3 +92,21 @@ def test_helm_values_equal_the_k8s_launcher_config() -> None:
     config = {"instance_config_map": "dagster-instance", "run_k8s_config": rendered}
     result = process_config(resolve_to_config_type(K8sRunLauncher.config_type()), config)
     assert result.success, [e.message for e in result.errors or []]
+
+
+def test_docs_name_the_installed_versions() -> None:
+    """docs/dagster.md and README.md name the Dagster these tests ran against."""
+    from dagster.version import __version__ as dagster_version
+    from dagster_aws.version import __version__ as aws_version
+    from dagster_docker.version import __version__ as docker_version
+    from dagster_k8s.version import __version__ as k8s_version
+
+    integrations = {k8s_version, docker_version, aws_version}
+    assert len(integrations) == 1, integrations
+    (integration,) = integrations
+    assert (
+        f"({dagster_version}, with dagster-k8s, dagster-docker and dagster-aws {integration})"
+        in DOC.read_text()
+    )
+    readme = DOC.parents[1] / "README.md"
+    assert f"pinned Dagster {dagster_version} " in readme.read_text()
