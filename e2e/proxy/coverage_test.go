@@ -5,8 +5,10 @@ package proxy_test
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"os/exec"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -123,5 +125,20 @@ func TestRouteTableCoversWebserver(t *testing.T) {
 		if !seen[r.Pattern] {
 			t.Errorf("the table lists %s, which dagster-webserver %s no longer has", r.Pattern, in.Webserver)
 		}
+	}
+}
+
+// TestDocsNameTheInstalledDagster: the table in docs/proxy.md is said to
+// come from the Dagster the coverage tests read; an upgrade of the venv
+// without a new look at the table fails here.
+func TestDocsNameTheInstalledDagster(t *testing.T) {
+	in := readInstalled(t)
+	doc, err := os.ReadFile("../../docs/proxy.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("From dagster-graphql %s and dagster-webserver %s.", in.GraphQL, in.Webserver)
+	if !strings.Contains(string(doc), want) {
+		t.Errorf("docs/proxy.md does not say %q", want)
 	}
 }
