@@ -3,7 +3,7 @@ GO ?= go
 BIN := bin
 LDFLAGS := -s -w -X main.version=$(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: build demo test bench clean
+.PHONY: build demo test bench bench-proxy clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/dagster-oidc ./cmd/dagster-oidc
@@ -21,6 +21,10 @@ test:
 
 bench: build
 	bench/run.sh
+
+# The proxy side by side with oauth2-proxy and dagster-authkit (docs/performance.md).
+bench-proxy:
+	bench/proxy/run.sh
 
 clean:
 	rm -rf $(BIN) dist
