@@ -2,13 +2,15 @@
 schedule, a sensor and three assets, none of which touches the network.
 seed.py runs the jobs in-process so the runs page has runs to list."""
 
+from collections.abc import Iterator
+
 from dagster import (
     AssetExecutionContext,
     Definitions,
     OpExecutionContext,
     RunRequest,
-    SensorEvaluationContext,
     ScheduleDefinition,
+    SensorEvaluationContext,
     asset,
     define_asset_job,
     job,
@@ -56,7 +58,7 @@ nightly = ScheduleDefinition(name="nightly", job=hello, cron_schedule="0 3 * * *
 
 
 @sensor(job=hello, minimum_interval_seconds=3600)
-def on_demand(context: SensorEvaluationContext):  # type: ignore[no-untyped-def]
+def on_demand(context: SensorEvaluationContext) -> Iterator[RunRequest]:
     if context.cursor is None:
         context.update_cursor("seen")
         yield RunRequest(run_key="first")

@@ -5,7 +5,6 @@ in-process (no run launcher, no network)."""
 import sys
 
 from dagster import DagsterInstance
-
 from defs import defs
 
 
