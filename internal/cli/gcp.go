@@ -9,6 +9,7 @@ import (
 
 	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
 	"github.com/dagster-oidc/dagster-oidc/internal/credentials"
+	"github.com/dagster-oidc/dagster-oidc/internal/env"
 	"github.com/dagster-oidc/dagster-oidc/internal/gcpconfig"
 	"github.com/dagster-oidc/dagster-oidc/internal/output"
 	"github.com/dagster-oidc/dagster-oidc/internal/runctx"
@@ -30,18 +31,24 @@ func newGCPCmd(f *Factory, g *globalOptions) *cobra.Command {
 		Use:   "gcp",
 		Short: "Google Cloud credentials through workload identity federation",
 	}
-	cmd.AddCommand(newGCPExecutableCmd(f, g), newGCPConfigCmd(f, g), newGCPTokenCmd(f, g), newGCPEnvCmd(f, g))
+	cmd.AddCommand(newGCPExecutableCmd(f, g, nil), newGCPConfigCmd(f, g, nil), newGCPTokenCmd(f, g, nil), newGCPEnvCmd(f, g, nil))
 	return cmd
 }
 
 // GCPExecutableOptions are the options of `gcp executable`.
 type GCPExecutableOptions struct {
-	f *Factory
-	g *globalOptions
+	IO   *IOStreams
+	Env  env.Lookup
+	Open profileOpener
 }
 
-func newGCPExecutableCmd(f *Factory, g *globalOptions) *cobra.Command {
-	o := &GCPExecutableOptions{f: f, g: g}
+// newGCPExecutableCmd builds `gcp executable`; runF, when not nil, runs
+// instead of gcpExecutableRun.
+func newGCPExecutableCmd(f *Factory, g *globalOptions, runF func(context.Context, *GCPExecutableOptions) error) *cobra.Command {
+	o := &GCPExecutableOptions{IO: f.IO, Env: f.Env, Open: opener(f, g)}
+	if runF == nil {
+		runF = gcpExecutableRun
+	}
 	cmd := &cobra.Command{
 		Use:   "executable",
 		Short: "Print the ID token as a Google executable-sourced credential response",
@@ -57,7 +64,7 @@ a valid login it prints {"success":false,"code":"401",...} and exits 3.`,
 		Example: `  dagster-oidc gcp executable --profile prod`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return gcpExecutableRun(cmd.Context(), o)
+			return runF(cmd.Context(), o)
 		},
 	}
 	return cmd
@@ -70,46 +77,50 @@ func gcpExecutableRun(ctx context.Context, o *GCPExecutableOptions) error {
 	if err == nil {
 		return nil
 	}
-	if werr := output.GCPExecutableFailure(o.f.IO.Out, err); werr != nil {
-		fmt.Fprintf(o.f.IO.ErrOut, "warning: %v\n", werr)
+	if werr := output.GCPExecutableFailure(o.IO.Out, err); werr != nil {
+		fmt.Fprintf(o.IO.ErrOut, "warning: %v\n", werr)
 	}
 	return err
 }
 
 func gcpExecutable(ctx context.Context, o *GCPExecutableOptions) error {
-	f := o.f
-	if v, _ := f.Env(gcpEnvInteractive); v != "1" {
-		f = withoutTerminal(f)
-	}
-	r, err := loadProfile(f, o.g, "")
+	interactive, _ := o.Env(gcpEnvInteractive)
+	r, err := o.Open(openOptions{NoPrompt: interactive != "1"})
 	if err != nil {
 		return err
 	}
 	defer r.close()
-	outFile, _ := f.Env(gcpEnvOutputFile)
-	q := credentials.ExecutableRequest{OutputFile: outFile, Run: credentials.RunOf(runctx.Parse(nil, f.Env))}
-	q.Audience, _ = f.Env(gcpEnvAudience)
-	q.TokenType, _ = f.Env(gcpEnvTokenType)
-	q.ImpersonatedEmail, _ = f.Env(gcpEnvImpersonated)
+	outFile, _ := o.Env(gcpEnvOutputFile)
+	q := credentials.ExecutableRequest{OutputFile: outFile, Run: credentials.RunOf(runctx.Parse(nil, o.Env))}
+	q.Audience, _ = o.Env(gcpEnvAudience)
+	q.TokenType, _ = o.Env(gcpEnvTokenType)
+	q.ImpersonatedEmail, _ = o.Env(gcpEnvImpersonated)
 	res, err := r.svc.Executable(ctx, q)
 	if err != nil {
 		return err
 	}
-	return output.GCPExecutable(f.IO.Out, *res)
+	return output.GCPExecutable(o.IO.Out, *res)
 }
 
 // GCPConfigOptions are the options of `gcp config`.
 type GCPConfigOptions struct {
-	f              *Factory
-	g              *globalOptions
+	IO             *IOStreams
+	Env            env.Lookup
+	Open           profileOpener
+	Executable     func() (string, error)
 	Output         string
 	OutputFile     string
 	ServiceAccount string
 	Timeout        time.Duration
 }
 
-func newGCPConfigCmd(f *Factory, g *globalOptions) *cobra.Command {
-	o := &GCPConfigOptions{f: f, g: g}
+// newGCPConfigCmd builds `gcp config`; runF, when not nil, runs instead of
+// gcpConfigRun.
+func newGCPConfigCmd(f *Factory, g *globalOptions, runF func(context.Context, *GCPConfigOptions) error) *cobra.Command {
+	o := &GCPConfigOptions{IO: f.IO, Env: f.Env, Open: opener(f, g), Executable: f.Executable}
+	if runF == nil {
+		runF = gcpConfigRun
+	}
 	cmd := &cobra.Command{
 		Use:   "config",
 		Short: "Write the external_account credential configuration for Google's client libraries",
@@ -126,7 +137,7 @@ on whitespace, so paths with spaces are refused.`,
   export GOOGLE_APPLICATION_CREDENTIALS=~/.config/gcloud/dagster-oidc.json GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES=1`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return gcpConfigRun(cmd.Context(), o)
+			return runF(cmd.Context(), o)
 		},
 	}
 	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "write the JSON to FILE (mode 0600) instead of stdout")
@@ -137,17 +148,17 @@ on whitespace, so paths with spaces are refused.`,
 }
 
 func gcpConfigRun(ctx context.Context, o *GCPConfigOptions) error {
-	r, err := loadProfile(o.f, o.g, "")
+	r, err := o.Open(openOptions{})
 	if err != nil {
 		return err
 	}
 	defer r.close()
-	run := runctx.Parse(nil, o.f.Env)
+	run := runctx.Parse(nil, o.Env)
 	q := credentials.ExternalAccountRequest{ServiceAccount: o.ServiceAccount, Timeout: o.Timeout, Run: credentials.RunOf(run)}
 	if o.OutputFile != "" {
 		q.OutputFile = absPath(o.OutputFile)
 	}
-	exe, err := o.f.Executable()
+	exe, err := o.Executable()
 	if err != nil {
 		return fmt.Errorf("could not find this binary's path: %w", err)
 	}
@@ -157,27 +168,33 @@ func gcpConfigRun(ctx context.Context, o *GCPConfigOptions) error {
 		return err
 	}
 	if o.Output == "" || o.Output == "-" {
-		_, err := o.f.IO.Out.Write(data)
+		_, err := o.IO.Out.Write(data)
 		return err
 	}
 	path := absPath(o.Output)
 	if err := gcpconfig.Write(path, data); err != nil {
 		return err
 	}
-	fmt.Fprintf(o.f.IO.ErrOut, "Wrote %s. Use it with:\n  export GOOGLE_APPLICATION_CREDENTIALS=%s %s=1\n", path, path, gcpEnvAllowExecutables)
+	fmt.Fprintf(o.IO.ErrOut, "Wrote %s. Use it with:\n  export GOOGLE_APPLICATION_CREDENTIALS=%s %s=1\n", path, path, gcpEnvAllowExecutables)
 	return nil
 }
 
 // GCPTokenOptions are the options of `gcp token` and `gcp env`.
 type GCPTokenOptions struct {
-	f              *Factory
-	g              *globalOptions
+	IO             *IOStreams
+	Env            env.Lookup
+	Open           profileOpener
 	ServiceAccount string
 	Format         string
 }
 
-func newGCPTokenCmd(f *Factory, g *globalOptions) *cobra.Command {
-	o := &GCPTokenOptions{f: f, g: g}
+// newGCPTokenCmd builds `gcp token`; runF, when not nil, runs instead of
+// gcpTokenRun.
+func newGCPTokenCmd(f *Factory, g *globalOptions, runF func(context.Context, *GCPTokenOptions) error) *cobra.Command {
+	o := &GCPTokenOptions{IO: f.IO, Env: f.Env, Open: opener(f, g)}
+	if runF == nil {
+		runF = gcpTokenRun
+	}
 	cmd := &cobra.Command{
 		Use:   "token",
 		Short: "Print a Google Cloud access token",
@@ -191,7 +208,7 @@ the policy chooses, if any) and print the access token. It is cached until
 			if o.Format != output.GCPFormatRaw && o.Format != output.GCPFormatJSON {
 				return apperr.Usage(fmt.Errorf("unknown --format %q (raw or json)", o.Format), "")
 			}
-			return gcpTokenRun(cmd.Context(), o)
+			return runF(cmd.Context(), o)
 		},
 	}
 	cmd.Flags().StringVar(&o.ServiceAccount, "service-account", "", "service account to impersonate, among those the policy allows (default: the first allowed)")
@@ -199,8 +216,13 @@ the policy chooses, if any) and print the access token. It is cached until
 	return cmd
 }
 
-func newGCPEnvCmd(f *Factory, g *globalOptions) *cobra.Command {
-	o := &GCPTokenOptions{f: f, g: g, Format: output.GCPFormatEnv}
+// newGCPEnvCmd builds `gcp env`; runF, when not nil, runs instead of
+// gcpTokenRun.
+func newGCPEnvCmd(f *Factory, g *globalOptions, runF func(context.Context, *GCPTokenOptions) error) *cobra.Command {
+	o := &GCPTokenOptions{IO: f.IO, Env: f.Env, Open: opener(f, g), Format: output.GCPFormatEnv}
+	if runF == nil {
+		runF = gcpTokenRun
+	}
 	cmd := &cobra.Command{
 		Use:   "env",
 		Short: "Print a Google Cloud access token as sh export lines",
@@ -210,7 +232,7 @@ refresh them: prefer "gcp config" for long-running work.`,
 		Example: `  eval "$(dagster-oidc gcp env --profile prod)"`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return gcpTokenRun(cmd.Context(), o)
+			return runF(cmd.Context(), o)
 		},
 	}
 	cmd.Flags().StringVar(&o.ServiceAccount, "service-account", "", "service account to impersonate, among those the policy allows")
@@ -218,18 +240,18 @@ refresh them: prefer "gcp config" for long-running work.`,
 }
 
 func gcpTokenRun(ctx context.Context, o *GCPTokenOptions) error {
-	r, err := loadProfile(o.f, o.g, "")
+	r, err := o.Open(openOptions{})
 	if err != nil {
 		return err
 	}
 	defer r.close()
-	run := runctx.Parse(nil, o.f.Env)
+	run := runctx.Parse(nil, o.Env)
 	prun := credentials.RunOf(run)
 	res, err := r.svc.ServeGCP(ctx, credentials.GCPRequest{ServiceAccount: o.ServiceAccount, Run: prun})
 	if err != nil {
 		return err
 	}
-	return output.GCPAccessToken(o.f.IO.Out, o.Format, output.GCPToken{
+	return output.GCPAccessToken(o.IO.Out, o.Format, output.GCPToken{
 		AccessToken: res.Entry.AccessToken, Expiry: res.Entry.Expiry, ServiceAccount: res.Entry.ServiceAccount,
 	})
 }

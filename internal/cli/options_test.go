@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -172,5 +173,87 @@ func TestNewCmdAWSConfigure(t *testing.T) {
 	r := checkOpen(t, got.Open, openOptions{})
 	if r.configPath() != g.ConfigPath {
 		t.Errorf("configPath = %q, want %q", r.configPath(), g.ConfigPath)
+	}
+}
+
+func TestNewCmdGCPToken(t *testing.T) {
+	tests := []struct {
+		name    string
+		build   func(*Factory, *globalOptions, func(context.Context, *GCPTokenOptions) error) *cobra.Command
+		args    string
+		want    GCPTokenOptions
+		wantErr string
+	}{
+		{name: "token", build: newGCPTokenCmd, args: "", want: GCPTokenOptions{Format: "raw"}},
+		{name: "token json", build: newGCPTokenCmd, args: "--format json --service-account sa@p.iam.gserviceaccount.com", want: GCPTokenOptions{Format: "json", ServiceAccount: "sa@p.iam.gserviceaccount.com"}},
+		{name: "token bad format", build: newGCPTokenCmd, args: "--format env", wantErr: `unknown --format "env" (raw or json)`},
+		{name: "env", build: newGCPEnvCmd, args: "--service-account sa", want: GCPTokenOptions{Format: "env", ServiceAccount: "sa"}},
+		{name: "env has no format", build: newGCPEnvCmd, args: "--format raw", wantErr: "unknown flag: --format"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, g := optionsFactory(t)
+			var got *GCPTokenOptions
+			err := capture(t, tt.build(f, g, func(_ context.Context, o *GCPTokenOptions) error { got = o; return errCaptured }), tt.args)
+			if tt.wantErr != "" {
+				if err == nil || err.Error() != tt.wantErr || got != nil {
+					t.Fatalf("err = %v (runF reached: %v), want %q", err, got != nil, tt.wantErr)
+				}
+				return
+			}
+			if !errors.Is(err, errCaptured) {
+				t.Fatalf("err = %v, want runF reached", err)
+			}
+			if got.IO != f.IO {
+				t.Error("IO is not the Factory's streams")
+			}
+			if v, _ := got.Env("HOME"); v == "" {
+				t.Error("Env is not the Factory's environment")
+			}
+			if got.Format != tt.want.Format || got.ServiceAccount != tt.want.ServiceAccount {
+				t.Errorf("format, service account = %q, %q; want %q, %q", got.Format, got.ServiceAccount, tt.want.Format, tt.want.ServiceAccount)
+			}
+			checkOpen(t, got.Open, openOptions{})
+		})
+	}
+}
+
+func TestNewCmdGCPExecutable(t *testing.T) {
+	f, g := optionsFactory(t)
+	var got *GCPExecutableOptions
+	run := func(_ context.Context, o *GCPExecutableOptions) error { got = o; return errCaptured }
+	if err := capture(t, newGCPExecutableCmd(f, g, run), "extra"); err == nil || got != nil {
+		t.Fatalf("an argument: err = %v, runF reached: %v", err, got != nil)
+	}
+	if err := capture(t, newGCPExecutableCmd(f, g, run), ""); !errors.Is(err, errCaptured) {
+		t.Fatalf("err = %v, want runF reached", err)
+	}
+	if got.IO != f.IO {
+		t.Error("IO is not the Factory's streams")
+	}
+	if v, _ := got.Env("HOME"); v == "" {
+		t.Error("Env is not the Factory's environment")
+	}
+	checkOpen(t, got.Open, openOptions{NoPrompt: true})
+}
+
+func TestNewCmdGCPConfig(t *testing.T) {
+	f, g := optionsFactory(t)
+	var got *GCPConfigOptions
+	cmd := newGCPConfigCmd(f, g, func(_ context.Context, o *GCPConfigOptions) error { got = o; return errCaptured })
+	if err := capture(t, cmd, "-o out.json --output-file cache.json --service-account sa --timeout 45s"); !errors.Is(err, errCaptured) {
+		t.Fatalf("err = %v, want runF reached", err)
+	}
+	if got.IO != f.IO || got.Output != "out.json" || got.OutputFile != "cache.json" || got.ServiceAccount != "sa" || got.Timeout != 45*time.Second {
+		t.Errorf("options = %+v", *got)
+	}
+	if exe, err := got.Executable(); exe != "/opt/dagster-oidc" || err != nil {
+		t.Errorf("Executable() = %q, %v; want the Factory's", exe, err)
+	}
+	checkOpen(t, got.Open, openOptions{})
+	f, g = optionsFactory(t)
+	cmd = newGCPConfigCmd(f, g, func(_ context.Context, o *GCPConfigOptions) error { got = o; return errCaptured })
+	if err := capture(t, cmd, ""); !errors.Is(err, errCaptured) || got.Timeout != 30*time.Second {
+		t.Errorf("default timeout: err = %v, timeout %s; want the gcpconfig default 30s", err, got.Timeout)
 	}
 }
