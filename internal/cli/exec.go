@@ -13,14 +13,19 @@ import (
 
 	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
 	"github.com/dagster-oidc/dagster-oidc/internal/credentials"
+	"github.com/dagster-oidc/dagster-oidc/internal/env"
 	"github.com/dagster-oidc/dagster-oidc/internal/proc"
 	"github.com/dagster-oidc/dagster-oidc/internal/runctx"
 )
 
 // ExecOptions are the options of `exec`.
 type ExecOptions struct {
-	f              *Factory
-	g              *globalOptions
+	IO         *IOStreams
+	Env        env.Lookup
+	Open       profileOpener
+	Executable func() (string, error)
+	// Environ is the environment the child inherits (scrubbed).
+	Environ        func() []string
 	AWS            bool
 	GCP            bool
 	AWSMode        string
@@ -31,8 +36,12 @@ type ExecOptions struct {
 	Args           []string
 }
 
-func newExecCmd(f *Factory, g *globalOptions) *cobra.Command {
-	o := &ExecOptions{f: f, g: g}
+// newExecCmd builds `exec`; runF, when not nil, runs instead of execRun.
+func newExecCmd(f *Factory, g *globalOptions, runF func(context.Context, *ExecOptions) error) *cobra.Command {
+	o := &ExecOptions{IO: f.IO, Env: f.Env, Open: opener(f, g), Executable: f.Executable, Environ: f.Environ}
+	if runF == nil {
+		runF = execRun
+	}
 	cmd := &cobra.Command{
 		Use:   "exec [--aws] [--gcp] -- CMD [ARGS...]",
 		Short: "Run a command (a Dagster run worker) with credentials kept fresh for its whole life",
@@ -82,7 +91,7 @@ in flight (perhaps refreshing the login) finishes before the wrapper exits.`,
 				o.AWS = true
 			}
 			o.Args = args
-			return execRun(cmd.Context(), o)
+			return runF(cmd.Context(), o)
 		},
 	}
 	cmd.Flags().BoolVar(&o.AWS, "aws", false, "provide AWS credentials (default: when the profile has an aws section)")
@@ -112,7 +121,7 @@ func execRun(ctx context.Context, o *ExecOptions) (err error) {
 	if _, err := exec.LookPath(o.Args[0]); err != nil {
 		return startFailure(o, err)
 	}
-	r, err := loadProfile(o.f, o.g, "")
+	r, err := o.Open(openOptions{})
 	if err != nil {
 		return err
 	}
@@ -122,7 +131,7 @@ func execRun(ctx context.Context, o *ExecOptions) (err error) {
 		return fmt.Errorf("could not create a private temp directory: %w", err)
 	}
 	defer os.RemoveAll(tmp)
-	exe, err := o.f.Executable()
+	exe, err := o.Executable()
 	if err != nil {
 		return fmt.Errorf("could not find this binary's path: %w", err)
 	}
@@ -130,7 +139,7 @@ func execRun(ctx context.Context, o *ExecOptions) (err error) {
 	// shutdown, so nothing here is cancelled by them.
 	child, err := r.svc.PrepareChild(context.WithoutCancel(ctx), credentials.ChildRequest{
 		AWS: o.AWS, GCP: o.GCP, AWSMode: o.AWSMode, Role: o.Role, ServiceAccount: o.ServiceAccount,
-		Run: runctx.Parse(o.Args, o.f.Env), Environ: o.f.Environ(), TempDir: tmp,
+		Run: runctx.Parse(o.Args, o.Env), Environ: o.Environ(), TempDir: tmp,
 		GCPCommand: r.gcpCommand(exe), Identity: o.StatusFile != "",
 	})
 	if child != nil {
@@ -143,8 +152,8 @@ func execRun(ctx context.Context, o *ExecOptions) (err error) {
 	var statusErr error
 	code, err := proc.Run(context.WithoutCancel(ctx), proc.Options{
 		Path: o.Args[0], Args: o.Args[1:], Env: child.Env,
-		Stdin: o.f.IO.In, Stdout: o.f.IO.Out, Stderr: o.f.IO.ErrOut,
-		GracePeriod: o.GracePeriod, Warn: o.f.IO.ErrOut,
+		Stdin: o.IO.In, Stdout: o.IO.Out, Stderr: o.IO.ErrOut,
+		GracePeriod: o.GracePeriod, Warn: o.IO.ErrOut,
 		Started: func(pid int) { started = true; statusErr = st.Running(pid) },
 	})
 	if err != nil {
@@ -156,7 +165,7 @@ func execRun(ctx context.Context, o *ExecOptions) (err error) {
 		statusErr = st.Exited(code)
 	}
 	if statusErr != nil {
-		fmt.Fprintf(o.f.IO.ErrOut, "dagster-oidc: warning: %v\n", statusErr)
+		fmt.Fprintf(o.IO.ErrOut, "dagster-oidc: warning: %v\n", statusErr)
 	}
 	if code != 0 {
 		return &exitError{code: code}
@@ -172,6 +181,6 @@ func startFailure(o *ExecOptions, err error) error {
 	if errors.Is(err, exec.ErrNotFound) || errors.Is(err, fs.ErrNotExist) {
 		code = 127
 	}
-	fmt.Fprintf(o.f.IO.ErrOut, "dagster-oidc exec: %s: %v\n", o.Args[0], err)
+	fmt.Fprintf(o.IO.ErrOut, "dagster-oidc exec: %s: %v\n", o.Args[0], err)
 	return &exitError{code: code}
 }

@@ -257,3 +257,59 @@ func TestNewCmdGCPConfig(t *testing.T) {
 		t.Errorf("default timeout: err = %v, timeout %s; want the gcpconfig default 30s", err, got.Timeout)
 	}
 }
+
+func TestNewCmdExec(t *testing.T) {
+	tests := []struct {
+		name     string
+		args     string
+		want     ExecOptions
+		wantArgs []string
+		wantErr  string
+	}{
+		{name: "defaults", args: "-- dagster api execute_run x", want: ExecOptions{AWSMode: "server", GracePeriod: 20 * time.Second}, wantArgs: []string{"dagster", "api", "execute_run", "x"}},
+		{
+			name: "every flag", args: "--aws --gcp --role r --service-account sa --grace-period 5s --status-file st.json -- job",
+			want:     ExecOptions{AWS: true, GCP: true, AWSMode: "server", Role: "r", ServiceAccount: "sa", GracePeriod: 5 * time.Second, StatusFile: "st.json"},
+			wantArgs: []string{"job"},
+		},
+		{name: "aws-mode implies aws", args: "--aws-mode token-file -- job", want: ExecOptions{AWS: true, AWSMode: "token-file", GracePeriod: 20 * time.Second}, wantArgs: []string{"job"}},
+		{name: "no command", args: "--aws", wantErr: "no command to run: dagster-oidc exec [flags] -- CMD [ARGS...]"},
+		{name: "no dash", args: "job", wantErr: "put the command after --: dagster-oidc exec [flags] -- CMD [ARGS...]"},
+		{name: "bad mode", args: "--aws-mode file -- job", wantErr: `unknown --aws-mode "file" (server or token-file)`},
+		{name: "bad grace", args: "--grace-period 0s -- job", wantErr: "--grace-period must be positive, got 0s"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, g := optionsFactory(t)
+			var got *ExecOptions
+			err := capture(t, newExecCmd(f, g, func(_ context.Context, o *ExecOptions) error { got = o; return errCaptured }), tt.args)
+			if tt.wantErr != "" {
+				if err == nil || err.Error() != tt.wantErr || got != nil {
+					t.Fatalf("err = %v (runF reached: %v), want %q", err, got != nil, tt.wantErr)
+				}
+				return
+			}
+			if !errors.Is(err, errCaptured) {
+				t.Fatalf("err = %v, want runF reached", err)
+			}
+			if got.IO != f.IO {
+				t.Error("IO is not the Factory's streams")
+			}
+			if v, _ := got.Env("HOME"); v == "" {
+				t.Error("Env is not the Factory's environment")
+			}
+			if e := got.Environ(); len(e) != 1 || e[0] != "A=1" {
+				t.Errorf("Environ() = %q, want the Factory's", e)
+			}
+			if exe, err := got.Executable(); exe != "/opt/dagster-oidc" || err != nil {
+				t.Errorf("Executable() = %q, %v; want the Factory's", exe, err)
+			}
+			w := tt.want
+			if got.AWS != w.AWS || got.GCP != w.GCP || got.AWSMode != w.AWSMode || got.Role != w.Role || got.ServiceAccount != w.ServiceAccount ||
+				got.GracePeriod != w.GracePeriod || got.StatusFile != w.StatusFile || strings.Join(got.Args, " ") != strings.Join(tt.wantArgs, " ") {
+				t.Errorf("options = %+v, want %+v with args %q", *got, w, tt.wantArgs)
+			}
+			checkOpen(t, got.Open, openOptions{})
+		})
+	}
+}

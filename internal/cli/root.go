@@ -60,7 +60,7 @@ var topCommands = []topCommand{
 	{"explain", newExplainCmd},
 	{"aws", newAWSCmd},
 	{"gcp", newGCPCmd},
-	{"exec", newExecCmd},
+	{"exec", func(f *Factory, g *globalOptions) *cobra.Command { return newExecCmd(f, g, nil) }},
 	{"proxy", newProxyCmd},
 	{"audit", newAuditCmd},
 	{"config", newConfigCmd},
