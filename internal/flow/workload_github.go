@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/dagster-oidc/dagster-oidc/internal/safehttp"
 )
 
 // gitHubAttempts bounds the requests to the GitHub token endpoint; the
@@ -33,7 +35,8 @@ func (s *gitHubSource) Name() string { return SourceGitHubActions }
 func (s *gitHubSource) Interactive() bool { return false }
 
 // Token fetches an ID token for the configured audience, retrying 5xx answers
-// and transport errors with exponential back-off (1s, 2s, 4s, 8s).
+// and transport errors but a refused redirect with exponential back-off (1s,
+// 2s, 4s, 8s).
 func (s *gitHubSource) Token(ctx context.Context) (*Token, error) {
 	const hint = "give the job `permissions: id-token: write` in the workflow"
 	reqURL, okURL := s.o.lookup(envGitHubRequestURL)
@@ -66,7 +69,9 @@ func (s *gitHubSource) Token(ctx context.Context) (*Token, error) {
 		if ctx.Err() != nil {
 			return fail(ctx.Err())
 		}
-		if (err == nil && status < 500) || errors.Is(err, errWorkloadTooLarge) {
+		// A refused redirect stays refused: no retry (issue 15.5).
+		var redirected *safehttp.RedirectError
+		if (err == nil && status < 500) || errors.Is(err, errWorkloadTooLarge) || errors.As(err, &redirected) {
 			break
 		}
 		if err == nil {

@@ -11,6 +11,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/dagster-oidc/dagster-oidc/internal/safehttp"
+	"github.com/dagster-oidc/dagster-oidc/internal/testutil/redirect"
 )
 
 const (
@@ -289,5 +292,26 @@ func TestGitHubActionsInterrupted(t *testing.T) {
 	}
 	if standIn.requests.Load() != 1 {
 		t.Errorf("%d requests after the interruption, want 1", standIn.requests.Load())
+	}
+}
+
+// TestFinding5_GitHubActionsTokenRequestNotRedirected is issue 15.5 for
+// the GitHub Actions token endpoint: a redirect would hand the request
+// token (a bearer header) to another server.
+func TestFinding5_GitHubActionsTokenRequestNotRedirected(t *testing.T) {
+	p := redirect.New(t)
+	o := wlOptions(t, wlGitHubEnv(p.First))
+	o.HTTP = &http.Client{}
+	src, err := NewWorkloadSource(SourceGitHubActions, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = src.Token(context.Background())
+	var re *safehttp.RedirectError
+	if !errors.As(err, &re) {
+		t.Fatalf("err = %v, want a RedirectError", err)
+	}
+	if p.Hits() != 0 {
+		t.Errorf("%d requests reached the redirect target", p.Hits())
 	}
 }
