@@ -239,6 +239,22 @@ func (h *harness) post(c *http.Client, body string, hdr ...string) (int, string)
 	return resp.StatusCode, string(b)
 }
 
+// dialWS opens the proxy's GraphQL WebSocket (graphql-ws) with c's session
+// cookie from the proxy's own origin; it returns the handshake's headers too.
+func (h *harness) dialWS(ctx context.Context, c *http.Client) (*websocket.Conn, http.Header) {
+	h.t.Helper()
+	u, _ := url.Parse(h.url)
+	hdr := http.Header{"Origin": {h.url}}
+	for _, ck := range c.Jar.Cookies(u) {
+		hdr.Add("Cookie", ck.Name+"="+ck.Value)
+	}
+	ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(h.url, "http")+"/graphql", &websocket.DialOptions{HTTPHeader: hdr, Subprotocols: []string{"graphql-ws"}})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return ws, hdr
+}
+
 func (h *harness) auditLines() []map[string]any {
 	h.t.Helper()
 	var out []map[string]any
@@ -365,6 +381,11 @@ func TestRolesOnGraphQL(t *testing.T) {
 				t.Errorf("refusal is neither a GraphQL error nor a refusal type: %s", body)
 			}
 		})
+	}
+	// The logger writes asynchronously: close it so every line of the
+	// requests above is in the trail before counting.
+	if err := h.log.Close(); err != nil {
+		t.Fatal(err)
 	}
 	var refused, allowed int
 	for _, l := range h.auditLines() {
@@ -507,17 +528,9 @@ func TestWebSocketOperationsAreChecked(t *testing.T) {
 	h := newHarness(t)
 	c := h.browser()
 	h.signIn(c, "vera", "/").Body.Close()
-	u, _ := url.Parse(h.url)
-	hdr := http.Header{"Origin": {h.url}}
-	for _, ck := range c.Jar.Cookies(u) {
-		hdr.Add("Cookie", ck.Name+"="+ck.Value)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(h.url, "http")+"/graphql", &websocket.DialOptions{HTTPHeader: hdr, Subprotocols: []string{"graphql-ws"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ws, hdr := h.dialWS(ctx, c)
 	defer ws.CloseNow()
 	if ws.Subprotocol() != "graphql-ws" {
 		t.Errorf("subprotocol %q", ws.Subprotocol())
@@ -688,5 +701,45 @@ func TestRoutesOutsideGraphQL(t *testing.T) {
 	}
 	if !strings.Contains(h.trail.String(), "route /report_asset_materialization/{asset_key:path} needs=editor") {
 		t.Errorf("no refusal line for the route:\n%s", h.trail.String())
+	}
+}
+
+// TestRequestAndMessageLimits: a GraphQL body over max_body_bytes gets 413
+// in Dagster's error shape and a WebSocket message over max_message_bytes
+// closes the socket (1009); neither reaches the webserver.
+func TestRequestAndMessageLimits(t *testing.T) {
+	h := newHarness(t)
+	c := h.browser()
+	h.signIn(c, "vera", "/").Body.Close()
+	before := h.up.count()
+	pad := strings.Repeat(" ", DefaultMaxBodyBytes)
+	status, body := h.post(c, `{"query":"{ version }`+pad+`"}`)
+	if status != http.StatusRequestEntityTooLarge || !strings.Contains(body, `"code":"TOO_LARGE"`) {
+		t.Errorf("a body over the limit: HTTP %d %.200s, want 413 TOO_LARGE", status, body)
+	}
+	if h.up.count() != before {
+		t.Errorf("the oversized body reached the webserver")
+	}
+	// Just under the limit still passes.
+	if status, body := h.post(c, `{"query":"{ version }`+pad[:DefaultMaxBodyBytes-len(`{"query":"{ version }"}`)]+`"}`); status != http.StatusOK {
+		t.Errorf("a body at the limit: HTTP %d %.200s, want it relayed", status, body)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ws, _ := h.dialWS(ctx, c)
+	defer ws.CloseNow()
+	big := `{"id":"1","type":"start","payload":{"query":"subscription Logs { pipelineRunLogs(runId: \"r\") { __typename } }` + strings.Repeat(" ", DefaultMaxMessageBytes) + `"}}`
+	if err := ws.Write(ctx, websocket.MessageText, []byte(big)); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := ws.Read(ctx); websocket.CloseStatus(err) != websocket.StatusMessageTooBig {
+		t.Errorf("a message over the limit: %v, want close 1009", err)
+	}
+	h.up.mu.Lock()
+	relayed := strings.Join(h.up.ws, "\n")
+	h.up.mu.Unlock()
+	if strings.Contains(relayed, "pipelineRunLogs") {
+		t.Errorf("the oversized message reached the webserver")
 	}
 }
