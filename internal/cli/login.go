@@ -13,13 +13,14 @@ import (
 
 // LoginOptions are the options of `login`.
 type LoginOptions struct {
-	f    *Factory
-	g    *globalOptions
+	IO   *IOStreams
+	Open profileOpener
 	Flow string
 }
 
-func newLoginCmd(f *Factory, g *globalOptions) *cobra.Command {
-	o := &LoginOptions{f: f, g: g}
+// newLoginCmd builds `login`; runF, when not nil, runs instead of loginRun.
+func newLoginCmd(f *Factory, g *globalOptions, runF func(context.Context, *LoginOptions) error) *cobra.Command {
+	o := &LoginOptions{IO: f.IO, Open: opener(f, g)}
 	cmd := &cobra.Command{
 		Use:   "login",
 		Short: "Log in and cache a verified ID token",
@@ -33,7 +34,7 @@ otherwise.`,
   dagster-oidc login --profile prod --flow device`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return loginRun(cmd.Context(), o)
+			return orRun(runF, loginRun)(cmd.Context(), o)
 		},
 	}
 	cmd.Flags().StringVar(&o.Flow, "flow", "", strings.Join(flow.FlowNames(), "|")+" (default: the profile's)")
@@ -41,7 +42,7 @@ otherwise.`,
 }
 
 func loginRun(ctx context.Context, o *LoginOptions) error {
-	r, err := loadProfile(o.f, o.g, o.Flow)
+	r, err := o.Open(openOptions{Flow: o.Flow})
 	if err != nil {
 		return err
 	}
@@ -55,7 +56,7 @@ func loginRun(ctx context.Context, o *LoginOptions) error {
 	if res.Claims.Email != "" {
 		who = res.Claims.Email
 	}
-	fmt.Fprintf(o.f.IO.ErrOut, "Logged in as %s (profile %s, environment %s) via %s; token valid until %s.\n",
+	fmt.Fprintf(o.IO.ErrOut, "Logged in as %s (profile %s, environment %s) via %s; token valid until %s.\n",
 		who, r.p.Name, r.p.Environment, e.Source, e.Expiry.UTC().Format(time.RFC3339))
 	return nil
 }

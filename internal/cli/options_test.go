@@ -313,3 +313,22 @@ func TestNewCmdExec(t *testing.T) {
 		})
 	}
 }
+
+func TestNewCmdLogin(t *testing.T) {
+	for _, args := range []string{"", "--flow device"} {
+		f, g := optionsFactory(t)
+		var got *LoginOptions
+		err := capture(t, newLoginCmd(f, g, func(_ context.Context, o *LoginOptions) error { got = o; return errCaptured }), args)
+		if !errors.Is(err, errCaptured) {
+			t.Fatalf("%q: err = %v, want runF reached", args, err)
+		}
+		if got.IO != f.IO || "--flow "+got.Flow != args && got.Flow != "" {
+			t.Errorf("%q: options = %+v", args, *got)
+		}
+		checkOpen(t, got.Open, openOptions{Flow: got.Flow})
+	}
+	f, g := optionsFactory(t)
+	if err := capture(t, newLoginCmd(f, g, func(context.Context, *LoginOptions) error { return errCaptured }), "extra"); err == nil || errors.Is(err, errCaptured) {
+		t.Errorf("an argument: err = %v, want a refusal before runF", err)
+	}
+}

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -95,4 +96,12 @@ func absPath(p string) string {
 		return a
 	}
 	return p
+}
+
+// orRun is runF when a test gave one, else the command's run.
+func orRun[O any](runF, run func(context.Context, *O) error) func(context.Context, *O) error {
+	if runF != nil {
+		return runF
+	}
+	return run
 }

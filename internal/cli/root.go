@@ -53,7 +53,7 @@ type topCommand struct {
 
 // topCommands are the top-level commands in help order.
 var topCommands = []topCommand{
-	{"login", newLoginCmd},
+	{"login", func(f *Factory, g *globalOptions) *cobra.Command { return newLoginCmd(f, g, nil) }},
 	{"logout", newLogoutCmd},
 	{"status", newStatusCmd},
 	{"token", func(f *Factory, g *globalOptions) *cobra.Command { return newTokenCmd(f, g, nil) }},
