@@ -11,14 +11,15 @@ import (
 
 // LogoutOptions are the options of `logout`.
 type LogoutOptions struct {
-	f      *Factory
-	g      *globalOptions
+	IO     *IOStreams
+	Open   profileOpener
 	All    bool
 	Revoke bool
 }
 
-func newLogoutCmd(f *Factory, g *globalOptions) *cobra.Command {
-	o := &LogoutOptions{f: f, g: g}
+// newLogoutCmd builds `logout`; runF, when not nil, runs instead of logoutRun.
+func newLogoutCmd(f *Factory, g *globalOptions, runF func(context.Context, *LogoutOptions) error) *cobra.Command {
+	o := &LogoutOptions{IO: f.IO, Open: opener(f, g)}
 	cmd := &cobra.Command{
 		Use:   "logout",
 		Short: "Remove the cached login (and cloud credentials) of a profile",
@@ -28,7 +29,7 @@ refresh token at the IdP's revocation endpoint (RFC 7009) when it has one.
 --all removes every dagster-oidc entry of every profile.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return logoutRun(cmd.Context(), o)
+			return orRun(runF, logoutRun)(cmd.Context(), o)
 		},
 	}
 	cmd.Flags().BoolVar(&o.All, "all", false, "remove the entries of every profile")
@@ -37,14 +38,14 @@ refresh token at the IdP's revocation endpoint (RFC 7009) when it has one.
 }
 
 func logoutRun(ctx context.Context, o *LogoutOptions) error {
-	r, err := loadProfile(o.f, o.g, "")
+	r, err := o.Open(openOptions{})
 	if err != nil {
 		return err
 	}
 	defer r.close()
 	notes, err := r.svc.Logout(ctx, credentials.LogoutRequest{All: o.All, Revoke: o.Revoke})
 	for _, n := range notes {
-		fmt.Fprintln(o.f.IO.ErrOut, n)
+		fmt.Fprintln(o.IO.ErrOut, n)
 	}
 	return err
 }

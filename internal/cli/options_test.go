@@ -315,14 +315,14 @@ func TestNewCmdExec(t *testing.T) {
 }
 
 func TestNewCmdLogin(t *testing.T) {
-	for _, args := range []string{"", "--flow device"} {
+	for args, wantFlow := range map[string]string{"": "", "--flow device": "device"} {
 		f, g := optionsFactory(t)
 		var got *LoginOptions
 		err := capture(t, newLoginCmd(f, g, func(_ context.Context, o *LoginOptions) error { got = o; return errCaptured }), args)
 		if !errors.Is(err, errCaptured) {
 			t.Fatalf("%q: err = %v, want runF reached", args, err)
 		}
-		if got.IO != f.IO || "--flow "+got.Flow != args && got.Flow != "" {
+		if got.IO != f.IO || got.Flow != wantFlow {
 			t.Errorf("%q: options = %+v", args, *got)
 		}
 		checkOpen(t, got.Open, openOptions{Flow: got.Flow})
@@ -330,5 +330,19 @@ func TestNewCmdLogin(t *testing.T) {
 	f, g := optionsFactory(t)
 	if err := capture(t, newLoginCmd(f, g, func(context.Context, *LoginOptions) error { return errCaptured }), "extra"); err == nil || errors.Is(err, errCaptured) {
 		t.Errorf("an argument: err = %v, want a refusal before runF", err)
+	}
+}
+
+func TestNewCmdLogout(t *testing.T) {
+	for args, want := range map[string][2]bool{"": {false, false}, "--all": {true, false}, "--revoke --all": {true, true}} {
+		f, g := optionsFactory(t)
+		var got *LogoutOptions
+		if err := capture(t, newLogoutCmd(f, g, func(_ context.Context, o *LogoutOptions) error { got = o; return errCaptured }), args); !errors.Is(err, errCaptured) {
+			t.Fatalf("%q: err = %v, want runF reached", args, err)
+		}
+		if got.IO != f.IO || got.All != want[0] || got.Revoke != want[1] {
+			t.Errorf("%q: options = %+v, want all %v revoke %v", args, *got, want[0], want[1])
+		}
+		checkOpen(t, got.Open, openOptions{})
 	}
 }

@@ -54,7 +54,7 @@ type topCommand struct {
 // topCommands are the top-level commands in help order.
 var topCommands = []topCommand{
 	{"login", func(f *Factory, g *globalOptions) *cobra.Command { return newLoginCmd(f, g, nil) }},
-	{"logout", newLogoutCmd},
+	{"logout", func(f *Factory, g *globalOptions) *cobra.Command { return newLogoutCmd(f, g, nil) }},
 	{"status", newStatusCmd},
 	{"token", func(f *Factory, g *globalOptions) *cobra.Command { return newTokenCmd(f, g, nil) }},
 	{"explain", newExplainCmd},
