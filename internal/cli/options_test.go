@@ -346,3 +346,32 @@ func TestNewCmdLogout(t *testing.T) {
 		checkOpen(t, got.Open, openOptions{})
 	}
 }
+
+func TestNewCmdStatus(t *testing.T) {
+	tests := []struct {
+		args, wantFormat, wantFlow, wantErr string
+	}{
+		{args: "", wantFormat: "text"},
+		{args: "--format json --flow kubernetes", wantFormat: "json", wantFlow: "kubernetes"},
+		{args: "-o json", wantFormat: "json"},
+		{args: "--format yaml", wantErr: `unknown --format "yaml" (text or json)`},
+	}
+	for _, tt := range tests {
+		f, g := optionsFactory(t)
+		var got *StatusOptions
+		err := capture(t, newStatusCmd(f, g, func(_ context.Context, o *StatusOptions) error { got = o; return errCaptured }), tt.args)
+		if tt.wantErr != "" {
+			if err == nil || err.Error() != tt.wantErr || got != nil {
+				t.Errorf("%q: err = %v, want %q", tt.args, err, tt.wantErr)
+			}
+			continue
+		}
+		if !errors.Is(err, errCaptured) {
+			t.Fatalf("%q: err = %v, want runF reached", tt.args, err)
+		}
+		if got.IO != f.IO || got.Format != tt.wantFormat || got.Flow != tt.wantFlow {
+			t.Errorf("%q: options = %+v", tt.args, *got)
+		}
+		checkOpen(t, got.Open, openOptions{Flow: got.Flow})
+	}
+}

@@ -55,7 +55,7 @@ type topCommand struct {
 var topCommands = []topCommand{
 	{"login", func(f *Factory, g *globalOptions) *cobra.Command { return newLoginCmd(f, g, nil) }},
 	{"logout", func(f *Factory, g *globalOptions) *cobra.Command { return newLogoutCmd(f, g, nil) }},
-	{"status", newStatusCmd},
+	{"status", func(f *Factory, g *globalOptions) *cobra.Command { return newStatusCmd(f, g, nil) }},
 	{"token", func(f *Factory, g *globalOptions) *cobra.Command { return newTokenCmd(f, g, nil) }},
 	{"explain", newExplainCmd},
 	{"aws", newAWSCmd},

@@ -15,14 +15,15 @@ import (
 
 // StatusOptions are the options of `status`.
 type StatusOptions struct {
-	f      *Factory
-	g      *globalOptions
+	IO     *IOStreams
+	Open   profileOpener
 	Format string
 	Flow   string
 }
 
-func newStatusCmd(f *Factory, g *globalOptions) *cobra.Command {
-	o := &StatusOptions{f: f, g: g}
+// newStatusCmd builds `status`; runF, when not nil, runs instead of statusRun.
+func newStatusCmd(f *Factory, g *globalOptions, runF func(context.Context, *StatusOptions) error) *cobra.Command {
+	o := &StatusOptions{IO: f.IO, Open: opener(f, g)}
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Show who you are logged in as, from which source, and where it is stored",
@@ -35,7 +36,7 @@ request and never logs in.`,
 			if o.Format != "text" && o.Format != "json" {
 				return apperr.Usage(fmt.Errorf("unknown --format %q (text or json)", o.Format), "")
 			}
-			return statusRun(cmd.Context(), o)
+			return orRun(runF, statusRun)(cmd.Context(), o)
 		},
 	}
 	cmd.Flags().StringVar(&o.Format, "format", "text", "text|json")
@@ -48,7 +49,7 @@ request and never logs in.`,
 }
 
 func statusRun(_ context.Context, o *StatusOptions) error {
-	r, err := loadProfile(o.f, o.g, o.Flow)
+	r, err := o.Open(openOptions{Flow: o.Flow})
 	if err != nil {
 		return err
 	}
@@ -58,10 +59,10 @@ func statusRun(_ context.Context, o *StatusOptions) error {
 		return err
 	}
 	if o.Format == "json" {
-		enc := json.NewEncoder(o.f.IO.Out)
+		enc := json.NewEncoder(o.IO.Out)
 		enc.SetIndent("", "  ")
 		return enc.Encode(st)
 	}
-	output.WriteStatus(o.f.IO.Out, st)
+	output.WriteStatus(o.IO.Out, st)
 	return nil
 }
