@@ -44,7 +44,7 @@ func TestIssue16_8_DurationRanges(t *testing.T) {
 		{"huge refresh_margin", profileWith("dev", "    refresh_margin: 25h\n"), "profiles.dev.refresh_margin: 25h0m0s is outside 1s..24h0m0s"},
 		{"negative browser timeout", profileWith("dev", "    browser:\n      timeout: -1s\n"), "profiles.dev.browser.timeout: -1s is outside 10s..1h0m0s"},
 		{"aws duration under STS's minimum", awsWith("      duration: 5m\n"), "profiles.dev.aws.duration: session duration 5m0s is outside STS's limits"},
-		{"negative aws refresh margin", awsWith("      refresh_margin: -1m\n"), "profiles.dev.aws.duration: refresh margin -1m0s is negative"},
+		{"negative aws refresh margin", awsWith("      refresh_margin: -1m\n"), "profiles.dev.aws.refresh_margin: refresh margin -1m0s is negative"},
 		{"gcp lifetime too long", profileWith("dev", "    gcp:\n      audience: //iam.googleapis.com/x\n      lifetime: 13h\n"), "profiles.dev.gcp.lifetime: 13h0m0s is outside 1s..12h0m0s"},
 		{"negative gcp lifetime", profileWith("dev", "    gcp:\n      audience: //iam.googleapis.com/x\n      lifetime: -1h\n"), "profiles.dev.gcp.lifetime: -1h0m0s is outside"},
 	}

@@ -331,7 +331,11 @@ func (f *File) validateProfile(p *Profile) []error {
 			}
 		}
 		if err := awssts.ValidateDuration(a.Duration.D(), a.RefreshMargin.D()); err != nil {
-			add(k+".aws.duration", "%v", err)
+			key := k + ".aws.duration"
+			if a.RefreshMargin.D() < 0 && awssts.ValidateDuration(a.Duration.D(), 0) == nil {
+				key = k + ".aws.refresh_margin" // the duration is fine: the margin is what is wrong
+			}
+			add(key, "%v", err)
 		}
 		if err := awssts.CheckSessionNameTemplate(a.SessionName); err != nil {
 			add(k+".aws.session_name", "%v", err)
