@@ -48,6 +48,50 @@ func TestFinding1_PlantedAWSCredentialsRefused(t *testing.T) {
 	}
 }
 
+// TestFinding1_UntrustedCredentialsEntryRefused is issue 15.1 for one
+// entry in a private cache directory: AWS credentials another user owns,
+// or one others could write, are refused with one line naming the entry,
+// not replaced in silence by a new exchange.
+func TestFinding1_UntrustedCredentialsEntryRefused(t *testing.T) {
+	for _, tt := range []struct {
+		name, reason string
+		spoil        func(t *testing.T, path string)
+	}{
+		{"writable by others", "writable by group or others (mode 0602)", func(t *testing.T, path string) {
+			if err := os.Chmod(path, 0o602); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"owned by another user", "owned by uid 65534", func(t *testing.T, path string) { otheruser.Chown(t, path) }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newExecEnv(t, "")
+			e.env["DAGSTER_RUN_JOB_NAME"] = execJob
+			e.login("alice")
+			if _, stderr, code := e.run("aws", "credential-process"); code != 0 {
+				t.Fatalf("credential-process before: exit %d\n%s", code, stderr)
+			}
+			entries, err := filepath.Glob(filepath.Join(e.env["DAGSTER_OIDC_CACHE_DIR"], "aws.*.entry"))
+			if err != nil || len(entries) != 1 {
+				t.Fatalf("AWS credentials entries %v, %v; want one", entries, err)
+			}
+			tt.spoil(t, entries[0])
+			exchanges := len(e.sb.Stats().STSSessions)
+			out, stderr, code := e.run("aws", "credential-process")
+			if code != 1 || out != "" {
+				t.Fatalf("credential-process on an untrusted entry: exit %d, stdout %q; want exit 1 and no credentials", code, out)
+			}
+			want := "refusing cache path " + entries[0] + ": " + tt.reason
+			if lines := strings.Split(strings.TrimSpace(stderr), "\n"); len(lines) != 1 || !strings.Contains(lines[0], want) {
+				t.Errorf("stderr %q: want one line with %q", stderr, want)
+			}
+			if n := len(e.sb.Stats().STSSessions); n != exchanges {
+				t.Errorf("%d new STS exchanges: the refused entry was replaced", n-exchanges)
+			}
+		})
+	}
+}
+
 // TestFinding6_ConfigValidateRefusesPlaintextEndpoints is issue 15.6:
 // `config validate` refuses every plaintext endpoint, naming its key (the
 // profile's or the discovery document's).

@@ -48,7 +48,11 @@ func LockKind(kind string) string { return kind + "-lock" }
 // document. The cache-hit path is one store read and nothing else.
 func cachedExchange[E any](ctx context.Context, s *Service, x exchange[E], slot string, mint func(ctx context.Context, tok *session.Result) (E, error)) (*Cached[E], error) {
 	key := s.Tokens.Key(x.kind)
-	if e, ok := lookup(s, x, key, slot); ok {
+	e, ok, err := lookup(s, x, key, slot)
+	if err != nil {
+		return nil, err
+	}
+	if ok {
 		s.Debug.Printf("cache %s: %s served, valid until %s", key, x.what, x.expiry(e).UTC().Format(time.RFC3339))
 		return &Cached[E]{Entry: e, FromCache: true}, nil
 	}
@@ -58,7 +62,9 @@ func cachedExchange[E any](ctx context.Context, s *Service, x exchange[E], slot 
 		return nil, err
 	}
 	defer func() { _ = unlock() }()
-	if e, ok := lookup(s, x, key, slot); ok {
+	if e, ok, err := lookup(s, x, key, slot); err != nil {
+		return nil, err
+	} else if ok {
 		s.Debug.Printf("cache %s: another process stored fresh %s meanwhile", key, x.what)
 		return &Cached[E]{Entry: e, FromCache: true}, nil
 	}
@@ -66,7 +72,7 @@ func cachedExchange[E any](ctx context.Context, s *Service, x exchange[E], slot 
 	if err != nil {
 		return nil, err
 	}
-	e, err := mint(ctx, tok)
+	e, err = mint(ctx, tok)
 	if err != nil {
 		return nil, err
 	}
@@ -74,7 +80,10 @@ func cachedExchange[E any](ctx context.Context, s *Service, x exchange[E], slot 
 	if left := x.expiry(e).Sub(now); left <= x.margin {
 		s.warnf(x.short, left.Round(time.Second), x.margin)
 	}
-	doc := readDocument[E](s, key, x)
+	doc, err := readDocument[E](s, key, x)
+	if err != nil {
+		return nil, err
+	}
 	for k, old := range doc.Entries {
 		if !x.expiry(old).After(now) {
 			delete(doc.Entries, k)
@@ -90,20 +99,29 @@ func cachedExchange[E any](ctx context.Context, s *Service, x exchange[E], slot 
 }
 
 // lookup returns the slot's entry when it has more than the margin left.
-func lookup[E any](s *Service, x exchange[E], key, slot string) (E, bool) {
-	e, ok := readDocument[E](s, key, x).Entries[slot]
-	if !ok || !x.expiry(e).After(s.Clock.Now().Add(x.margin)) {
-		var zero E
-		return zero, false
+func lookup[E any](s *Service, x exchange[E], key, slot string) (E, bool, error) {
+	var zero E
+	doc, err := readDocument[E](s, key, x)
+	if err != nil {
+		return zero, false, err
 	}
-	return e, true
+	e, ok := doc.Entries[slot]
+	if !ok || !x.expiry(e).After(s.Clock.Now().Add(x.margin)) {
+		return zero, false, nil
+	}
+	return e, true, nil
 }
 
 // readDocument reads a credentials document; an unreadable one is
-// discarded with a warning and reads as empty.
-func readDocument[E any](s *Service, key string, x exchange[E]) document[E] {
+// discarded with a warning and reads as empty. An entry another user could
+// have written is refused (cache.ErrUntrusted, issue 15.1), not replaced
+// in silence.
+func readDocument[E any](s *Service, key string, x exchange[E]) (document[E], error) {
 	var doc document[E]
 	data, err := s.Store.Get(key)
+	if errors.Is(err, cache.ErrUntrusted) {
+		return doc, err
+	}
 	if err == nil {
 		err = cache.Decode(data, x.kind, &doc)
 		if errors.Is(err, cache.ErrCorrupt) {
@@ -114,7 +132,7 @@ func readDocument[E any](s *Service, key string, x exchange[E]) document[E] {
 	if err != nil || doc.Entries == nil {
 		doc.Entries = map[string]E{}
 	}
-	return doc
+	return doc, nil
 }
 
 // exchanged records the outcome of an exchange for the audit trail and
