@@ -6,15 +6,19 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/dagster-oidc/dagster-oidc/internal/clock"
 	"github.com/dagster-oidc/dagster-oidc/internal/credentials"
+	"github.com/dagster-oidc/dagster-oidc/internal/env"
 	"github.com/dagster-oidc/dagster-oidc/internal/output"
 	"github.com/dagster-oidc/dagster-oidc/internal/runctx"
 )
 
 // ExplainOptions are the options of `explain`.
 type ExplainOptions struct {
-	f        *Factory
-	g        *globalOptions
+	IO       *IOStreams
+	Env      env.Lookup
+	Clock    clock.Clock
+	Open     profileOpener
 	Role     string
 	Job      string
 	Location string
@@ -23,8 +27,9 @@ type ExplainOptions struct {
 	Proxy    bool
 }
 
-func newExplainCmd(f *Factory, g *globalOptions) *cobra.Command {
-	o := &ExplainOptions{f: f, g: g}
+// newExplainCmd builds `explain`; runF, when not nil, runs instead of explainRun.
+func newExplainCmd(f *Factory, g *globalOptions, runF func(context.Context, *ExplainOptions) error) *cobra.Command {
+	o := &ExplainOptions{IO: f.IO, Env: f.Env, Clock: f.Clock, Open: opener(f, g)}
 	cmd := &cobra.Command{
 		Use:   "explain",
 		Short: "Show the token's source, claims and each policy rule's outcome, without calling out",
@@ -38,7 +43,7 @@ when no rule allows the identity, as credential-process would.`,
   dagster-oidc explain --job etl_daily --role arn:aws:iam::123456789012:role/etl`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return explainRun(cmd.Context(), o)
+			return orRun(runF, explainRun)(cmd.Context(), o)
 		},
 	}
 	cmd.Flags().StringVar(&o.Role, "role", "", "the role (or service account) you would ask for")
@@ -51,22 +56,22 @@ when no rule allows the identity, as credential-process would.`,
 }
 
 func explainRun(ctx context.Context, o *ExplainOptions) error {
-	r, err := loadProfile(o.f, o.g, "")
+	r, err := o.Open(openOptions{})
 	if err != nil {
 		return err
 	}
 	defer r.close()
-	if err := credentials.CheckProfiles(r.cfg, []string{r.p.Name}, o.f.IO.ErrOut); err != nil {
+	if err := credentials.CheckProfiles(r.cfg, []string{r.p.Name}, o.IO.ErrOut); err != nil {
 		return err
 	}
-	w := o.f.IO.Out
+	w := o.IO.Out
 	src := r.svc.Source()
 	fmt.Fprintf(w, "Profile:      %s (environment %s)\n", r.p.Name, r.p.Environment)
 	fmt.Fprintf(w, "Source:       %s (%s)\n", src.Chosen, src.Reason)
 	for _, c := range src.Candidates {
 		fmt.Fprintf(w, "  - %-18s %s\n", c.Name, c.Reason)
 	}
-	run := runctx.Parse(nil, o.f.Env)
+	run := runctx.Parse(nil, o.Env)
 	if o.Job != "" {
 		run.Job = o.Job
 	}
@@ -83,7 +88,7 @@ func explainRun(ctx context.Context, o *ExplainOptions) error {
 	}
 	tok := x.Token
 	expires := "expires"
-	if !tok.Entry.Expiry.After(o.f.Clock.Now()) {
+	if !tok.Entry.Expiry.After(o.Clock.Now()) {
 		expires = "expired (the cached claims are used; --refresh gets a current token)"
 	}
 	fmt.Fprintf(w, "Token:        from %s, %s %s\n", tok.Entry.Source, expires, tok.Entry.Expiry.UTC().Format("2006-01-02T15:04:05Z"))

@@ -375,3 +375,21 @@ func TestNewCmdStatus(t *testing.T) {
 		checkOpen(t, got.Open, openOptions{Flow: got.Flow})
 	}
 }
+
+func TestNewCmdExplain(t *testing.T) {
+	f, g := optionsFactory(t)
+	var got *ExplainOptions
+	cmd := newExplainCmd(f, g, func(_ context.Context, o *ExplainOptions) error { got = o; return errCaptured })
+	if err := capture(t, cmd, "--role r --job etl --location loc --run-id 42 --refresh --proxy"); !errors.Is(err, errCaptured) {
+		t.Fatalf("err = %v, want runF reached", err)
+	}
+	want := ExplainOptions{Role: "r", Job: "etl", Location: "loc", Run: "42", Refresh: true, Proxy: true}
+	if got.IO != f.IO || got.Clock != f.Clock || got.Role != want.Role || got.Job != want.Job || got.Location != want.Location ||
+		got.Run != want.Run || got.Refresh != want.Refresh || got.Proxy != want.Proxy {
+		t.Errorf("options = %+v, want %+v", *got, want)
+	}
+	if v, _ := got.Env("HOME"); v == "" {
+		t.Error("Env is not the Factory's environment")
+	}
+	checkOpen(t, got.Open, openOptions{})
+}

@@ -57,7 +57,7 @@ var topCommands = []topCommand{
 	{"logout", func(f *Factory, g *globalOptions) *cobra.Command { return newLogoutCmd(f, g, nil) }},
 	{"status", func(f *Factory, g *globalOptions) *cobra.Command { return newStatusCmd(f, g, nil) }},
 	{"token", func(f *Factory, g *globalOptions) *cobra.Command { return newTokenCmd(f, g, nil) }},
-	{"explain", newExplainCmd},
+	{"explain", func(f *Factory, g *globalOptions) *cobra.Command { return newExplainCmd(f, g, nil) }},
 	{"aws", newAWSCmd},
 	{"gcp", newGCPCmd},
 	{"exec", func(f *Factory, g *globalOptions) *cobra.Command { return newExecCmd(f, g, nil) }},
