@@ -37,9 +37,6 @@ type AWSOptions struct {
 // not nil, runs instead of awsPrintRun.
 func newAWSCredentialProcessCmd(f *Factory, g *globalOptions, runF func(context.Context, *AWSOptions) error) *cobra.Command {
 	o := &AWSOptions{IO: f.IO, Env: f.Env, Open: opener(f, g), CredentialProcess: true}
-	if runF == nil {
-		runF = awsPrintRun
-	}
 	cmd := &cobra.Command{
 		Use:   "credential-process",
 		Short: "Print credentials as AWS credential_process JSON",
@@ -53,7 +50,7 @@ without a valid login it exits 3 with the command to run.`,
   credential_process = /usr/local/bin/dagster-oidc aws credential-process --profile dev`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runF(cmd.Context(), o)
+			return orRun(runF, awsPrintRun)(cmd.Context(), o)
 		},
 	}
 	cmd.Flags().StringVar(&o.Role, "role", "", "role ARN to assume, among those the policy allows (default: the first allowed)")
@@ -64,9 +61,6 @@ without a valid login it exits 3 with the command to run.`,
 // awsPrintRun.
 func newAWSEnvCmd(f *Factory, g *globalOptions, runF func(context.Context, *AWSOptions) error) *cobra.Command {
 	o := &AWSOptions{IO: f.IO, Env: f.Env, Open: opener(f, g)}
-	if runF == nil {
-		runF = awsPrintRun
-	}
 	cmd := &cobra.Command{
 		Use:   "env",
 		Short: "Print credentials as environment variables",
@@ -80,7 +74,7 @@ func newAWSEnvCmd(f *Factory, g *globalOptions, runF func(context.Context, *AWSO
 			default:
 				return apperr.Usage(fmt.Errorf("unknown --format %q (sh, fish, pwsh, dotenv or json)", o.Format), "")
 			}
-			return runF(cmd.Context(), o)
+			return orRun(runF, awsPrintRun)(cmd.Context(), o)
 		},
 	}
 	cmd.Flags().StringVar(&o.Role, "role", "", "role ARN to assume, among those the policy allows")
@@ -124,9 +118,6 @@ type AWSConfigureOptions struct {
 // instead of awsConfigureRun.
 func newAWSConfigureCmd(f *Factory, g *globalOptions, runF func(context.Context, *AWSConfigureOptions) error) *cobra.Command {
 	o := &AWSConfigureOptions{IO: f.IO, Open: opener(f, g), Executable: f.Executable}
-	if runF == nil {
-		runF = awsConfigureRun
-	}
 	cmd := &cobra.Command{
 		Use:   "configure",
 		Short: "Write a credential_process profile into the AWS config file",
@@ -138,7 +129,7 @@ changes nothing.`,
   aws s3 ls --profile data`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runF(cmd.Context(), o)
+			return orRun(runF, awsConfigureRun)(cmd.Context(), o)
 		},
 	}
 	cmd.Flags().StringVar(&o.AWSProfile, "aws-profile", "", "AWS profile name to write (default: the dagster-oidc profile name)")

@@ -39,9 +39,6 @@ type ExecOptions struct {
 // newExecCmd builds `exec`; runF, when not nil, runs instead of execRun.
 func newExecCmd(f *Factory, g *globalOptions, runF func(context.Context, *ExecOptions) error) *cobra.Command {
 	o := &ExecOptions{IO: f.IO, Env: f.Env, Open: opener(f, g), Executable: f.Executable, Environ: f.Environ}
-	if runF == nil {
-		runF = execRun
-	}
 	cmd := &cobra.Command{
 		Use:   "exec [--aws] [--gcp] -- CMD [ARGS...]",
 		Short: "Run a command (a Dagster run worker) with credentials kept fresh for its whole life",
@@ -91,7 +88,7 @@ in flight (perhaps refreshing the login) finishes before the wrapper exits.`,
 				o.AWS = true
 			}
 			o.Args = args
-			return runF(cmd.Context(), o)
+			return orRun(runF, execRun)(cmd.Context(), o)
 		},
 	}
 	cmd.Flags().BoolVar(&o.AWS, "aws", false, "provide AWS credentials (default: when the profile has an aws section)")

@@ -46,9 +46,6 @@ type GCPExecutableOptions struct {
 // instead of gcpExecutableRun.
 func newGCPExecutableCmd(f *Factory, g *globalOptions, runF func(context.Context, *GCPExecutableOptions) error) *cobra.Command {
 	o := &GCPExecutableOptions{IO: f.IO, Env: f.Env, Open: opener(f, g)}
-	if runF == nil {
-		runF = gcpExecutableRun
-	}
 	cmd := &cobra.Command{
 		Use:   "executable",
 		Short: "Print the ID token as a Google executable-sourced credential response",
@@ -64,7 +61,7 @@ a valid login it prints {"success":false,"code":"401",...} and exits 3.`,
 		Example: `  dagster-oidc gcp executable --profile prod`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runF(cmd.Context(), o)
+			return orRun(runF, gcpExecutableRun)(cmd.Context(), o)
 		},
 	}
 	return cmd
@@ -118,9 +115,6 @@ type GCPConfigOptions struct {
 // gcpConfigRun.
 func newGCPConfigCmd(f *Factory, g *globalOptions, runF func(context.Context, *GCPConfigOptions) error) *cobra.Command {
 	o := &GCPConfigOptions{IO: f.IO, Env: f.Env, Open: opener(f, g), Executable: f.Executable}
-	if runF == nil {
-		runF = gcpConfigRun
-	}
 	cmd := &cobra.Command{
 		Use:   "config",
 		Short: "Write the external_account credential configuration for Google's client libraries",
@@ -137,7 +131,7 @@ on whitespace, so paths with spaces are refused.`,
   export GOOGLE_APPLICATION_CREDENTIALS=~/.config/gcloud/dagster-oidc.json GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES=1`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runF(cmd.Context(), o)
+			return orRun(runF, gcpConfigRun)(cmd.Context(), o)
 		},
 	}
 	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "write the JSON to FILE (mode 0600) instead of stdout")
@@ -192,9 +186,6 @@ type GCPTokenOptions struct {
 // gcpTokenRun.
 func newGCPTokenCmd(f *Factory, g *globalOptions, runF func(context.Context, *GCPTokenOptions) error) *cobra.Command {
 	o := &GCPTokenOptions{IO: f.IO, Env: f.Env, Open: opener(f, g)}
-	if runF == nil {
-		runF = gcpTokenRun
-	}
 	cmd := &cobra.Command{
 		Use:   "token",
 		Short: "Print a Google Cloud access token",
@@ -208,7 +199,7 @@ the policy chooses, if any) and print the access token. It is cached until
 			if o.Format != output.GCPFormatRaw && o.Format != output.GCPFormatJSON {
 				return apperr.Usage(fmt.Errorf("unknown --format %q (raw or json)", o.Format), "")
 			}
-			return runF(cmd.Context(), o)
+			return orRun(runF, gcpTokenRun)(cmd.Context(), o)
 		},
 	}
 	cmd.Flags().StringVar(&o.ServiceAccount, "service-account", "", "service account to impersonate, among those the policy allows (default: the first allowed)")
@@ -220,9 +211,6 @@ the policy chooses, if any) and print the access token. It is cached until
 // gcpTokenRun.
 func newGCPEnvCmd(f *Factory, g *globalOptions, runF func(context.Context, *GCPTokenOptions) error) *cobra.Command {
 	o := &GCPTokenOptions{IO: f.IO, Env: f.Env, Open: opener(f, g), Format: output.GCPFormatEnv}
-	if runF == nil {
-		runF = gcpTokenRun
-	}
 	cmd := &cobra.Command{
 		Use:   "env",
 		Short: "Print a Google Cloud access token as sh export lines",
@@ -232,7 +220,7 @@ refresh them: prefer "gcp config" for long-running work.`,
 		Example: `  eval "$(dagster-oidc gcp env --profile prod)"`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runF(cmd.Context(), o)
+			return orRun(runF, gcpTokenRun)(cmd.Context(), o)
 		},
 	}
 	cmd.Flags().StringVar(&o.ServiceAccount, "service-account", "", "service account to impersonate, among those the policy allows")

@@ -25,9 +25,6 @@ type TokenOptions struct {
 // (tests capture the options with it).
 func newTokenCmd(f *Factory, g *globalOptions, runF func(context.Context, *TokenOptions) error) *cobra.Command {
 	o := &TokenOptions{IO: f.IO, Open: opener(f, g)}
-	if runF == nil {
-		runF = tokenRun
-	}
 	cmd := &cobra.Command{
 		Use:   "token",
 		Short: "Print the current ID token, refreshed as needed",
@@ -41,7 +38,7 @@ Without a terminal it never starts an interactive login: it exits 3 instead.`,
 			if o.Format != "raw" && o.Format != "json" {
 				return apperr.Usage(fmt.Errorf("unknown --format %q (raw or json)", o.Format), "")
 			}
-			return runF(cmd.Context(), o)
+			return orRun(runF, tokenRun)(cmd.Context(), o)
 		},
 	}
 	cmd.Flags().StringVar(&o.Format, "format", "raw", "raw|json (json includes expiry and claims)")
