@@ -169,9 +169,10 @@ func TestMinIOAssumeRoleWithWebIdentity(t *testing.T) {
 			}, func(context.Context, bool) (string, error) { return tok, nil })
 		}
 		// MinIO reports ready before its IAM subsystem has loaded the OpenID
-		// provider; until then the role is "not defined".
+		// provider and its built-in policies; until then the role "is not
+		// defined", or "None of the given policies (`readwrite`) are defined".
 		creds, err := call()
-		for deadline := time.Now().Add(30 * time.Second); err != nil && strings.Contains(err.Error(), "is not defined") && time.Now().Before(deadline); {
+		for deadline := time.Now().Add(30 * time.Second); err != nil && minioIAMStarting(err) && time.Now().Before(deadline); {
 			time.Sleep(200 * time.Millisecond)
 			creds, err = call()
 		}
@@ -226,4 +227,11 @@ func (b *lockedBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// minioIAMStarting reports whether err is one of the answers MinIO's STS
+// gives while its IAM subsystem is still loading after start-up.
+func minioIAMStarting(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "is not defined") || strings.Contains(msg, "are defined")
 }
