@@ -8,6 +8,8 @@ import (
 	"io"
 	"slices"
 	"strings"
+
+	"github.com/dagster-oidc/dagster-oidc/internal/termsafe"
 )
 
 // Tail prints the last n events of a log read from r, one readable line
@@ -48,7 +50,7 @@ func humanLine(lineNo int, line []byte) string {
 	if err := json.Unmarshal(line, &rec); err != nil || rec.Event == "" {
 		return fmt.Sprintf("line %d: not an audit event", lineNo)
 	}
-	parts := []string{rec.Time, rec.Event, rec.Outcome}
+	parts := []string{termsafe.Clean(rec.Time), termsafe.Clean(rec.Event), termsafe.Clean(rec.Outcome)}
 	add := func(k, v string) {
 		if v != "" {
 			parts = append(parts, k+"="+quoteIfNeeded(v))
@@ -69,9 +71,11 @@ func humanLine(lineNo int, line []byte) string {
 	return strings.Join(slices.DeleteFunc(parts, func(s string) bool { return s == "" }), " ")
 }
 
-// quoteIfNeeded quotes values with spaces or quotes so fields stay apart.
+// quoteIfNeeded quotes values with spaces or quotes so fields stay apart,
+// and values with terminal controls (an IdP's error text, say) so that %q
+// shows them escaped instead of sending them to the terminal (issue 15.4).
 func quoteIfNeeded(s string) string {
-	if strings.ContainsAny(s, " \t\"=") {
+	if strings.ContainsAny(s, " \t\"=") || termsafe.Clean(s) != s {
 		return fmt.Sprintf("%q", s)
 	}
 	return s

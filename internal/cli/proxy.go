@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -19,6 +20,7 @@ import (
 	"github.com/dagster-oidc/dagster-oidc/internal/proxy/authz"
 	"github.com/dagster-oidc/dagster-oidc/internal/proxy/cookie"
 	"github.com/dagster-oidc/dagster-oidc/internal/proxy/signin"
+	"github.com/dagster-oidc/dagster-oidc/internal/termsafe"
 )
 
 // ProxyOptions are the options of `proxy`.
@@ -151,10 +153,17 @@ func proxyOptions(f *Factory, r *resolved, x *config.Proxy) (proxy.Options, erro
 		Bearer: bearer, Rules: rules, Sealer: sealer, SessionLifetime: x.SessionLifetime.D(),
 		ForwardHeaders: x.ForwardHeaders, MaxBodyBytes: x.MaxBodyBytes, MaxMessageBytes: x.MaxMessageBytes,
 		Audit: r.svc.AuditLogger(), Clock: f.Clock,
-		ErrorLog: func(format string, args ...any) {
-			fmt.Fprintf(errOut, "dagster-oidc proxy: "+format+"\n", args...)
-		},
+		ErrorLog: proxyErrorLog(errOut),
 	}, nil
+}
+
+// proxyErrorLog writes the proxy's error lines to w. Request paths and IdP
+// error text are not the proxy's to trust: each is one line without
+// terminal controls (issue 15.4).
+func proxyErrorLog(w io.Writer) func(format string, args ...any) {
+	return func(format string, args ...any) {
+		fmt.Fprintf(w, "dagster-oidc proxy: %s\n", termsafe.Clean(fmt.Sprintf(format, args...)))
+	}
 }
 
 // cookieKeys reads the cookie keys from the file (0600, as every secret) or
