@@ -353,16 +353,26 @@ func checkRefusal(c *contender) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("refusal check: %w", err)
 	}
+	// The refusal comes as a GraphQL error, or (so the UI shows it) as the
+	// field's PythonError; either way in the proxy's words.
 	var r struct {
-		Errors []struct {
-			Message    string
-			Extensions struct{ Code string }
+		Data struct {
+			WipeAssets struct {
+				Typename string `json:"__typename"`
+				Message  string
+			}
 		}
+		Errors []struct{ Message string }
 	}
-	if err := json.Unmarshal(answer, &r); err != nil || len(r.Errors) == 0 || r.Errors[0].Extensions.Code != "FORBIDDEN" {
+	_ = json.Unmarshal(answer, &r)
+	msg := r.Data.WipeAssets.Message
+	if len(r.Errors) > 0 {
+		msg = r.Errors[0].Message
+	}
+	if !strings.HasPrefix(msg, "dagster-oidc: wipeAssets needs the admin role") {
 		return "", fmt.Errorf("refusal check: the admin-only mutation was not refused: %.300s", answer)
 	}
-	return r.Errors[0].Message, nil
+	return msg, nil
 }
 
 // wsMemory opens n idle graphql-ws connections (connection_init answered

@@ -74,6 +74,9 @@ func capture(ctx context.Context, o *options, dir string, logf func(string, ...a
 	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx, chromedp.ExecPath(o.Chromium), chromedp.Headless, chromedp.NoSandbox,
 		chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		// The UI links a few things off-host (the community iframe): no
+		// name but 127.0.0.1 resolves, so the page reaches nothing else.
+		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"),
 		chromedp.UserDataDir(filepath.Join(dir, "chromium")))
 	defer cancelAlloc()
 	browser, cancelBrowser := chromedp.NewContext(alloc)
