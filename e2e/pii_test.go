@@ -72,6 +72,15 @@ func (p *personalLedger) addWorld(name, dir string, users []sandbox.User, allow 
 	}
 	scan := func(kind string, i int, text string) {
 		text = strings.ReplaceAll(text, dir, "$DIR")
+		// An allowed value may hold another one (alice@example.com holds
+		// the username alice): take the allowed values out first.
+		for _, u := range users {
+			for _, c := range userClaims(u) {
+				if c.value != "" && c.claim != "sub" && slices.Contains(allow, c.claim) {
+					text = strings.ReplaceAll(text, c.value, "$ALLOWED")
+				}
+			}
+		}
 		for _, u := range users {
 			p.users[u.ID] = true
 			for _, c := range userClaims(u) {
