@@ -282,6 +282,27 @@ func TestIssue18MatchSessionFindsTheExchange(t *testing.T) {
 	}
 }
 
+// Issue 18 (docs/audit.md): --match-session searches the rotated files
+// too, so an exchange logged before a rotation is still found.
+func TestIssue18MatchSessionSearchesRotatedFiles(t *testing.T) {
+	e := newTestEnv(t, sandbox.Options{})
+	e.addDataEngAWS()
+	e.writeConfig(strings.Replace(readFile(t, e.config), "default_profile: sandbox\n", "default_profile: sandbox\naudit:\n  max_bytes: 2000\n", 1))
+	e.login("alice")
+	mustRun(t, e, "aws", "credential-process")
+	path := filepath.Join(e.dir, "state", "audit.jsonl")
+	for i := 0; !strings.Contains(readFile(t, path), `"event":"audit_continued"`) || strings.Contains(readFile(t, path), `"event":"exchange"`); i++ {
+		mustRun(t, e, "token")
+		if i > 50 {
+			t.Fatal("the exchange never rotated out of the live file")
+		}
+	}
+	out := mustRun(t, e, "audit", "tail", "-n", "0", "--match-session", "alice@example.com")
+	if got := strings.Split(strings.TrimSpace(out), "\n"); len(got) != 2 || !strings.Contains(got[0], " exchange ok ") || !strings.Contains(got[1], " credential_served ok ") {
+		t.Errorf("audit tail --match-session after a rotation:\n%s\nwant the exchange and the credential served", out)
+	}
+}
+
 // docs/audit.md: checkpoints sent to a syslog collector let `audit verify
 // --checkpoints` catch lines cut off the end of the trail.
 func TestAuditVerifyCheckpointsCatchACutTrail(t *testing.T) {
