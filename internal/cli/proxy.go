@@ -6,20 +6,13 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
-	"os"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
-	"github.com/dagster-oidc/dagster-oidc/internal/config"
-	"github.com/dagster-oidc/dagster-oidc/internal/policy"
+	"github.com/dagster-oidc/dagster-oidc/internal/credentials"
 	"github.com/dagster-oidc/dagster-oidc/internal/proxy"
-	"github.com/dagster-oidc/dagster-oidc/internal/proxy/authz"
-	"github.com/dagster-oidc/dagster-oidc/internal/proxy/cookie"
-	"github.com/dagster-oidc/dagster-oidc/internal/proxy/signin"
 	"github.com/dagster-oidc/dagster-oidc/internal/termsafe"
 )
 
@@ -64,20 +57,11 @@ func proxyRun(ctx context.Context, o *ProxyOptions) error {
 		return err
 	}
 	defer r.close()
-	p := r.p
-	if p.Proxy == nil {
-		return apperr.Usage(fmt.Errorf("profile %s has no proxy block", p.Name), "add proxy: with url, cookie_keys_file or cookie_keys_env and roles (docs/proxy.md)")
-	}
-	x := *p.Proxy
-	for _, o := range []struct{ flag, dst *string }{{&o.Listen, &x.Listen}, {&o.Upstream, &x.Upstream}, {&o.URL, &x.URL}} {
-		if *o.flag != "" {
-			*o.dst = *o.flag
-		}
-	}
-	opts, err := proxyOptions(o.f, r, &x)
+	opts, x, err := r.svc.Proxy(credentials.ProxyRequest{Listen: o.Listen, Upstream: o.Upstream, URL: o.URL})
 	if err != nil {
 		return err
 	}
+	opts.ErrorLog = proxyErrorLog(o.f.IO.ErrOut)
 	s, err := proxy.New(opts)
 	if err != nil {
 		return err
@@ -87,7 +71,7 @@ func proxyRun(ctx context.Context, o *ProxyOptions) error {
 		return apperr.Usage(fmt.Errorf("could not listen on %s: %w", x.Listen, err), "choose another --listen address")
 	}
 	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
-	fmt.Fprintf(o.f.IO.ErrOut, "dagster-oidc proxy: serving %s on %s for %s (profile %s)\n", x.Upstream, ln.Addr(), x.URL, p.Name)
+	fmt.Fprintf(o.f.IO.ErrOut, "dagster-oidc proxy: serving %s on %s for %s (profile %s)\n", x.Upstream, ln.Addr(), x.URL, r.p.Name)
 	if o.ready != nil {
 		o.ready(ln.Addr().String())
 	}
@@ -104,59 +88,6 @@ func proxyRun(ctx context.Context, o *ProxyOptions) error {
 	return nil
 }
 
-// proxyOptions builds the proxy from a validated proxy block.
-func proxyOptions(f *Factory, r *resolved, x *config.Proxy) (proxy.Options, error) {
-	p := r.p
-	ext, err := url.Parse(x.URL)
-	if err != nil || ext.Host == "" {
-		return proxy.Options{}, apperr.Usage(fmt.Errorf("proxy url %q is not a URL", x.URL), "")
-	}
-	up, err := url.Parse(x.Upstream)
-	if err != nil || up.Host == "" {
-		return proxy.Options{}, apperr.Usage(fmt.Errorf("proxy upstream %q is not a URL", x.Upstream), "")
-	}
-	rules := x.ProxyRules()
-	if err := policy.Compile(authz.PolicyRules(rules)); err != nil {
-		return proxy.Options{}, apperr.Usage(fmt.Errorf("profiles.%s.proxy.roles: %w", p.Name, err), "run: dagster-oidc config validate")
-	}
-	keys, err := cookieKeys(f, x)
-	if err != nil {
-		return proxy.Options{}, err
-	}
-	sealer, err := cookie.NewSealer(keys, x.SessionLifetime.D()+time.Hour, f.Clock)
-	if err != nil {
-		return proxy.Options{}, apperr.Usage(err, "")
-	}
-	secret, err := r.svc.ClientSecret()
-	if err != nil {
-		return proxy.Options{}, apperr.Usage(err, "")
-	}
-	hc := f.HTTPClient()
-	own := &signin.Issuer{URL: p.Issuer, Audience: p.ExpectedAudience(), HTTP: hc, Clock: f.Clock, Skew: p.ClockSkew.D()}
-	bearer := &signin.Bearer{Issuers: []*signin.Issuer{own}}
-	for _, t := range x.TrustedIssuers {
-		bearer.Issuers = append(bearer.Issuers, &signin.Issuer{URL: t.Issuer, Audience: t.Audience, HTTP: hc, Clock: f.Clock, Skew: p.ClockSkew.D()})
-	}
-	transport := &http.Transport{
-		Proxy:                 nil,
-		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		ResponseHeaderTimeout: x.UpstreamTimeout.D(),
-		IdleConnTimeout:       90 * time.Second,
-		MaxIdleConnsPerHost:   64,
-		ForceAttemptHTTP2:     false,
-	}
-	errOut := f.IO.ErrOut
-	return proxy.Options{
-		Profile: p.Name, Environment: p.Environment, ExternalURL: ext, Upstream: up, Transport: transport,
-		SignIn: &signin.Client{Issuer: own, ClientID: p.ClientID, ClientSecret: secret,
-			RedirectURL: strings.TrimSuffix(ext.String(), "/") + proxy.CallbackPath, Scopes: p.Scopes},
-		Bearer: bearer, Rules: rules, Sealer: sealer, SessionLifetime: x.SessionLifetime.D(),
-		ForwardHeaders: x.ForwardHeaders, MaxBodyBytes: x.MaxBodyBytes, MaxMessageBytes: x.MaxMessageBytes,
-		Audit: r.svc.AuditLogger(), Clock: f.Clock,
-		ErrorLog: proxyErrorLog(errOut),
-	}, nil
-}
-
 // proxyErrorLog writes the proxy's error lines to w. Request paths and IdP
 // error text are not the proxy's to trust: each is one line without
 // terminal controls (issue 15.4).
@@ -164,36 +95,4 @@ func proxyErrorLog(w io.Writer) func(format string, args ...any) {
 	return func(format string, args ...any) {
 		fmt.Fprintf(w, "dagster-oidc proxy: %s\n", termsafe.Clean(fmt.Sprintf(format, args...)))
 	}
-}
-
-// cookieKeys reads the cookie keys from the file (0600, as every secret) or
-// the variable the proxy block names.
-func cookieKeys(f *Factory, x *config.Proxy) ([][]byte, error) {
-	var text string
-	switch {
-	case x.CookieKeysEnv != "":
-		v, ok := f.Env(x.CookieKeysEnv)
-		if !ok || v == "" {
-			return nil, apperr.Usage(fmt.Errorf("cookie_keys_env names %s, which is not set", x.CookieKeysEnv), "set it to a key made with: openssl rand -base64 32")
-		}
-		text = v
-	default:
-		st, err := os.Stat(x.CookieKeysFile)
-		if err != nil {
-			return nil, apperr.Usage(fmt.Errorf("could not read cookie_keys_file: %w", err), "")
-		}
-		if st.Mode().Perm()&0o077 != 0 {
-			return nil, apperr.Usage(fmt.Errorf("cookie_keys_file %s is readable by others (mode %v)", x.CookieKeysFile, st.Mode().Perm()), "run: chmod 600 "+x.CookieKeysFile)
-		}
-		b, err := os.ReadFile(x.CookieKeysFile)
-		if err != nil {
-			return nil, apperr.Usage(fmt.Errorf("could not read cookie_keys_file: %w", err), "")
-		}
-		text = string(b)
-	}
-	keys, err := cookie.ParseKeys(text)
-	if err != nil {
-		return nil, apperr.Usage(err, "")
-	}
-	return keys, nil
 }

@@ -1,13 +1,9 @@
 package credentials
 
 import (
-	"bytes"
 	"testing"
 	"time"
 
-	"github.com/dagster-oidc/dagster-oidc/internal/clock"
-	"github.com/dagster-oidc/dagster-oidc/internal/config"
-	"github.com/dagster-oidc/dagster-oidc/internal/env"
 	"github.com/dagster-oidc/dagster-oidc/internal/exchange/awssts"
 )
 
@@ -24,20 +20,7 @@ func TestIssue16_12_STSTimeoutReachesTheClient(t *testing.T) {
 	} {
 		yaml := "profiles:\n  dev:\n    issuer: https://id.example.com\n    client_id: c\n    aws:\n      region: us-east-1\n" + tt.line +
 			"      roles:\n        - role_arn: arn:aws:iam::123456789012:role/data-eng\n"
-		cfg, err := config.Parse("c.yaml", []byte(yaml))
-		if err != nil {
-			t.Fatal(err)
-		}
-		p, err := cfg.Profile("dev")
-		if err != nil {
-			t.Fatal(err)
-		}
-		d := Deps{Env: env.Lookup(func(string) (string, bool) { return "", false }), Clock: clock.Real{},
-			CacheDir: t.TempDir(), StateDir: t.TempDir(), Home: t.TempDir(), Stderr: &bytes.Buffer{}}
-		s, err := Open(d, cfg, p, "")
-		if err != nil {
-			t.Fatal(err)
-		}
+		s := openYAML(t, yaml, nil)
 		c, ok := s.AWS.(*awssts.Client)
 		if !ok || c.Deadline != tt.want {
 			t.Errorf("AWS exchanger = %#v, want an *awssts.Client with Deadline %s", s.AWS, tt.want)
