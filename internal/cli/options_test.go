@@ -393,3 +393,16 @@ func TestNewCmdExplain(t *testing.T) {
 	}
 	checkOpen(t, got.Open, openOptions{})
 }
+
+func TestNewCmdProxy(t *testing.T) {
+	f, g := optionsFactory(t)
+	var got *ProxyOptions
+	cmd := newProxyCmd(f, g, func(_ context.Context, o *ProxyOptions) error { got = o; return errCaptured })
+	if err := capture(t, cmd, "--listen 127.0.0.1:0 --upstream http://127.0.0.1:3000 --url https://ui.example.com"); !errors.Is(err, errCaptured) {
+		t.Fatalf("err = %v, want runF reached", err)
+	}
+	if got.IO != f.IO || got.Listen != "127.0.0.1:0" || got.Upstream != "http://127.0.0.1:3000" || got.URL != "https://ui.example.com" {
+		t.Errorf("options = %+v", *got)
+	}
+	checkOpen(t, got.Open, openOptions{})
+}

@@ -18,8 +18,8 @@ import (
 
 // ProxyOptions are the options of `proxy`.
 type ProxyOptions struct {
-	f        *Factory
-	g        *globalOptions
+	IO       *IOStreams
+	Open     profileOpener
 	Listen   string
 	Upstream string
 	URL      string
@@ -27,8 +27,9 @@ type ProxyOptions struct {
 	ready func(addr string)
 }
 
-func newProxyCmd(f *Factory, g *globalOptions) *cobra.Command {
-	o := &ProxyOptions{f: f, g: g}
+// newProxyCmd builds `proxy`; runF, when not nil, runs instead of proxyRun.
+func newProxyCmd(f *Factory, g *globalOptions, runF func(context.Context, *ProxyOptions) error) *cobra.Command {
+	o := &ProxyOptions{IO: f.IO, Open: opener(f, g)}
 	cmd := &cobra.Command{
 		Use:   "proxy",
 		Short: "Serve dagster-webserver behind OIDC sign-in and roles (viewer, launcher, editor, admin)",
@@ -42,7 +43,7 @@ token from a trusted issuer. Flags override the proxy block.`,
   dagster-oidc proxy --listen 0.0.0.0:8080 --upstream http://dagster-webserver:80`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return proxyRun(cmd.Context(), o)
+			return orRun(runF, proxyRun)(cmd.Context(), o)
 		},
 	}
 	cmd.Flags().StringVar(&o.Listen, "listen", "", "address to serve on (default proxy.listen, 127.0.0.1:8080)")
@@ -52,7 +53,7 @@ token from a trusted issuer. Flags override the proxy block.`,
 }
 
 func proxyRun(ctx context.Context, o *ProxyOptions) error {
-	r, err := loadProfile(o.f, o.g, "")
+	r, err := o.Open(openOptions{})
 	if err != nil {
 		return err
 	}
@@ -61,7 +62,7 @@ func proxyRun(ctx context.Context, o *ProxyOptions) error {
 	if err != nil {
 		return err
 	}
-	opts.ErrorLog = proxyErrorLog(o.f.IO.ErrOut)
+	opts.ErrorLog = proxyErrorLog(o.IO.ErrOut)
 	s, err := proxy.New(opts)
 	if err != nil {
 		return err
@@ -71,7 +72,7 @@ func proxyRun(ctx context.Context, o *ProxyOptions) error {
 		return apperr.Usage(fmt.Errorf("could not listen on %s: %w", x.Listen, err), "choose another --listen address")
 	}
 	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
-	fmt.Fprintf(o.f.IO.ErrOut, "dagster-oidc proxy: serving %s on %s for %s (profile %s)\n", x.Upstream, ln.Addr(), x.URL, r.p.Name)
+	fmt.Fprintf(o.IO.ErrOut, "dagster-oidc proxy: serving %s on %s for %s (profile %s)\n", x.Upstream, ln.Addr(), x.URL, r.p.Name)
 	if o.ready != nil {
 		o.ready(ln.Addr().String())
 	}

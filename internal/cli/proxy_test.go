@@ -70,7 +70,8 @@ func TestProxyCommandServes(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- proxyRun(ctx, &ProxyOptions{f: e.factory(&out, &errOut, &mu), g: &globalOptions{}, ready: func(a string) { ready <- a }})
+		f := e.factory(&out, &errOut, &mu)
+		done <- proxyRun(ctx, &ProxyOptions{IO: f.IO, Open: opener(f, &globalOptions{}), ready: func(a string) { ready <- a }})
 	}()
 	var addr string
 	select {

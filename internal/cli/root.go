@@ -61,7 +61,7 @@ var topCommands = []topCommand{
 	{"aws", newAWSCmd},
 	{"gcp", newGCPCmd},
 	{"exec", func(f *Factory, g *globalOptions) *cobra.Command { return newExecCmd(f, g, nil) }},
-	{"proxy", newProxyCmd},
+	{"proxy", func(f *Factory, g *globalOptions) *cobra.Command { return newProxyCmd(f, g, nil) }},
 	{"audit", newAuditCmd},
 	{"config", newConfigCmd},
 	{"version", func(f *Factory, _ *globalOptions) *cobra.Command { return newVersionCmd(f) }},
