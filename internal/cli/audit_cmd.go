@@ -1,15 +1,10 @@
 package cli
 
 import (
-	"errors"
 	"fmt"
-	"io"
-	"os"
 
 	"github.com/spf13/cobra"
 
-	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
-	"github.com/dagster-oidc/dagster-oidc/internal/audit"
 	"github.com/dagster-oidc/dagster-oidc/internal/config"
 	"github.com/dagster-oidc/dagster-oidc/internal/credentials"
 )
@@ -36,22 +31,7 @@ audit key recomputes.`,
 			if err != nil {
 				return err
 			}
-			session := ""
-			if matchSession != "" {
-				key, err := credentials.AuditKey(f.CacheDir(), false)
-				if err != nil {
-					return err
-				}
-				session = audit.SessionHash(key, matchSession)
-			} else {
-				paths = paths[len(paths)-1:]
-			}
-			r, closeAll, err := openAll(paths)
-			if err != nil {
-				return err
-			}
-			defer closeAll()
-			return audit.Tail(f.IO.Out, io.MultiReader(r...), n, session)
+			return credentials.AuditTail(f.IO.Out, paths, n, matchSession, f.CacheDir())
 		},
 	}
 	tail.Flags().IntVarP(&n, "lines", "n", 20, "number of events (0: all)")
@@ -72,37 +52,10 @@ holding the audit key.`,
 			if err != nil {
 				return err
 			}
-			key, err := credentials.AuditKey(f.CacheDir(), false)
+			rep, ncps, err := credentials.AuditVerify(credentials.AuditVerifyRequest{
+				Files: paths, Configured: len(args) == 0, Checkpoints: checkpoints, CacheDir: f.CacheDir()})
 			if err != nil {
 				return err
-			}
-			var cps []audit.Checkpoint
-			if checkpoints != "" {
-				cf, err := os.Open(checkpoints)
-				if err != nil {
-					return fmt.Errorf("could not read the checkpoints: %w", err)
-				}
-				cps, err = audit.ReadCheckpoints(cf)
-				cf.Close()
-				if err != nil {
-					return err
-				}
-			}
-			r, closeAll, err := openAll(paths)
-			if err != nil {
-				return err
-			}
-			defer closeAll()
-			files := make([]audit.TrailFile, len(paths))
-			for i, p := range paths {
-				files[i] = audit.TrailFile{Name: p, R: r[i]}
-			}
-			rep, err := audit.Verify(key, files, cps)
-			if err == nil && len(args) == 0 {
-				err = audit.CheckRetention(paths, rep, audit.DefaultBackups)
-			}
-			if err != nil {
-				return apperr.Denied(err, "keep the files for investigation; see docs/audit.md for what each finding means")
 			}
 			start := "from its genesis record"
 			if !rep.Genesis {
@@ -110,7 +63,7 @@ holding the audit key.`,
 			}
 			fmt.Fprintf(f.IO.Out, "%s: %d lines in %d files, keyed chain intact %s", paths[len(paths)-1], rep.Lines, len(paths), start)
 			if checkpoints != "" {
-				fmt.Fprintf(f.IO.Out, "; %d of %d checkpoints matched, %d older than the kept lines", rep.Checkpoints, len(cps), rep.Rotated)
+				fmt.Fprintf(f.IO.Out, "; %d of %d checkpoints matched, %d older than the kept lines", rep.Checkpoints, ncps, rep.Rotated)
 			}
 			fmt.Fprintln(f.IO.Out)
 			return nil
@@ -131,36 +84,5 @@ func auditFiles(f *Factory, g *globalOptions, args []string) ([]string, error) {
 	if cfg, err := g.config(f); err == nil {
 		a = cfg.Audit
 	}
-	path := credentials.AuditPath(a, f.StateDir(), f.home())
-	files, err := audit.TrailFiles(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("no audit file at %s (nothing was logged yet, or audit.file points elsewhere)", path)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("could not open the audit file: %w", err)
-	}
-	return files, nil
-}
-
-// openAll opens paths; closeAll closes those opened.
-func openAll(paths []string) (readers []io.Reader, closeAll func(), err error) {
-	var files []*os.File
-	closeAll = func() {
-		for _, f := range files {
-			f.Close()
-		}
-	}
-	for _, p := range paths {
-		file, err := os.Open(p)
-		if err != nil {
-			closeAll()
-			if errors.Is(err, os.ErrNotExist) {
-				return nil, nil, fmt.Errorf("no audit file at %s", p)
-			}
-			return nil, nil, fmt.Errorf("could not open the audit file: %w", err)
-		}
-		files = append(files, file)
-		readers = append(readers, file)
-	}
-	return readers, closeAll, nil
+	return credentials.AuditFiles(a, f.StateDir(), f.home())
 }
