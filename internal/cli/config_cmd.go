@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
 
 	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
+	"github.com/dagster-oidc/dagster-oidc/internal/clock"
 	"github.com/dagster-oidc/dagster-oidc/internal/config"
 	"github.com/dagster-oidc/dagster-oidc/internal/credentials"
 	"github.com/dagster-oidc/dagster-oidc/internal/shellquote"
@@ -20,14 +22,35 @@ func newConfigCmd(f *Factory, g *globalOptions) *cobra.Command {
 		Use:   "config",
 		Short: "Create, check and show the profiles file",
 	}
-	cmd.AddCommand(newConfigInitCmd(f, g), newConfigValidateCmd(f, g), newConfigShowCmd(f, g))
+	cmd.AddCommand(newConfigInitCmd(f, g, nil), newConfigValidateCmd(f, g, nil), newConfigShowCmd(f, g, nil))
 	return cmd
+}
+
+// configFile locates and reads the profiles file for the config commands,
+// once the global flags are parsed: Path is the file in use, Given says
+// --config named it, Read reads it (once per process) and Profile is
+// --profile, else DAGSTER_OIDC_PROFILE.
+type configFile struct {
+	Path    func() string
+	Given   func() bool
+	Read    func() (*config.File, error)
+	Profile func() string
+}
+
+// newConfigFile is the configFile of f and the global flags g.
+func newConfigFile(f *Factory, g *globalOptions) configFile {
+	return configFile{
+		Path:    func() string { return f.ConfigPath(g.ConfigPath) },
+		Given:   func() bool { return g.ConfigPath != "" },
+		Read:    func() (*config.File, error) { return g.config(f) },
+		Profile: func() string { return g.profileName(f) },
+	}
 }
 
 // ConfigInitOptions are the options of `config init`.
 type ConfigInitOptions struct {
-	f           *Factory
-	g           *globalOptions
+	IO          *IOStreams
+	File        configFile
 	Issuer      string
 	ClientID    string
 	Environment string
@@ -35,8 +58,10 @@ type ConfigInitOptions struct {
 	Stdout      bool
 }
 
-func newConfigInitCmd(f *Factory, g *globalOptions) *cobra.Command {
-	o := &ConfigInitOptions{f: f, g: g}
+// newConfigInitCmd builds `config init`; runF, when not nil, runs instead
+// of configInitRun.
+func newConfigInitCmd(f *Factory, g *globalOptions, runF func(context.Context, *ConfigInitOptions) error) *cobra.Command {
+	o := &ConfigInitOptions{IO: f.IO, File: newConfigFile(f, g)}
 	cmd := &cobra.Command{
 		Use:     "init",
 		Short:   "Write a commented starter profiles file",
@@ -46,7 +71,7 @@ func newConfigInitCmd(f *Factory, g *globalOptions) *cobra.Command {
 			if o.Issuer == "" || o.ClientID == "" {
 				return apperr.Usage(errors.New("--issuer and --client-id are required"), "")
 			}
-			return configInitRun(o)
+			return orRun(runF, configInitRun)(cmd.Context(), o)
 		},
 	}
 	cmd.Flags().StringVar(&o.Issuer, "issuer", "", "OpenID issuer URL")
@@ -57,8 +82,8 @@ func newConfigInitCmd(f *Factory, g *globalOptions) *cobra.Command {
 	return cmd
 }
 
-func configInitRun(o *ConfigInitOptions) error {
-	profile := o.g.profileName(o.f)
+func configInitRun(_ context.Context, o *ConfigInitOptions) error {
+	profile := o.File.Profile()
 	if profile == "" {
 		profile = "default"
 	}
@@ -67,10 +92,10 @@ func configInitRun(o *ConfigInitOptions) error {
 		return apperr.Usage(err, "")
 	}
 	if o.Stdout {
-		_, err := o.f.IO.Out.Write(data)
+		_, err := o.IO.Out.Write(data)
 		return err
 	}
-	path := o.f.ConfigPath(o.g.ConfigPath)
+	path := o.File.Path()
 	if _, err := os.Stat(path); err == nil && !o.Force {
 		return apperr.Usage(fmt.Errorf("%s already exists", path), "pass --force to overwrite it, or --stdout to print the starter")
 	}
@@ -81,22 +106,27 @@ func configInitRun(o *ConfigInitOptions) error {
 		return fmt.Errorf("could not write %s: %w", path, err)
 	}
 	check := "dagster-oidc config validate"
-	if o.g.ConfigPath != "" {
+	if o.File.Given() {
 		check += " --config " + shellquote.Arg(absPath(path))
 	}
-	fmt.Fprintf(o.f.IO.ErrOut, "Wrote %s. Check it with: %s\n", path, check)
+	fmt.Fprintf(o.IO.ErrOut, "Wrote %s. Check it with: %s\n", path, check)
 	return nil
 }
 
 // ConfigValidateOptions are the options of `config validate`.
 type ConfigValidateOptions struct {
-	f       *Factory
-	g       *globalOptions
-	Offline bool
+	IO    *IOStreams
+	File  configFile
+	Clock clock.Clock
+	// HTTPClient is the client for the issuers' discovery documents.
+	HTTPClient func() *http.Client
+	Offline    bool
 }
 
-func newConfigValidateCmd(f *Factory, g *globalOptions) *cobra.Command {
-	o := &ConfigValidateOptions{f: f, g: g}
+// newConfigValidateCmd builds `config validate`; runF, when not nil, runs
+// instead of configValidateRun.
+func newConfigValidateCmd(f *Factory, g *globalOptions, runF func(context.Context, *ConfigValidateOptions) error) *cobra.Command {
+	o := &ConfigValidateOptions{IO: f.IO, File: newConfigFile(f, g), Clock: f.Clock, HTTPClient: f.httpClient}
 	cmd := &cobra.Command{
 		Use:   "validate",
 		Short: "Check the profiles file and the issuer's discovery document",
@@ -105,7 +135,7 @@ fetch the issuer's discovery document and check that its issuer matches the
 profile exactly and that the endpoints the profile's flow needs exist.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return configValidateRun(cmd.Context(), o)
+			return orRun(runF, configValidateRun)(cmd.Context(), o)
 		},
 	}
 	cmd.Flags().BoolVar(&o.Offline, "offline", false, "check the file only; do not contact the issuer")
@@ -113,12 +143,12 @@ profile exactly and that the endpoints the profile's flow needs exist.`,
 }
 
 func configValidateRun(ctx context.Context, o *ConfigValidateOptions) error {
-	path := o.f.ConfigPath(o.g.ConfigPath)
-	cfg, err := o.g.config(o.f)
+	path := o.File.Path()
+	cfg, err := o.File.Read()
 	if err != nil {
 		return apperr.Usage(err, "")
 	}
-	w := o.f.IO.ErrOut
+	w := o.IO.ErrOut
 	if err := credentials.CheckProfiles(cfg, cfg.ProfileNames(), w); err != nil {
 		return err
 	}
@@ -127,7 +157,7 @@ func configValidateRun(ctx context.Context, o *ConfigValidateOptions) error {
 		if cfg.Profiles[name].ClientSecretFile == "" {
 			continue
 		}
-		secret, err := credentials.DescribeClientSecret(cfg.Profiles[name], o.f.Clock.Now())
+		secret, err := credentials.DescribeClientSecret(cfg.Profiles[name], o.Clock.Now())
 		if err != nil {
 			return fmt.Errorf("profile %s: %w", name, err)
 		}
@@ -136,29 +166,31 @@ func configValidateRun(ctx context.Context, o *ConfigValidateOptions) error {
 	if o.Offline {
 		return nil
 	}
-	return credentials.CheckIssuers(ctx, cfg, o.f.httpClient(), o.f.Clock, w)
+	return credentials.CheckIssuers(ctx, cfg, o.HTTPClient(), o.Clock, w)
 }
 
 // ConfigShowOptions are the options of `config show`.
 type ConfigShowOptions struct {
-	f *Factory
-	g *globalOptions
+	IO   *IOStreams
+	Open profileOpener
 }
 
-func newConfigShowCmd(f *Factory, g *globalOptions) *cobra.Command {
-	o := &ConfigShowOptions{f: f, g: g}
+// newConfigShowCmd builds `config show`; runF, when not nil, runs instead
+// of configShowRun.
+func newConfigShowCmd(f *Factory, g *globalOptions, runF func(context.Context, *ConfigShowOptions) error) *cobra.Command {
+	o := &ConfigShowOptions{IO: f.IO, Open: opener(f, g)}
 	return &cobra.Command{
 		Use:   "show",
 		Short: "Print the resolved profile, defaults applied, secrets masked",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return configShowRun(o)
+			return orRun(runF, configShowRun)(cmd.Context(), o)
 		},
 	}
 }
 
-func configShowRun(o *ConfigShowOptions) error {
-	r, err := loadProfile(o.f, o.g, "")
+func configShowRun(_ context.Context, o *ConfigShowOptions) error {
+	r, err := o.Open(openOptions{})
 	if err != nil {
 		return err
 	}
@@ -174,6 +206,6 @@ func configShowRun(o *ConfigShowOptions) error {
 			secret = "configured but unreadable"
 		}
 	}
-	fmt.Fprintf(o.f.IO.Out, "# file: %s\n# client secret: %s\n%s", absPath(o.f.ConfigPath(o.g.ConfigPath)), secret, data)
+	fmt.Fprintf(o.IO.Out, "# file: %s\n# client secret: %s\n%s", r.configPath(), secret, data)
 	return nil
 }

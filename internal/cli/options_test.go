@@ -406,3 +406,43 @@ func TestNewCmdProxy(t *testing.T) {
 	}
 	checkOpen(t, got.Open, openOptions{})
 }
+
+func TestNewCmdConfig(t *testing.T) {
+	f, g := optionsFactory(t)
+	var in *ConfigInitOptions
+	cmd := newConfigInitCmd(f, g, func(_ context.Context, o *ConfigInitOptions) error { in = o; return errCaptured })
+	if err := capture(t, cmd, "--issuer https://idp.example.com --client-id c --environment prod --force --stdout"); !errors.Is(err, errCaptured) {
+		t.Fatalf("init: err = %v, want runF reached", err)
+	}
+	if in.IO != f.IO || in.Issuer != "https://idp.example.com" || in.ClientID != "c" || in.Environment != "prod" || !in.Force || !in.Stdout {
+		t.Errorf("init options = %+v", *in)
+	}
+	if in.File.Path() != g.ConfigPath || !in.File.Given() || in.File.Profile() != "second" {
+		t.Errorf("init file: path %q given %v profile %q", in.File.Path(), in.File.Given(), in.File.Profile())
+	}
+	if cfg, err := in.File.Read(); err != nil || len(cfg.Profiles) != 2 {
+		t.Errorf("init file Read: %v", err)
+	}
+	if err := capture(t, newConfigInitCmd(f, g, func(context.Context, *ConfigInitOptions) error { return errCaptured }), "--issuer x"); err == nil || err.Error() != "--issuer and --client-id are required" {
+		t.Errorf("init without --client-id: %v", err)
+	}
+
+	var v *ConfigValidateOptions
+	cmd = newConfigValidateCmd(f, g, func(_ context.Context, o *ConfigValidateOptions) error { v = o; return errCaptured })
+	if err := capture(t, cmd, "--offline"); !errors.Is(err, errCaptured) {
+		t.Fatalf("validate: err = %v, want runF reached", err)
+	}
+	if v.IO != f.IO || v.Clock != f.Clock || !v.Offline || v.HTTPClient() == nil || v.File.Path() != g.ConfigPath {
+		t.Errorf("validate options = %+v", *v)
+	}
+
+	var sh *ConfigShowOptions
+	cmd = newConfigShowCmd(f, g, func(_ context.Context, o *ConfigShowOptions) error { sh = o; return errCaptured })
+	if err := capture(t, cmd, ""); !errors.Is(err, errCaptured) {
+		t.Fatalf("show: err = %v, want runF reached", err)
+	}
+	if sh.IO != f.IO {
+		t.Error("show: IO is not the Factory's streams")
+	}
+	checkOpen(t, sh.Open, openOptions{})
+}
