@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -14,8 +15,48 @@ func newAuditCmd(f *Factory, g *globalOptions) *cobra.Command {
 		Use:   "audit",
 		Short: "Check and read the audit trail",
 	}
-	var n int
-	var matchSession string
+	cmd.AddCommand(newAuditTailCmd(f, g, nil), newAuditVerifyCmd(f, g, nil))
+	return cmd
+}
+
+// AuditOptions are the options of `audit tail` and `audit verify`.
+type AuditOptions struct {
+	IO *IOStreams
+	// Trail returns the configured audit file preceded by its rotated
+	// files, oldest first; CacheDir holds the audit key.
+	Trail    func() ([]string, error)
+	CacheDir string
+	// Files are the FILE arguments ("": the trail).
+	Files []string
+	// Lines and MatchSession are tail's, Checkpoints verify's.
+	Lines        int
+	MatchSession string
+	Checkpoints  string
+}
+
+// newAuditOptions holds what the audit commands need of f and g.
+func newAuditOptions(f *Factory, g *globalOptions) *AuditOptions {
+	return &AuditOptions{IO: f.IO, CacheDir: f.CacheDir(), Trail: func() ([]string, error) {
+		a := config.Audit{}
+		if cfg, err := g.config(f); err == nil {
+			a = cfg.Audit
+		}
+		return credentials.AuditFiles(a, f.StateDir(), f.home())
+	}}
+}
+
+// files are the FILE arguments, else the configured trail.
+func (o *AuditOptions) files() ([]string, error) {
+	if len(o.Files) > 0 {
+		return o.Files, nil
+	}
+	return o.Trail()
+}
+
+// newAuditTailCmd builds `audit tail`; runF, when not nil, runs instead of
+// auditTailRun.
+func newAuditTailCmd(f *Factory, g *globalOptions, runF func(context.Context, *AuditOptions) error) *cobra.Command {
+	o := newAuditOptions(f, g)
 	tail := &cobra.Command{
 		Use:   "tail [FILE]",
 		Short: "Print the last events of the audit file, one readable line each",
@@ -27,16 +68,27 @@ trail holds the session name only as a keyed hash, which this installation's
 audit key recomputes.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			paths, err := auditFiles(f, g, args)
-			if err != nil {
-				return err
-			}
-			return credentials.AuditTail(f.IO.Out, paths, n, matchSession, f.CacheDir())
+			o.Files = args
+			return orRun(runF, auditTailRun)(cmd.Context(), o)
 		},
 	}
-	tail.Flags().IntVarP(&n, "lines", "n", 20, "number of events (0: all)")
-	tail.Flags().StringVar(&matchSession, "match-session", "", "only the events of this STS role session name (as CloudTrail shows it)")
-	var checkpoints string
+	tail.Flags().IntVarP(&o.Lines, "lines", "n", 20, "number of events (0: all)")
+	tail.Flags().StringVar(&o.MatchSession, "match-session", "", "only the events of this STS role session name (as CloudTrail shows it)")
+	return tail
+}
+
+func auditTailRun(_ context.Context, o *AuditOptions) error {
+	paths, err := o.files()
+	if err != nil {
+		return err
+	}
+	return credentials.AuditTail(o.IO.Out, paths, o.Lines, o.MatchSession, o.CacheDir)
+}
+
+// newAuditVerifyCmd builds `audit verify`; runF, when not nil, runs instead
+// of auditVerifyRun.
+func newAuditVerifyCmd(f *Factory, g *globalOptions, runF func(context.Context, *AuditOptions) error) *cobra.Command {
+	o := newAuditOptions(f, g)
 	verify := &cobra.Command{
 		Use:   "verify [FILE...]",
 		Short: "Check the audit trail's keyed hash chain: names the first edited, removed or reordered line",
@@ -48,41 +100,32 @@ syslog (audit.checkpoint_every): a file the collector wrote, one message or
 JSON record per line. That detects a trail cut short or rewritten by someone
 holding the audit key.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			paths, err := auditFiles(f, g, args)
-			if err != nil {
-				return err
-			}
-			rep, ncps, err := credentials.AuditVerify(credentials.AuditVerifyRequest{
-				Files: paths, Configured: len(args) == 0, Checkpoints: checkpoints, CacheDir: f.CacheDir()})
-			if err != nil {
-				return err
-			}
-			start := "from its genesis record"
-			if !rep.Genesis {
-				start = fmt.Sprintf("from chain line %d (earlier lines rotated away)", rep.FirstSeq)
-			}
-			fmt.Fprintf(f.IO.Out, "%s: %d lines in %d files, keyed chain intact %s", paths[len(paths)-1], rep.Lines, len(paths), start)
-			if checkpoints != "" {
-				fmt.Fprintf(f.IO.Out, "; %d of %d checkpoints matched, %d older than the kept lines", rep.Checkpoints, ncps, rep.Rotated)
-			}
-			fmt.Fprintln(f.IO.Out)
-			return nil
+			o.Files = args
+			return orRun(runF, auditVerifyRun)(cmd.Context(), o)
 		},
 	}
-	verify.Flags().StringVar(&checkpoints, "checkpoints", "", "file of checkpoints received by the syslog collector")
-	cmd.AddCommand(tail, verify)
-	return cmd
+	verify.Flags().StringVar(&o.Checkpoints, "checkpoints", "", "file of checkpoints received by the syslog collector")
+	return verify
 }
 
-// auditFiles returns args, else the configured audit file preceded by its
-// rotated files, oldest first.
-func auditFiles(f *Factory, g *globalOptions, args []string) ([]string, error) {
-	if len(args) > 0 {
-		return args, nil
+func auditVerifyRun(_ context.Context, o *AuditOptions) error {
+	paths, err := o.files()
+	if err != nil {
+		return err
 	}
-	a := config.Audit{}
-	if cfg, err := g.config(f); err == nil {
-		a = cfg.Audit
+	rep, ncps, err := credentials.AuditVerify(credentials.AuditVerifyRequest{
+		Files: paths, Configured: len(o.Files) == 0, Checkpoints: o.Checkpoints, CacheDir: o.CacheDir})
+	if err != nil {
+		return err
 	}
-	return credentials.AuditFiles(a, f.StateDir(), f.home())
+	start := "from its genesis record"
+	if !rep.Genesis {
+		start = fmt.Sprintf("from chain line %d (earlier lines rotated away)", rep.FirstSeq)
+	}
+	fmt.Fprintf(o.IO.Out, "%s: %d lines in %d files, keyed chain intact %s", paths[len(paths)-1], rep.Lines, len(paths), start)
+	if o.Checkpoints != "" {
+		fmt.Fprintf(o.IO.Out, "; %d of %d checkpoints matched, %d older than the kept lines", rep.Checkpoints, ncps, rep.Rotated)
+	}
+	fmt.Fprintln(o.IO.Out)
+	return nil
 }

@@ -446,3 +446,32 @@ func TestNewCmdConfig(t *testing.T) {
 	}
 	checkOpen(t, sh.Open, openOptions{})
 }
+
+func TestNewCmdAudit(t *testing.T) {
+	f, g := optionsFactory(t)
+	var got *AuditOptions
+	run := func(_ context.Context, o *AuditOptions) error { got = o; return errCaptured }
+	if err := capture(t, newAuditTailCmd(f, g, run), "-n 5 --match-session alice-run1 trail.jsonl"); !errors.Is(err, errCaptured) {
+		t.Fatalf("tail: err = %v, want runF reached", err)
+	}
+	if got.IO != f.IO || got.Lines != 5 || got.MatchSession != "alice-run1" || strings.Join(got.Files, ",") != "trail.jsonl" || got.CacheDir != f.CacheDir() {
+		t.Errorf("tail options = %+v", *got)
+	}
+	if files, err := got.files(); err != nil || len(files) != 1 || files[0] != "trail.jsonl" {
+		t.Errorf("tail files() = %q, %v; want the argument", files, err)
+	}
+	if err := capture(t, newAuditTailCmd(f, g, run), "a b"); err == nil || errors.Is(err, errCaptured) {
+		t.Errorf("tail with two files: %v, want a refusal", err)
+	}
+	got = nil
+	if err := capture(t, newAuditVerifyCmd(f, g, run), "--checkpoints cps.txt"); !errors.Is(err, errCaptured) {
+		t.Fatalf("verify: err = %v, want runF reached", err)
+	}
+	if got.IO != f.IO || got.Checkpoints != "cps.txt" || len(got.Files) != 0 {
+		t.Errorf("verify options = %+v", *got)
+	}
+	// No FILE: the configured trail, which does not exist yet.
+	if _, err := got.files(); err == nil || !strings.Contains(err.Error(), "no audit file at "+filepath.Join(f.StateDir(), "audit.jsonl")) {
+		t.Errorf("verify files() = %v, want the configured trail under the state directory", err)
+	}
+}
