@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -473,5 +474,23 @@ func TestNewCmdAudit(t *testing.T) {
 	// No FILE: the configured trail, which does not exist yet.
 	if _, err := got.files(); err == nil || !strings.Contains(err.Error(), "no audit file at "+filepath.Join(f.StateDir(), "audit.jsonl")) {
 		t.Errorf("verify files() = %v, want the configured trail under the state directory", err)
+	}
+}
+
+func TestNewCmdVersion(t *testing.T) {
+	f, _ := optionsFactory(t)
+	f.Build = BuildInfo{Version: "1.2.3", Commit: "abc", Date: "2026-12-01"}
+	var got *VersionOptions
+	if err := capture(t, newVersionCmd(f, func(_ context.Context, o *VersionOptions) error { got = o; return errCaptured }), ""); !errors.Is(err, errCaptured) {
+		t.Fatalf("err = %v, want runF reached", err)
+	}
+	if got.IO != f.IO || got.Build != f.Build || got.ReadBuildInfo == nil {
+		t.Errorf("options = %+v", *got)
+	}
+	var out strings.Builder
+	got.IO = &IOStreams{Out: &out}
+	got.ReadBuildInfo = func() (*debug.BuildInfo, bool) { return nil, false }
+	if err := versionRun(context.Background(), got); err != nil || out.String() != "dagster-oidc 1.2.3 (commit abc, built 2026-12-01)\n" {
+		t.Errorf("versionRun: %v, %q", err, out.String())
 	}
 }

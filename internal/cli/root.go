@@ -64,7 +64,7 @@ var topCommands = []topCommand{
 	{"proxy", func(f *Factory, g *globalOptions) *cobra.Command { return newProxyCmd(f, g, nil) }},
 	{"audit", newAuditCmd},
 	{"config", newConfigCmd},
-	{"version", func(f *Factory, _ *globalOptions) *cobra.Command { return newVersionCmd(f) }},
+	{"version", func(f *Factory, _ *globalOptions) *cobra.Command { return newVersionCmd(f, nil) }},
 }
 
 // NewRootCmd builds the command tree.

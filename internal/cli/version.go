@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"runtime/debug"
 	"strings"
@@ -8,17 +9,32 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func newVersionCmd(f *Factory) *cobra.Command {
+// VersionOptions are the options of `version`.
+type VersionOptions struct {
+	IO *IOStreams
+	// Build is what the linker set; ReadBuildInfo fills in the rest.
+	Build         BuildInfo
+	ReadBuildInfo func() (*debug.BuildInfo, bool)
+}
+
+// newVersionCmd builds `version`; runF, when not nil, runs instead of
+// versionRun.
+func newVersionCmd(f *Factory, runF func(context.Context, *VersionOptions) error) *cobra.Command {
+	o := &VersionOptions{IO: f.IO, Build: f.Build, ReadBuildInfo: debug.ReadBuildInfo}
 	return &cobra.Command{
 		Use:   "version",
 		Short: "Print the version, commit and build date",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			b := f.Build.orVCS(debug.ReadBuildInfo)
-			_, err := fmt.Fprintf(f.IO.Out, "dagster-oidc %s (commit %s, built %s)\n", b.Version, orNone(b.Commit), orNone(b.Date))
-			return err
+			return orRun(runF, versionRun)(cmd.Context(), o)
 		},
 	}
+}
+
+func versionRun(_ context.Context, o *VersionOptions) error {
+	b := o.Build.orVCS(o.ReadBuildInfo)
+	_, err := fmt.Fprintf(o.IO.Out, "dagster-oidc %s (commit %s, built %s)\n", b.Version, orNone(b.Commit), orNone(b.Date))
+	return err
 }
 
 // orVCS fills what -ldflags -X left unset from the Go toolchain's build
