@@ -397,7 +397,7 @@ func TestGCPExecutable(t *testing.T) {
 			g := newGCPEnv(t, gcpEndpoints, gcpFakeOptions{})
 			g.login("alice")
 			tokJSON, _, _ := g.run("token", "--format", "json")
-			var tok tokenJSON
+			var tok output.TokenJSON
 			if err := json.Unmarshal([]byte(tokJSON), &tok); err != nil {
 				t.Fatal(err)
 			}

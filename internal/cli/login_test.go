@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/dagster-oidc/dagster-oidc/internal/config"
+	"github.com/dagster-oidc/dagster-oidc/internal/output"
 	"github.com/dagster-oidc/dagster-oidc/internal/sandbox"
 )
 
@@ -41,7 +42,7 @@ func TestDeviceLoginThenCachedToken(t *testing.T) {
 	}
 
 	out, _, code := e.run("token", "--format", "json")
-	var doc tokenJSON
+	var doc output.TokenJSON
 	if code != 0 || json.Unmarshal([]byte(out), &doc) != nil {
 		t.Fatalf("token --format json exit %d: %q", code, out)
 	}

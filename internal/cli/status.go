@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -59,9 +58,7 @@ func statusRun(_ context.Context, o *StatusOptions) error {
 		return err
 	}
 	if o.Format == "json" {
-		enc := json.NewEncoder(o.IO.Out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(st)
+		return output.JSON(o.IO.Out, st)
 	}
 	output.WriteStatus(o.IO.Out, st)
 	return nil

@@ -2,15 +2,14 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
 	"github.com/dagster-oidc/dagster-oidc/internal/flow"
+	"github.com/dagster-oidc/dagster-oidc/internal/output"
 )
 
 // TokenOptions are the options of `token`.
@@ -46,21 +45,6 @@ Without a terminal it never starts an interactive login: it exits 3 instead.`,
 	return cmd
 }
 
-// tokenJSON is the --format json document.
-type tokenJSON struct {
-	IDToken string    `json:"id_token"`
-	Expiry  time.Time `json:"expiry"`
-	// RefreshAt is when `token` stops returning this token from the cache
-	// (expiry minus the profile's refresh_margin): a caller caching the
-	// token should ask again from then on.
-	RefreshAt time.Time      `json:"refresh_at"`
-	Source    string         `json:"source"`
-	Profile   string         `json:"profile"`
-	Claims    map[string]any `json:"claims"`
-	// Unverified says why the token's signature was not checked.
-	Unverified string `json:"unverified,omitempty"`
-}
-
 func tokenRun(ctx context.Context, o *TokenOptions) error {
 	r, err := o.Open(openOptions{Flow: o.Flow})
 	if err != nil {
@@ -76,9 +60,7 @@ func tokenRun(ctx context.Context, o *TokenOptions) error {
 		return err
 	}
 	c := res.Claims
-	enc := json.NewEncoder(o.IO.Out)
-	enc.SetIndent("", "  ")
-	return enc.Encode(tokenJSON{
+	return output.JSON(o.IO.Out, output.TokenJSON{
 		IDToken: res.Entry.IDToken, Expiry: res.Entry.Expiry.UTC(), RefreshAt: res.Entry.Expiry.Add(-r.p.RefreshMargin.D()).UTC(),
 		Source: res.Entry.Source, Profile: r.p.Name, Claims: r.svc.VisibleClaims(c.All), Unverified: res.Unverified,
 	})

@@ -1,0 +1,30 @@
+package output
+
+import (
+	"encoding/json"
+	"io"
+	"time"
+)
+
+// TokenJSON is the `token --format json` document.
+type TokenJSON struct {
+	IDToken string    `json:"id_token"`
+	Expiry  time.Time `json:"expiry"`
+	// RefreshAt is when `token` stops returning this token from the cache
+	// (expiry minus the profile's refresh_margin): a caller caching the
+	// token should ask again from then on.
+	RefreshAt time.Time      `json:"refresh_at"`
+	Source    string         `json:"source"`
+	Profile   string         `json:"profile"`
+	Claims    map[string]any `json:"claims"`
+	// Unverified says why the token's signature was not checked.
+	Unverified string `json:"unverified,omitempty"`
+}
+
+// JSON writes v as JSON indented by two spaces, one value per call, as
+// `token` and `status` print their --format json documents.
+func JSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
