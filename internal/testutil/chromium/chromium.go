@@ -31,6 +31,10 @@ func New(t *testing.T, ctx context.Context) context.Context {
 		chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
+		// Tests send traffic only to this machine: every host name but
+		// loopback fails to resolve (the Dagster UI links pages on the
+		// internet, e.g. an iframe on dagster.io).
+		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost"),
 		chromedp.UserDataDir(t.TempDir()),
 	)
 	t.Cleanup(cancelAlloc)
