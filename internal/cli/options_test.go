@@ -62,6 +62,24 @@ func capture(t *testing.T, cmd *cobra.Command, args string) error {
 	return cmd.ExecuteContext(context.Background())
 }
 
+// captured checks a table case's outcome of [capture]: with wantErr the
+// command must refuse its arguments with exactly that error before runF is
+// reached; without, it must reach runF. It reports whether options were
+// captured to check.
+func captured(t *testing.T, err error, reached bool, wantErr string) bool {
+	t.Helper()
+	if wantErr != "" {
+		if err == nil || err.Error() != wantErr || reached {
+			t.Fatalf("err = %v (runF reached: %v), want %q", err, reached, wantErr)
+		}
+		return false
+	}
+	if !errors.Is(err, errCaptured) {
+		t.Fatalf("err = %v, want runF reached", err)
+	}
+	return true
+}
+
 // checkOpen asserts that open opens the profile the global flags select.
 func checkOpen(t *testing.T, open profileOpener, o openOptions) *resolved {
 	t.Helper()
@@ -96,14 +114,8 @@ func TestNewCmdToken(t *testing.T) {
 			f, g := optionsFactory(t)
 			var got *TokenOptions
 			err := capture(t, newTokenCmd(f, g, func(_ context.Context, o *TokenOptions) error { got = o; return errCaptured }), tt.args)
-			if tt.wantErr != "" {
-				if err == nil || err.Error() != tt.wantErr || got != nil {
-					t.Fatalf("err = %v (runF reached: %v), want %q", err, got != nil, tt.wantErr)
-				}
+			if !captured(t, err, got != nil, tt.wantErr) {
 				return
-			}
-			if !errors.Is(err, errCaptured) {
-				t.Fatalf("err = %v, want runF reached", err)
 			}
 			if got.IO != f.IO {
 				t.Error("IO is not the Factory's streams")
@@ -135,14 +147,8 @@ func TestNewCmdAWS(t *testing.T) {
 			f, g := optionsFactory(t)
 			var got *AWSOptions
 			err := capture(t, tt.build(f, g, func(_ context.Context, o *AWSOptions) error { got = o; return errCaptured }), tt.args)
-			if tt.wantErr != "" {
-				if err == nil || err.Error() != tt.wantErr || got != nil {
-					t.Fatalf("err = %v (runF reached: %v), want %q", err, got != nil, tt.wantErr)
-				}
+			if !captured(t, err, got != nil, tt.wantErr) {
 				return
-			}
-			if !errors.Is(err, errCaptured) {
-				t.Fatalf("err = %v, want runF reached", err)
 			}
 			if got.IO != f.IO {
 				t.Error("IO is not the Factory's streams")
@@ -196,14 +202,8 @@ func TestNewCmdGCPToken(t *testing.T) {
 			f, g := optionsFactory(t)
 			var got *GCPTokenOptions
 			err := capture(t, tt.build(f, g, func(_ context.Context, o *GCPTokenOptions) error { got = o; return errCaptured }), tt.args)
-			if tt.wantErr != "" {
-				if err == nil || err.Error() != tt.wantErr || got != nil {
-					t.Fatalf("err = %v (runF reached: %v), want %q", err, got != nil, tt.wantErr)
-				}
+			if !captured(t, err, got != nil, tt.wantErr) {
 				return
-			}
-			if !errors.Is(err, errCaptured) {
-				t.Fatalf("err = %v, want runF reached", err)
 			}
 			if got.IO != f.IO {
 				t.Error("IO is not the Factory's streams")
@@ -284,14 +284,8 @@ func TestNewCmdExec(t *testing.T) {
 			f, g := optionsFactory(t)
 			var got *ExecOptions
 			err := capture(t, newExecCmd(f, g, func(_ context.Context, o *ExecOptions) error { got = o; return errCaptured }), tt.args)
-			if tt.wantErr != "" {
-				if err == nil || err.Error() != tt.wantErr || got != nil {
-					t.Fatalf("err = %v (runF reached: %v), want %q", err, got != nil, tt.wantErr)
-				}
+			if !captured(t, err, got != nil, tt.wantErr) {
 				return
-			}
-			if !errors.Is(err, errCaptured) {
-				t.Fatalf("err = %v, want runF reached", err)
 			}
 			if got.IO != f.IO {
 				t.Error("IO is not the Factory's streams")
