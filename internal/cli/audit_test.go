@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/dagster-oidc/dagster-oidc/internal/audit"
-	"github.com/dagster-oidc/dagster-oidc/internal/credentials"
 	"github.com/dagster-oidc/dagster-oidc/internal/sandbox"
 	"github.com/dagster-oidc/dagster-oidc/internal/testutil/syslogtest"
 )
@@ -121,7 +120,7 @@ profiles:
 // auditSessionHash is the session_hash e's trail holds for name.
 func auditSessionHash(t *testing.T, e *testEnv, name string) string {
 	t.Helper()
-	key, err := credentials.AuditKey(e.env["DAGSTER_OIDC_CACHE_DIR"], false)
+	key, err := audit.InstallationKey(e.env["DAGSTER_OIDC_CACHE_DIR"], false)
 	if err != nil {
 		t.Fatalf("audit key: %v", err)
 	}

@@ -32,7 +32,7 @@ func AuditFiles(a config.Audit, stateDir, home string) ([]string, error) {
 func AuditTail(w io.Writer, files []string, n int, matchSession, cacheDir string) error {
 	session := ""
 	if matchSession != "" {
-		key, err := AuditKey(cacheDir, false)
+		key, err := audit.InstallationKey(cacheDir, false)
 		if err != nil {
 			return err
 		}
@@ -63,7 +63,7 @@ type AuditVerifyRequest struct {
 // with the audit key under q.CacheDir. A broken chain is a denial (exit 4);
 // it also returns the number of checkpoints read.
 func AuditVerify(q AuditVerifyRequest) (audit.Report, int, error) {
-	key, err := AuditKey(q.CacheDir, false)
+	key, err := audit.InstallationKey(q.CacheDir, false)
 	if err != nil {
 		return audit.Report{}, 0, err
 	}

@@ -2,15 +2,12 @@ package credentials
 
 import (
 	"errors"
-	"fmt"
-	"net/url"
 	"path/filepath"
 	"strings"
 	"sync"
 
 	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
 	"github.com/dagster-oidc/dagster-oidc/internal/audit"
-	"github.com/dagster-oidc/dagster-oidc/internal/cache"
 	"github.com/dagster-oidc/dagster-oidc/internal/config"
 	"github.com/dagster-oidc/dagster-oidc/internal/exchange/awssts"
 	"github.com/dagster-oidc/dagster-oidc/internal/exchange/gcpsts"
@@ -18,37 +15,6 @@ import (
 	"github.com/dagster-oidc/dagster-oidc/internal/redact"
 	"github.com/dagster-oidc/dagster-oidc/internal/runctx"
 )
-
-// auditKeyName is the file-store key of the installation's audit key.
-const auditKeyName = "audit-hmac-key"
-
-// AuditKeyDir is where the audit key is kept: its own directory, so
-// logout --all clears the cache, not the installation key.
-func AuditKeyDir(cacheDir string) string { return filepath.Join(cacheDir, "audit-key") }
-
-// AuditKey returns the installation's audit key, creating it when create
-// is set.
-func AuditKey(cacheDir string, create bool) ([]byte, error) {
-	keys := cache.FileStore{Dir: AuditKeyDir(cacheDir)}
-	get := func() ([]byte, error) {
-		b, err := keys.Get(auditKeyName)
-		if errors.Is(err, cache.ErrNotFound) {
-			return nil, nil
-		}
-		return b, err
-	}
-	if !create {
-		key, err := get()
-		if err != nil {
-			return nil, fmt.Errorf("could not read the audit key: %w", err)
-		}
-		if len(key) == 0 {
-			return nil, fmt.Errorf("no audit key in %s: the trail is keyed with the key of the installation that wrote it; run this as that user, with its DAGSTER_OIDC_CACHE_DIR", AuditKeyDir(cacheDir))
-		}
-		return key, nil
-	}
-	return audit.LoadOrCreateKey(get, func(b []byte) error { return keys.Set(auditKeyName, b) })
-}
 
 // AuditPath is the audit file of a config, ~/ expanded.
 func AuditPath(a config.Audit, stateDir, home string) string {
@@ -74,41 +40,13 @@ type trail struct {
 	logger *audit.Logger
 }
 
-// sinks builds the sinks of the audit config; key keys the file's chain,
-// and without it there is no file sink. The file sink defaults to
-// $XDG_STATE_HOME/dagster-oidc/audit.jsonl.
-func (t *trail) sinks(key []byte) ([]audit.Sink, error) {
-	a, d := t.cfg, t.deps
-	var sinks []audit.Sink
-	var syslog audit.Sink
-	if a.Syslog != "" {
-		u, err := url.Parse(a.Syslog)
-		if err != nil || (u.Scheme != "tcp" && u.Scheme != "udp") || u.Host == "" {
-			return nil, fmt.Errorf("audit.syslog %q: want tcp://HOST:PORT or udp://HOST:PORT", a.Syslog)
-		}
-		s, err := audit.NewSyslogSink(u.Scheme, u.Host, "dagster-oidc", audit.SyslogOptions{Clock: d.Clock})
-		if err != nil {
-			return nil, fmt.Errorf("audit syslog %s: %w", a.Syslog, err)
-		}
-		syslog = s
+// Setup is the audit config a with its paths resolved under stateDir and
+// home.
+func Setup(a config.Audit, stateDir, home string) audit.Setup {
+	return audit.Setup{
+		File: AuditPath(a, stateDir, home), MaxBytes: a.MaxBytes, Stderr: a.Stderr, Syslog: a.Syslog,
+		Claims: a.Claims, CheckpointEvery: a.CheckpointEvery,
 	}
-	if key != nil { // without it there is no chain to write
-		path := AuditPath(a, d.StateDir, d.Home)
-		fs, err := audit.NewFileSink(path, audit.FileSinkOptions{
-			Key: key, MaxBytes: a.MaxBytes, Clock: d.Clock, Checkpoints: syslog, CheckpointEvery: a.CheckpointEvery,
-		})
-		if err != nil {
-			return nil, fmt.Errorf("audit file %s: %w", path, err)
-		}
-		sinks = append(sinks, fs)
-	}
-	if a.Stderr {
-		sinks = append(sinks, audit.NewWriterSink("stderr", d.Stderr))
-	}
-	if syslog != nil {
-		sinks = append(sinks, syslog)
-	}
-	return sinks, nil
 }
 
 // Logger returns the audit logger, nil when the trail is off or failed to
@@ -118,26 +56,8 @@ func (t *trail) Logger() *audit.Logger {
 		if t.cfg.Disabled {
 			return
 		}
-		stderr := t.deps.Stderr
-		key, err := AuditKey(t.deps.CacheDir, true)
-		if err != nil {
-			key = nil
-			fmt.Fprintf(stderr, "warning: no audit file and no subject hashes: %v; stderr and syslog still get the events\n", err)
-		}
-		sinks, err := t.sinks(key)
-		if err != nil {
-			fmt.Fprintf(stderr, "warning: audit trail unavailable: %v\n", err)
-			return
-		}
-		var reported sync.Map
-		t.logger = audit.New(sinks, audit.Options{
-			Clock: t.deps.Clock, Key: key, AllowClaims: t.cfg.Claims,
-			OnSinkError: func(name string, err error) {
-				if _, dup := reported.LoadOrStore(name, true); !dup {
-					fmt.Fprintf(stderr, "warning: audit sink %s failed (%v); events still go to the other sinks\n", name, err)
-				}
-			},
-		})
+		d := t.deps
+		t.logger = audit.Start(Setup(t.cfg, d.StateDir, d.Home), audit.StartDeps{CacheDir: d.CacheDir, Clock: d.Clock, Stderr: d.Stderr})
 	})
 	return t.logger
 }
