@@ -22,24 +22,38 @@ var flagValues = map[string][]string{
 }
 
 // registerCompletions gives shell completion the values of --profile (the
-// config file's profiles), --flow (the source registry), --role and
-// --service-account (the targets of the profile's rules) and of the
-// enumerated flags above, on every command that has them.
-func registerCompletions(root *cobra.Command, f *Factory, g *globalOptions) {
+// profiles of the file read returns), --flow (the source registry), --role
+// and --service-account (the targets of the rules of the profile that
+// profile names) and of the enumerated flags above, on every command that
+// has them.
+func registerCompletions(root *cobra.Command, read func() (*config.File, error), profile func() string) {
 	_ = root.RegisterFlagCompletionFunc("profile", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
-		cfg, err := g.config(f)
+		cfg, err := read()
 		if err != nil {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
 		return cfg.ProfileNames(), cobra.ShellCompDirectiveNoFileComp
 	})
+	targets := func(of func(*config.Profile) []string) func() []string {
+		return func() []string {
+			cfg, err := read()
+			if err != nil {
+				return nil
+			}
+			p, err := cfg.Profile(profile())
+			if err != nil {
+				return nil
+			}
+			return of(p)
+		}
+	}
 	var walk func(c *cobra.Command)
 	walk = func(c *cobra.Command) {
 		path := strings.TrimPrefix(c.CommandPath(), root.Name()+" ")
 		for name, values := range map[string]func() []string{
 			"flow":            flow.FlowNames,
-			"role":            func() []string { return ruleTargets(f, g, roleTargets) },
-			"service-account": func() []string { return ruleTargets(f, g, serviceAccountTargets) },
+			"role":            targets((*config.Profile).RoleTargets),
+			"service-account": targets((*config.Profile).ServiceAccountTargets),
 		} {
 			if c.LocalFlags().Lookup(name) != nil {
 				_ = c.RegisterFlagCompletionFunc(name, fixedCompletion(values))
@@ -62,47 +76,4 @@ func fixedCompletion(values func() []string) cobra.CompletionFunc {
 	return func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return values(), cobra.ShellCompDirectiveNoFileComp
 	}
-}
-
-// ruleTargets lists what targets returns for the selected profile.
-func ruleTargets(f *Factory, g *globalOptions, targets func(*config.Profile) []string) []string {
-	cfg, err := g.config(f)
-	if err != nil {
-		return nil
-	}
-	p, err := cfg.Profile(g.profileName(f))
-	if err != nil {
-		return nil
-	}
-	return targets(p)
-}
-
-// roleTargets are the role ARNs of the profile's allow rules.
-func roleTargets(p *config.Profile) []string {
-	var out []string
-	if p.AWS != nil {
-		for _, r := range p.AWS.Roles {
-			if !r.Deny && r.RoleARN != "" {
-				out = append(out, r.RoleARN)
-			}
-		}
-	}
-	return out
-}
-
-// serviceAccountTargets are the service accounts of the profile's allow
-// rules, or its plain service_account.
-func serviceAccountTargets(p *config.Profile) []string {
-	var out []string
-	if p.GCP != nil {
-		for _, r := range p.GCP.ServiceAccounts {
-			if !r.Deny && r.ServiceAccount != "" {
-				out = append(out, r.ServiceAccount)
-			}
-		}
-		if len(p.GCP.ServiceAccounts) == 0 && p.GCP.ServiceAccount != "" {
-			out = append(out, p.GCP.ServiceAccount)
-		}
-	}
-	return out
 }

@@ -115,7 +115,7 @@ Stdout carries only the requested output; prompts and logs go to stderr.`,
 		root.CompletionOptions.DisableDefaultCmd = true
 	} else {
 		root.InitDefaultCompletionCmd()
-		registerCompletions(root, f, g)
+		registerCompletions(root, func() (*config.File, error) { return g.config(f) }, func() string { return g.profileName(f) })
 	}
 	refuseUnknownSubcommands(root)
 	return root

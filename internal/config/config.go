@@ -187,3 +187,34 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// RoleTargets are the role ARNs of the profile's allow rules (what --role
+// may name).
+func (p *Profile) RoleTargets() []string {
+	var out []string
+	if p.AWS != nil {
+		for _, r := range p.AWS.Roles {
+			if !r.Deny && r.RoleARN != "" {
+				out = append(out, r.RoleARN)
+			}
+		}
+	}
+	return out
+}
+
+// ServiceAccountTargets are the service accounts of the profile's allow
+// rules, or its plain service_account (what --service-account may name).
+func (p *Profile) ServiceAccountTargets() []string {
+	var out []string
+	if p.GCP != nil {
+		for _, r := range p.GCP.ServiceAccounts {
+			if !r.Deny && r.ServiceAccount != "" {
+				out = append(out, r.ServiceAccount)
+			}
+		}
+		if len(p.GCP.ServiceAccounts) == 0 && p.GCP.ServiceAccount != "" {
+			out = append(out, p.GCP.ServiceAccount)
+		}
+	}
+	return out
+}
