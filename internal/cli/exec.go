@@ -4,9 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"os/exec"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -101,83 +98,19 @@ in flight (perhaps refreshing the login) finishes before the wrapper exits.`,
 	return cmd
 }
 
-func execRun(ctx context.Context, o *ExecOptions) (err error) {
-	st := credentials.NewExecStatus(o.StatusFile)
-	started := false
-	defer func() {
-		if err != nil && !started {
-			code := apperr.ExitCode(err)
-			if ee := (*exitError)(nil); errors.As(err, &ee) {
-				code = ee.code
-			}
-			_ = st.Refused(err, code)
+func execRun(ctx context.Context, o *ExecOptions) error {
+	return credentials.Exec(ctx, credentials.ExecRequest{
+		Child: credentials.ChildRequest{
+			AWS: o.AWS, GCP: o.GCP, AWSMode: o.AWSMode, Role: o.Role, ServiceAccount: o.ServiceAccount,
+			Run: runctx.Parse(o.Args, o.Env), Environ: o.Environ(),
+		},
+		Args: o.Args, Stdin: o.IO.In, Stdout: o.IO.Out, Stderr: o.IO.ErrOut,
+		GracePeriod: o.GracePeriod, StatusFile: o.StatusFile, Executable: o.Executable,
+	}, func() (*credentials.Service, error) {
+		r, err := o.Open(openOptions{})
+		if err != nil {
+			return nil, err
 		}
-	}()
-	// As a shell does: 127 for a command that is not there, 126 for one
-	// that cannot be run; nothing is exchanged for either.
-	if _, err := exec.LookPath(o.Args[0]); err != nil {
-		return startFailure(o, err)
-	}
-	r, err := o.Open(openOptions{})
-	if err != nil {
-		return err
-	}
-	defer r.close()
-	tmp, err := os.MkdirTemp("", "dagster-oidc-exec-")
-	if err != nil {
-		return fmt.Errorf("could not create a private temp directory: %w", err)
-	}
-	defer os.RemoveAll(tmp)
-	exe, err := o.Executable()
-	if err != nil {
-		return fmt.Errorf("could not find this binary's path: %w", err)
-	}
-	// Signals go to the child; the credential endpoint must outlive its
-	// shutdown, so nothing here is cancelled by them.
-	child, err := r.svc.PrepareChild(context.WithoutCancel(ctx), credentials.ChildRequest{
-		AWS: o.AWS, GCP: o.GCP, AWSMode: o.AWSMode, Role: o.Role, ServiceAccount: o.ServiceAccount,
-		Run: runctx.Parse(o.Args, o.Env), Environ: o.Environ(), TempDir: tmp,
-		GCPCommand: r.gcpCommand(exe), Identity: o.StatusFile != "",
+		return r.svc, nil
 	})
-	if child != nil {
-		st.Identity = child.Identity
-	}
-	if err != nil {
-		return err
-	}
-	defer child.Close()
-	var statusErr error
-	code, err := proc.Run(context.WithoutCancel(ctx), proc.Options{
-		Path: o.Args[0], Args: o.Args[1:], Env: child.Env,
-		Stdin: o.IO.In, Stdout: o.IO.Out, Stderr: o.IO.ErrOut,
-		GracePeriod: o.GracePeriod, Warn: o.IO.ErrOut,
-		Started: func(pid int) { started = true; statusErr = st.Running(pid) },
-	})
-	if err != nil {
-		// Found but not startable: an exec format error (no #! line, another
-		// architecture) or a #! interpreter that is not there.
-		return startFailure(o, err)
-	}
-	if statusErr == nil {
-		statusErr = st.Exited(code)
-	}
-	if statusErr != nil {
-		fmt.Fprintf(o.IO.ErrOut, "dagster-oidc: warning: %v\n", statusErr)
-	}
-	if code != 0 {
-		return &exitError{code: code}
-	}
-	return nil
-}
-
-// startFailure reports a child that could not be started as a shell does:
-// exit 127 when the command (or its #! interpreter) is not there, 126 when
-// it is there but cannot be run.
-func startFailure(o *ExecOptions, err error) error {
-	code := 126
-	if errors.Is(err, exec.ErrNotFound) || errors.Is(err, fs.ErrNotExist) {
-		code = 127
-	}
-	fmt.Fprintf(o.IO.ErrOut, "dagster-oidc exec: %s: %v\n", o.Args[0], err)
-	return &exitError{code: code}
 }

@@ -15,17 +15,6 @@ import (
 	"github.com/dagster-oidc/dagster-oidc/internal/runctx"
 )
 
-// Variables Google's client libraries set for an executable-sourced
-// credential (specs.md §2.2). Only `gcp executable` reads them.
-const (
-	gcpEnvAudience         = "GOOGLE_EXTERNAL_ACCOUNT_AUDIENCE"
-	gcpEnvTokenType        = "GOOGLE_EXTERNAL_ACCOUNT_TOKEN_TYPE"
-	gcpEnvInteractive      = "GOOGLE_EXTERNAL_ACCOUNT_INTERACTIVE"
-	gcpEnvOutputFile       = "GOOGLE_EXTERNAL_ACCOUNT_OUTPUT_FILE"
-	gcpEnvImpersonated     = "GOOGLE_EXTERNAL_ACCOUNT_IMPERSONATED_EMAIL"
-	gcpEnvAllowExecutables = "GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES"
-)
-
 func newGCPCmd(f *Factory, g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "gcp",
@@ -81,17 +70,12 @@ func gcpExecutableRun(ctx context.Context, o *GCPExecutableOptions) error {
 }
 
 func gcpExecutable(ctx context.Context, o *GCPExecutableOptions) error {
-	interactive, _ := o.Env(gcpEnvInteractive)
-	r, err := o.Open(openOptions{NoPrompt: interactive != "1"})
+	q, interactive := credentials.ExecutableRequestFrom(o.Env)
+	r, err := o.Open(openOptions{NoPrompt: !interactive})
 	if err != nil {
 		return err
 	}
 	defer r.close()
-	outFile, _ := o.Env(gcpEnvOutputFile)
-	q := credentials.ExecutableRequest{OutputFile: outFile, Run: credentials.RunOf(runctx.Parse(nil, o.Env))}
-	q.Audience, _ = o.Env(gcpEnvAudience)
-	q.TokenType, _ = o.Env(gcpEnvTokenType)
-	q.ImpersonatedEmail, _ = o.Env(gcpEnvImpersonated)
 	res, err := r.svc.Executable(ctx, q)
 	if err != nil {
 		return err
@@ -156,7 +140,7 @@ func gcpConfigRun(ctx context.Context, o *GCPConfigOptions) error {
 	if err != nil {
 		return fmt.Errorf("could not find this binary's path: %w", err)
 	}
-	q.Command = r.gcpCommand(exe)
+	q.Command = r.svc.GCPCommand(exe)
 	data, err := r.svc.ExternalAccount(ctx, q)
 	if err != nil {
 		return err
@@ -169,7 +153,7 @@ func gcpConfigRun(ctx context.Context, o *GCPConfigOptions) error {
 	if err := gcpconfig.Write(path, data); err != nil {
 		return err
 	}
-	fmt.Fprintf(o.IO.ErrOut, "Wrote %s. Use it with:\n  export GOOGLE_APPLICATION_CREDENTIALS=%s %s=1\n", path, path, gcpEnvAllowExecutables)
+	fmt.Fprintf(o.IO.ErrOut, "Wrote %s. Use it with:\n  export GOOGLE_APPLICATION_CREDENTIALS=%s %s=1\n", path, path, credentials.GCPEnvAllowExecutables)
 	return nil
 }
 
@@ -242,9 +226,4 @@ func gcpTokenRun(ctx context.Context, o *GCPTokenOptions) error {
 	return output.GCPAccessToken(o.IO.Out, o.Format, output.GCPToken{
 		AccessToken: res.Entry.AccessToken, Expiry: res.Entry.Expiry, ServiceAccount: res.Entry.ServiceAccount,
 	})
-}
-
-// gcpCommand is `<exe> gcp executable --profile NAME --config ABS`.
-func (r *resolved) gcpCommand(exe string) []string {
-	return []string{exe, "gcp", "executable", "--profile", r.p.Name, "--config", r.configPath()}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/dagster-oidc/dagster-oidc/internal/clock"
+	"github.com/dagster-oidc/dagster-oidc/internal/credentials"
 	"github.com/dagster-oidc/dagster-oidc/internal/output"
 	"github.com/dagster-oidc/dagster-oidc/internal/sandbox"
 	"github.com/dagster-oidc/dagster-oidc/internal/sandbox/gcpfake"
@@ -385,11 +386,11 @@ func TestGCPExecutable(t *testing.T) {
 	}{
 		{name: "no google variables", wantType: output.GCPTokenTypeIDToken},
 		{name: "as google runs it", wantType: output.GCPTokenTypeJWT, env: map[string]string{
-			gcpEnvAudience: gcpTestAudience, gcpEnvTokenType: output.GCPTokenTypeJWT, gcpEnvInteractive: "0"}},
-		{name: "id_token type asked for", wantType: output.GCPTokenTypeIDToken, env: map[string]string{gcpEnvTokenType: output.GCPTokenTypeIDToken}},
-		{name: "audience of another provider", wantCode: 2, env: map[string]string{gcpEnvAudience: gcpTestAudience + "2"},
+			credentials.GCPEnvAudience: gcpTestAudience, credentials.GCPEnvTokenType: output.GCPTokenTypeJWT, credentials.GCPEnvInteractive: "0"}},
+		{name: "id_token type asked for", wantType: output.GCPTokenTypeIDToken, env: map[string]string{credentials.GCPEnvTokenType: output.GCPTokenTypeIDToken}},
+		{name: "audience of another provider", wantCode: 2, env: map[string]string{credentials.GCPEnvAudience: gcpTestAudience + "2"},
 			wantMsg: `the credential configuration's audience "` + gcpTestAudience + `2" is not profile "sandbox"'s gcp.audience "` + gcpTestAudience + `"; write the file again: dagster-oidc gcp config --profile sandbox`},
-		{name: "saml asked for", wantCode: 2, env: map[string]string{gcpEnvTokenType: "urn:ietf:params:oauth:token-type:saml2"},
+		{name: "saml asked for", wantCode: 2, env: map[string]string{credentials.GCPEnvTokenType: "urn:ietf:params:oauth:token-type:saml2"},
 			wantMsg: `unsupported subject token type "urn:ietf:params:oauth:token-type:saml2": dagster-oidc provides OIDC ID tokens; set subject_token_type to urn:ietf:params:oauth:token-type:jwt in the credential configuration`},
 	}
 	for _, tc := range tests {
@@ -441,7 +442,7 @@ func TestGCPExecutableLoginRequired(t *testing.T) {
 			g.clock = clock.Fake(time.Now().Add(time.Hour))
 		}},
 		{name: "interactive asked for without a terminal", setup: func(g *gcpEnv) {
-			g.env[gcpEnvInteractive] = "1"
+			g.env[credentials.GCPEnvInteractive] = "1"
 			g.tty = false
 		}},
 	}
@@ -469,7 +470,7 @@ func TestGCPExecutableOutputFile(t *testing.T) {
 	g := newGCPEnv(t, gcpEndpoints, gcpFakeOptions{})
 	g.login("alice")
 	path := filepath.Join(g.dir, "run", "gcp-subject.json")
-	g.env[gcpEnvOutputFile] = path
+	g.env[credentials.GCPEnvOutputFile] = path
 
 	first, stderr, code := g.run("gcp", "executable")
 	if code != 0 {
@@ -524,7 +525,7 @@ func TestGCPExecutablePolicyGate(t *testing.T) {
           when: "'analysts' in claims.groups"
 `, gcpFakeOptions{})
 	g.login("alice")
-	g.env[gcpEnvImpersonated] = gcpAnalystSA
+	g.env[credentials.GCPEnvImpersonated] = gcpAnalystSA
 	out, _, code := g.run("gcp", "executable")
 	d := gcpDecodeExecutable(t, out)
 	if code != 4 || d.Success || d.Code != "403" || !strings.HasPrefix(d.Message, "no rule grants a target: rule 1 ("+gcpAnalystSA+"): condition false") {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
 	"github.com/dagster-oidc/dagster-oidc/internal/config"
+	"github.com/dagster-oidc/dagster-oidc/internal/credentials"
 	"github.com/dagster-oidc/dagster-oidc/internal/debuglog"
 	"github.com/dagster-oidc/dagster-oidc/internal/env"
 	"github.com/dagster-oidc/dagster-oidc/internal/termsafe"
@@ -194,9 +195,9 @@ func Main(ctx context.Context, f *Factory, args []string) int {
 	if err == nil {
 		return 0
 	}
-	var ee *exitError
+	var ee *credentials.ExitError
 	if errors.As(err, &ee) {
-		return ee.code
+		return ee.Code
 	}
 	if apperr.HintOf(err) == "" && isCobraUsage(err) {
 		err = apperr.Usage(err, "see dagster-oidc --help")
@@ -212,11 +213,6 @@ func Main(ctx context.Context, f *Factory, args []string) int {
 	}
 	return apperr.ExitCode(err)
 }
-
-// exitError carries a child's exit code out of exec.
-type exitError struct{ code int }
-
-func (e *exitError) Error() string { return fmt.Sprintf("command exited with code %d", e.code) }
 
 func isCobraUsage(err error) bool {
 	msg := err.Error()

@@ -101,7 +101,7 @@ func (s *Service) PrepareChild(ctx context.Context, q ChildRequest) (c *Child, e
 			return c, fmt.Errorf("could not write the external_account file: %w", err)
 		}
 		c.Env = proc.SetEnv(c.Env, "GOOGLE_APPLICATION_CREDENTIALS", path)
-		c.Env = proc.SetEnv(c.Env, "GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES", "1")
+		c.Env = proc.SetEnv(c.Env, GCPEnvAllowExecutables, "1")
 		c.Identity.GCP, c.Identity.GCPServiceAccount = true, sa
 	}
 	if q.Identity {

@@ -6,8 +6,10 @@ import (
 	"time"
 
 	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
+	"github.com/dagster-oidc/dagster-oidc/internal/env"
 	"github.com/dagster-oidc/dagster-oidc/internal/output"
 	"github.com/dagster-oidc/dagster-oidc/internal/policy"
+	"github.com/dagster-oidc/dagster-oidc/internal/runctx"
 )
 
 const (
@@ -17,6 +19,17 @@ const (
 	// gcpOutputFileReuse is the least validity an output_file entry needs
 	// to be printed again instead of a fresh token.
 	gcpOutputFileReuse = 30 * time.Second
+)
+
+// Variables Google's client libraries set for an executable-sourced
+// credential (specs.md §2.2), and the one its consumer must set.
+const (
+	GCPEnvAudience         = "GOOGLE_EXTERNAL_ACCOUNT_AUDIENCE"
+	GCPEnvTokenType        = "GOOGLE_EXTERNAL_ACCOUNT_TOKEN_TYPE"
+	GCPEnvInteractive      = "GOOGLE_EXTERNAL_ACCOUNT_INTERACTIVE"
+	GCPEnvOutputFile       = "GOOGLE_EXTERNAL_ACCOUNT_OUTPUT_FILE"
+	GCPEnvImpersonated     = "GOOGLE_EXTERNAL_ACCOUNT_IMPERSONATED_EMAIL"
+	GCPEnvAllowExecutables = "GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES"
 )
 
 // ExecutableRequest is what Google's client libraries tell an
@@ -31,6 +44,17 @@ type ExecutableRequest struct {
 	// ImpersonatedEmail is the service account the configuration names.
 	ImpersonatedEmail string
 	Run               policy.Run
+}
+
+// ExecutableRequestFrom reads the request Google's libraries make through
+// the environment, and the Dagster run context. interactive is true when
+// they allow a login to prompt (GOOGLE_EXTERNAL_ACCOUNT_INTERACTIVE=1).
+func ExecutableRequestFrom(lookup env.Lookup) (q ExecutableRequest, interactive bool) {
+	get := func(k string) string { v, _ := lookup(k); return v }
+	return ExecutableRequest{
+		Audience: get(GCPEnvAudience), TokenType: get(GCPEnvTokenType), OutputFile: get(GCPEnvOutputFile),
+		ImpersonatedEmail: get(GCPEnvImpersonated), Run: RunOf(runctx.Parse(nil, lookup)),
+	}, get(GCPEnvInteractive) == "1"
 }
 
 // Executable returns the executable-sourced response: the output file's

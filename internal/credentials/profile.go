@@ -156,11 +156,19 @@ func (s *Service) revoke(ctx context.Context) (string, error) {
 }
 
 // FlowName is the source in use after --flow and ambient detection.
-func (s *Service) FlowName() string { return s.w.flowName }
+func (s *Service) FlowName() string {
+	if s.w == nil {
+		return ""
+	}
+	return s.w.flowName
+}
 
 // SubjectHash is the audit trail's keyed hash of a subject ("" when the
 // trail is off).
 func (s *Service) SubjectHash(sub, issuer string) string {
+	if s.w == nil {
+		return ""
+	}
 	if l := s.w.trail.Logger(); l != nil && sub != "" {
 		return l.SubjectHash(sub, issuer)
 	}
@@ -173,6 +181,9 @@ func (s *Service) AuditLogger() *audit.Logger { return s.w.trail.Logger() }
 
 // Close flushes the audit trail.
 func (s *Service) Close() {
+	if s.w == nil {
+		return
+	}
 	if err := s.w.trail.close(); err != nil {
 		s.warnf("warning: %v", err)
 	}
