@@ -7,6 +7,7 @@ LDFLAGS := -s -w -X main.version=$(shell git describe --tags --always --dirty 2>
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/dagster-oidc ./cmd/dagster-oidc
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/dagster-oidc-cached ./cmd/dagster-oidc-cached
 	$(GO) build -trimpath -o $(BIN)/dagster-oidc-sandbox ./cmd/dagster-oidc-sandbox
 
 # The demo: a local OpenID provider and STS emulator drive the real binary

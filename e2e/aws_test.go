@@ -208,7 +208,9 @@ func TestAWSConfigureThenAWSCLIAndBoto3UseMinIO(t *testing.T) {
 	}
 	wantLines := []string{
 		"[profile " + awsProfile + "]",
-		"credential_process = " + bin.cli + " aws credential-process --profile sandbox --config " + a.config,
+		// The warm front is installed next to the binary, so the AWS CLI
+		// and boto3 below start it.
+		"credential_process = " + bin.front + " aws credential-process --profile sandbox --config " + a.config,
 		"region = us-east-1",
 	}
 	for _, l := range wantLines {

@@ -27,8 +27,10 @@ import (
 	"github.com/dagster-oidc/dagster-oidc/internal/testutil/syslogtest"
 )
 
-// bin holds the paths of the binaries built once for the whole package.
-var bin struct{ cli, sandbox string }
+// bin holds the paths of the binaries built once for the whole package:
+// the front (cmd/dagster-oidc-cached) sits next to the full binary, as
+// installed.
+var bin struct{ cli, front, sandbox string }
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "dagster-oidc-e2e-")
@@ -37,8 +39,9 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	bin.cli = filepath.Join(dir, "dagster-oidc")
+	bin.front = filepath.Join(dir, "dagster-oidc-cached")
 	bin.sandbox = filepath.Join(dir, "dagster-oidc-sandbox")
-	for out, pkg := range map[string]string{bin.cli: "./cmd/dagster-oidc", bin.sandbox: "./cmd/dagster-oidc-sandbox"} {
+	for out, pkg := range map[string]string{bin.cli: "./cmd/dagster-oidc", bin.front: "./cmd/dagster-oidc-cached", bin.sandbox: "./cmd/dagster-oidc-sandbox"} {
 		cmd := exec.Command("go", "build", "-o", out, pkg)
 		cmd.Dir = ".."
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr

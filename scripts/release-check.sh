@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Checks the release configuration without publishing anything:
 #   1. `goreleaser check` validates goreleaser.yaml;
-#   2. `goreleaser build --snapshot --single-target` builds both binaries for
+#   2. `goreleaser build --snapshot --single-target` builds the three binaries for
 #      the host only (linux/amd64 in CI) into dist/ (gitignored), running the
 #      before hooks (the shell completions);
 #   3. the built dagster-oidc must answer `version` with the injected version,
 #      commit and date.
-# With --full it also runs `goreleaser release --snapshot`: every target (12
-# binaries), the archives, whose content it checks (README, LICENSE,
-# completions, CLI reference, no sandbox in the product archive), and the
+# With --full it also runs `goreleaser release --snapshot`: every target (18
+# binaries), the archives, whose content it checks (both product binaries,
+# README, LICENSE, completions, CLI reference, no sandbox in the product
+# archive), and the
 # checksums file. goreleaser's release command has no --single-target.
 #
 # goreleaser is built once from the Go module proxy and cached outside the
@@ -64,6 +65,10 @@ if [ -z "$bin" ]; then
   exit 1
 fi
 check_version "$bin"
+if [ -z "$(find dist -type f -name dagster-oidc-cached -path "*${goos}_${goarch}*")" ]; then
+  echo "release-check: no dagster-oidc-cached binary under dist/" >&2
+  exit 1
+fi
 for shell in bash zsh fish powershell; do
   if [ ! -s ".cache/completions/dagster-oidc.$shell" ]; then
     echo "release-check: the before hook wrote no $shell completion" >&2
@@ -91,7 +96,7 @@ if [ -z "$archive" ]; then
   exit 1
 fi
 listing=$(tar -tzf "$archive")
-for want in dagster-oidc README.md LICENSE completions/dagster-oidc.bash completions/dagster-oidc.zsh \
+for want in dagster-oidc dagster-oidc-cached README.md LICENSE completions/dagster-oidc.bash completions/dagster-oidc.zsh \
   completions/dagster-oidc.fish completions/dagster-oidc.powershell docs/cli/dagster-oidc.md; do
   if ! grep -qx "$want" <<<"$listing"; then
     echo "release-check: $archive lacks $want" >&2

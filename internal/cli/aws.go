@@ -11,6 +11,7 @@ import (
 	"github.com/dagster-oidc/dagster-oidc/internal/env"
 	"github.com/dagster-oidc/dagster-oidc/internal/output"
 	"github.com/dagster-oidc/dagster-oidc/internal/runctx"
+	"github.com/dagster-oidc/dagster-oidc/internal/warm"
 )
 
 func newAWSCmd(f *Factory, g *globalOptions) *cobra.Command {
@@ -31,12 +32,15 @@ type AWSOptions struct {
 	// CredentialProcess prints credential_process JSON instead of Format.
 	CredentialProcess bool
 	Format            string
+	// Call describes this invocation for the warm front; nil (or a nil
+	// result) saves no record.
+	Call func() *warm.Call
 }
 
 // newAWSCredentialProcessCmd builds `aws credential-process`; runF, when
 // not nil, runs instead of awsPrintRun.
 func newAWSCredentialProcessCmd(f *Factory, g *globalOptions, runF func(context.Context, *AWSOptions) error) *cobra.Command {
-	o := &AWSOptions{IO: f.IO, Env: f.Env, Open: opener(f, g), CredentialProcess: true}
+	o := &AWSOptions{IO: f.IO, Env: f.Env, Open: opener(f, g), CredentialProcess: true, Call: f.call}
 	cmd := &cobra.Command{
 		Use:   "credential-process",
 		Short: "Print credentials as AWS credential_process JSON",
@@ -90,7 +94,8 @@ func awsPrintRun(ctx context.Context, o *AWSOptions) error {
 	defer r.close()
 	run := runctx.Parse(nil, o.Env)
 	prun := credentials.RunOf(run)
-	res, err := r.svc.ServeAWS(ctx, credentials.AWSRequest{Role: o.Role, Run: prun})
+	q := credentials.AWSRequest{Role: o.Role, Run: prun}
+	res, err := r.svc.ServeAWS(ctx, q)
 	if err != nil {
 		return err
 	}
@@ -99,7 +104,14 @@ func awsPrintRun(ctx context.Context, o *AWSOptions) error {
 		SessionToken: res.Entry.SessionToken, Expiration: res.Entry.Expiration,
 	}
 	if o.CredentialProcess {
-		return output.CredentialProcess(o.IO.Out, c)
+		if err := output.CredentialProcess(o.IO.Out, c); err != nil {
+			return err
+		}
+		if call := o.Call(); call != nil {
+			// Without a record the front runs this binary: slower, not wrong.
+			_ = r.svc.RememberAWS(*call, q)
+		}
+		return nil
 	}
 	return output.AWSEnv(o.IO.Out, o.Format, c, r.p.AWS.Region)
 }

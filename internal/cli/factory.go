@@ -15,6 +15,7 @@ import (
 	"github.com/dagster-oidc/dagster-oidc/internal/credentials"
 	"github.com/dagster-oidc/dagster-oidc/internal/debuglog"
 	"github.com/dagster-oidc/dagster-oidc/internal/env"
+	"github.com/dagster-oidc/dagster-oidc/internal/warm"
 )
 
 // IOStreams are the process's standard streams and what is known about them.
@@ -62,6 +63,11 @@ type Factory struct {
 	// Debug receives the -v / DAGSTER_OIDC_VERBOSE=1 lines on stderr; nil
 	// is off. The root command sets it.
 	Debug *debuglog.Logger
+	// Args are the command line's arguments; Main sets them.
+	Args []string
+	// WarmCall describes this invocation with args for the warm front's
+	// record (internal/warm); nil saves no record.
+	WarmCall func(args []string) *warm.Call
 }
 
 // deps are the side effects of the use cases.
@@ -95,3 +101,11 @@ func (f *Factory) StateDir() string { return f.Env.StateDir() }
 
 // home is $HOME, else the OS's idea of it.
 func (f *Factory) home() string { return f.Env.Home() }
+
+// call is this invocation for the warm front's record, nil without one.
+func (f *Factory) call() *warm.Call {
+	if f.WarmCall == nil {
+		return nil
+	}
+	return f.WarmCall(f.Args)
+}

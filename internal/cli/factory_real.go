@@ -13,6 +13,7 @@ import (
 	"github.com/dagster-oidc/dagster-oidc/internal/cache"
 	"github.com/dagster-oidc/dagster-oidc/internal/clock"
 	"github.com/dagster-oidc/dagster-oidc/internal/env"
+	"github.com/dagster-oidc/dagster-oidc/internal/warm"
 )
 
 // NewFactory builds the production dependencies.
@@ -41,6 +42,24 @@ func NewFactory(b BuildInfo) *Factory {
 		Stat:           os.Stat,
 		Build:          b,
 		KeyringTimeout: 3 * time.Second,
+		WarmCall:       func(args []string) *warm.Call { return realCall(b, args) },
+	}
+}
+
+// realCall is this process's invocation with args, nil when its binary or
+// working directory cannot be told.
+func realCall(b BuildInfo, args []string) *warm.Call {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		return nil
+	}
+	return &warm.Call{
+		Version: warm.Version(b.Version, b.Commit, b.Date), Full: warm.FileID(exe),
+		UID: os.Getuid(), Dir: dir, Args: args, Environ: os.Environ(),
 	}
 }
 

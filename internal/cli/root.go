@@ -184,6 +184,7 @@ func targetCommand(args []string) string {
 // Main runs the command line and returns the process exit code. It prints
 // each error once, as "error: ..." plus the hint on the next line.
 func Main(ctx context.Context, f *Factory, args []string) int {
+	f.Args = args
 	err := f.Env.Check()
 	if err != nil {
 		err = apperr.Usage(err, "fix or unset the variable")

@@ -456,3 +456,6 @@ func (f *File) Profile(name string) (*Profile, error) {
 
 // Line returns the line of a dotted key, for messages about it (0 if unknown).
 func (f *File) Line(key string) int { return f.line(key) }
+
+// Data is the file's content as it was loaded and validated.
+func (f *File) Data() []byte { return f.data }

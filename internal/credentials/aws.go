@@ -19,6 +19,7 @@ import (
 	"github.com/dagster-oidc/dagster-oidc/internal/policy"
 	"github.com/dagster-oidc/dagster-oidc/internal/session"
 	"github.com/dagster-oidc/dagster-oidc/internal/shellquote"
+	"github.com/dagster-oidc/dagster-oidc/internal/warm"
 )
 
 // AWSRequest says which AWS credentials a caller wants.
@@ -166,6 +167,16 @@ func (s *Service) sessionName(claims *flow.Claims, run policy.Run) string {
 	return name
 }
 
+// credentialHook is the program credential_process should start: the warm
+// front (internal/warm) when it is installed next to exe, else exe.
+func (s *Service) credentialHook(exe string) string {
+	front := filepath.Join(filepath.Dir(exe), warm.FrontName+filepath.Ext(exe))
+	if fi, err := s.w.deps.Stat(front); err == nil && fi.Mode().IsRegular() {
+		return front
+	}
+	return exe
+}
+
 // AWSConfigureRequest says which AWS config profile to write.
 type AWSConfigureRequest struct {
 	// Executable and ConfigPath are this binary and the profiles file, as
@@ -194,7 +205,7 @@ func (s *Service) ConfigureAWS(q AWSConfigureRequest) (*AWSConfigured, error) {
 		return nil, err
 	}
 	p := s.Profile
-	args := []string{shellquote.Arg(q.Executable), "aws", "credential-process", "--profile", shellquote.Arg(p.Name), "--config", shellquote.Arg(q.ConfigPath)}
+	args := []string{shellquote.Arg(s.credentialHook(q.Executable)), "aws", "credential-process", "--profile", shellquote.Arg(p.Name), "--config", shellquote.Arg(q.ConfigPath)}
 	if q.Role != "" {
 		args = append(args, "--role", shellquote.Arg(q.Role))
 	}

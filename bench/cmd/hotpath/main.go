@@ -19,12 +19,14 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"syscall"
 )
 
 // options are the command-line flags.
 type options struct {
 	CLI        string
+	Front      string
 	Compare    string
 	Baseline   string
 	LinkOnly   string
@@ -71,6 +73,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs := flag.NewFlagSet("hotpath", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.CLI, "cli", "bin/dagster-oidc", "the dagster-oidc binary")
+	fs.StringVar(&o.Front, "front", "bin/dagster-oidc-cached", "the warm front (cmd/dagster-oidc-cached), next to --cli; \"\" to leave it out")
 	fs.StringVar(&o.Compare, "compare", "", "another dagster-oidc binary (e.g. built from an older commit) timed in the same paired runs, with its own audit log")
 	fs.StringVar(&o.Baseline, "baseline", "bin/bench-baseline", "the baseline binary (bench/baseline)")
 	fs.StringVar(&o.LinkOnly, "linkonly", "bin/bench-linkonly", "the link-only floor (bench/linkonly); \"\" to leave it out")
@@ -112,8 +115,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		return res.print(stdout, o.InitTop)
 	}
-	for _, p := range []*string{&o.CLI, &o.Baseline, &o.LinkOnly, &o.Minimal, &o.Compare} {
-		if *p == "" && (p == &o.LinkOnly || p == &o.Minimal || p == &o.Compare) {
+	for _, p := range []*string{&o.CLI, &o.Front, &o.Baseline, &o.LinkOnly, &o.Minimal, &o.Compare} {
+		if *p == "" && (p == &o.Front || p == &o.LinkOnly || p == &o.Minimal || p == &o.Compare) {
 			continue
 		}
 		if *p, err = absExisting(*p); err != nil {
@@ -134,6 +137,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	cli := cliTargets(o.CLI)
 	targets := append([]target{{Name: baselineName, Argv: []string{o.Baseline, w.DataFile}}}, cli...)
+	checked := cli
+	if o.Front != "" {
+		front := target{Name: frontName, Argv: []string{o.Front, "aws", "credential-process"}}
+		targets = append(targets, front)
+		checked = append(slices.Clone(cli), front)
+	}
 	if o.LinkOnly != "" {
 		targets = append(targets, target{Name: linkOnlyName, Argv: []string{o.LinkOnly, w.DataFile}})
 	}
@@ -150,8 +159,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	res := &results{Machine: m, Cache: o.Cache, WarmRequests: w.WarmRequests}
 	fmt.Fprintln(stderr, "hotpath: sandbox stopped; checking that the warm path makes no connection...")
-	if res.Connects, err = countConnects(ctx, w.Env, cli); err != nil {
+	if res.Connects, err = countConnects(ctx, w.Env, checked); err != nil {
 		return err
+	}
+	if o.Front != "" {
+		if res.FrontExecs, err = countFrontExecs(ctx, w.Env, targets[len(cli)+1].Argv); err != nil {
+			return err
+		}
 	}
 	fmt.Fprintf(stderr, "hotpath: %d paired runs (baseline, command) per command...\n", o.Pairs)
 	if res.Paired, err = timePaired(ctx, o, w.Env, targets[0], targets[1:]); err != nil {
@@ -189,6 +203,9 @@ const (
 	// versionName is the product binary doing no credential work: its
 	// start-up, cobra, and printing one line.
 	versionName = "dagster-oidc version (start-up, no credential work)"
+	// frontName is the warm front answering from its record and the cache
+	// alone (cmd/dagster-oidc-cached).
+	frontName = "dagster-oidc-cached aws credential-process (the warm front)"
 	// minimalName is bench/minimal: the warm path's work in a binary that
 	// links nothing else, a lower bound for a separate helper.
 	minimalName = "warm-path-only lower bound (bench/minimal)"

@@ -33,7 +33,7 @@ func countConnects(ctx context.Context, env []string, targets []target) ([]conne
 			out[i].Note = "strace not found; the stopped sandbox is the proof"
 			continue
 		}
-		calls, err := straceConnects(ctx, strace, env, t.Argv)
+		calls, err := straceCalls(ctx, strace, "connect", env, t.Argv)
 		if err != nil {
 			return nil, fmt.Errorf("%s under strace: %w", t.Name, err)
 		}
@@ -42,14 +42,34 @@ func countConnects(ctx context.Context, env []string, targets []target) ([]conne
 	return out, nil
 }
 
-func straceConnects(ctx context.Context, strace string, env, argv []string) ([]string, error) {
+// countFrontExecs runs the front once under strace and returns its
+// execve(2) calls, failing unless there is exactly one (its own start): a
+// second is the full binary, and the front's row would time that instead.
+// Without strace it returns -1.
+func countFrontExecs(ctx context.Context, env, argv []string) (int, error) {
+	strace, err := exec.LookPath("strace")
+	if err != nil {
+		return -1, nil
+	}
+	calls, err := straceCalls(ctx, strace, "execve", env, argv)
+	if err != nil {
+		return 0, fmt.Errorf("the front under strace: %w", err)
+	}
+	if len(calls) != 1 {
+		return 0, fmt.Errorf("the front made %d execve calls, want 1: it ran the full binary instead of answering from its record:\n%s", len(calls), strings.Join(calls, "\n"))
+	}
+	return 1, nil
+}
+
+// straceCalls runs argv under strace -f and returns its lines of syscall.
+func straceCalls(ctx context.Context, strace, syscall string, env, argv []string) ([]string, error) {
 	dir, err := os.MkdirTemp("", "hotpath-strace-")
 	if err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
 	log := filepath.Join(dir, "trace")
-	args := append([]string{"-f", "-qq", "-e", "trace=connect", "-o", log}, argv...)
+	args := append([]string{"-f", "-qq", "-e", "trace=" + syscall, "-o", log}, argv...)
 	cmd := exec.CommandContext(ctx, strace, args...)
 	cmd.Env = env
 	cmd.Stdout = io.Discard
@@ -62,14 +82,14 @@ func straceConnects(ctx context.Context, strace string, env, argv []string) ([]s
 	if err != nil {
 		return nil, err
 	}
-	return parseConnects(string(data)), nil
+	return parseCalls(string(data), syscall), nil
 }
 
-// parseConnects returns strace's connect( lines.
-func parseConnects(trace string) []string {
+// parseCalls returns strace's lines of syscall.
+func parseCalls(trace, syscall string) []string {
 	var calls []string
 	for _, line := range strings.Split(trace, "\n") {
-		if strings.Contains(line, "connect(") {
+		if strings.Contains(line, syscall+"(") {
 			calls = append(calls, strings.TrimSpace(line))
 		}
 	}

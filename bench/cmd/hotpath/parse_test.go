@@ -66,16 +66,21 @@ func TestParseHyperfine(t *testing.T) {
 	}
 }
 
-func TestParseConnects(t *testing.T) {
+func TestParseCalls(t *testing.T) {
 	trace := "123 openat(AT_FDCWD, \"/etc/hosts\", O_RDONLY) = 3\n" +
+		"123 execve(\"/bin/dagster-oidc-cached\", [\"dagster-oidc-cached\"], 0x7ffd /* 9 vars */) = 0\n" +
 		"124 connect(3, {sa_family=AF_INET, sin_port=htons(443)}, 16) = -1 EINPROGRESS\n" +
 		"124 +++ exited with 0 +++\n"
-	got := parseConnects(trace)
-	if len(got) != 1 || !strings.Contains(got[0], "AF_INET") {
-		t.Errorf("parseConnects = %q, want the one connect line", got)
-	}
-	if got := parseConnects(""); len(got) != 0 {
-		t.Errorf("parseConnects(\"\") = %q", got)
+	for _, c := range []struct {
+		syscall, want string
+	}{{"connect", "AF_INET"}, {"execve", "dagster-oidc-cached"}} {
+		got := parseCalls(trace, c.syscall)
+		if len(got) != 1 || !strings.Contains(got[0], c.want) {
+			t.Errorf("parseCalls(%s) = %q, want the one %s line", c.syscall, got, c.syscall)
+		}
+		if got := parseCalls("", c.syscall); len(got) != 0 {
+			t.Errorf("parseCalls(\"\", %s) = %q", c.syscall, got)
+		}
 	}
 }
 

@@ -13,14 +13,17 @@ import (
 
 // results is everything one benchmark run measured.
 type results struct {
-	Machine      machine     `json:"machine"`
-	Cache        string      `json:"cache"`
-	WarmRequests int         `json:"warm_requests"`
-	Connects     []connects  `json:"connects"`
-	Paired       *pairedRun  `json:"paired"`
-	Timing       []timing    `json:"timing,omitempty"`
-	RSS          []rss       `json:"rss"`
-	Init         *initReport `json:"init,omitempty"`
+	Machine      machine    `json:"machine"`
+	Cache        string     `json:"cache"`
+	WarmRequests int        `json:"warm_requests"`
+	Connects     []connects `json:"connects"`
+	// FrontExecs is the front's execve(2) calls under strace: 1 when it
+	// answered alone, -1 when strace was missing, 0 without a front.
+	FrontExecs int         `json:"front_execs,omitempty"`
+	Paired     *pairedRun  `json:"paired"`
+	Timing     []timing    `json:"timing,omitempty"`
+	RSS        []rss       `json:"rss"`
+	Init       *initReport `json:"init,omitempty"`
 }
 
 // mean of xs; 0 for none.
@@ -114,6 +117,12 @@ func (r *results) print(w io.Writer, top int) error {
 		for _, call := range c.Calls {
 			fmt.Fprintf(&b, "\n    %s", call)
 		}
+	}
+	switch r.FrontExecs {
+	case 1:
+		b.WriteString(" The warm front answered alone: 1 execve(2) call under strace, its own.")
+	case -1:
+		b.WriteString(" The warm front's execve(2) calls were not counted (no strace).")
 	}
 	b.WriteString("\n")
 	if in := r.Init; in != nil {

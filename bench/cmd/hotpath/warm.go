@@ -134,6 +134,11 @@ func warm(ctx context.Context, o options) (*workspace, error) {
 			}
 		}
 	}
+	if o.Front != "" { // the full binary left its record; the front reads it
+		if _, err := runCLI(ctx, o.Front, w.Env, "aws", "credential-process"); err != nil {
+			return nil, err
+		}
+	}
 	entries, err := filepath.Glob(filepath.Join(home, "cache", "aws.*.entry"))
 	if err != nil || len(entries) != 1 {
 		return nil, fmt.Errorf("want one cached AWS entry in the file store, found %d", len(entries))

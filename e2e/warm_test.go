@@ -1,0 +1,134 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestWarmFrontServesTheSameCallAndRunsTheFullBinaryOtherwise drives
+// dagster-oidc-cached against the sandbox and MinIO's STS: the first call
+// runs the full binary (one exchange, one record), a repeated call is
+// answered by the front alone (proved by the full binary no longer being
+// executable), and every change that could change the answer makes the
+// front run the full binary again. The trail the two binaries write
+// together verifies with its syslog checkpoints when the world ends.
+func TestWarmFrontServesTheSameCallAndRunsTheFullBinaryOtherwise(t *testing.T) {
+	a := newAWSWorld(t)
+	a.login("alice")
+	// A private copy of both binaries, so that taking the full one's
+	// execute bit away touches no other test.
+	dir := t.TempDir()
+	full, front := filepath.Join(dir, "dagster-oidc"), filepath.Join(dir, "dagster-oidc-cached")
+	for src, dst := range map[string]string{bin.cli: full, bin.front: front} {
+		b, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(dst, b, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	call := func(env map[string]string) (string, string, int) {
+		t.Helper()
+		out, stderr, code := a.tool(env, front, "aws", "credential-process")
+		ledger.addOutput(t.Name()+": dagster-oidc-cached (stdout)", out, true)
+		ledger.addOutput(t.Name()+": dagster-oidc-cached (stderr)", stderr, false)
+		return out, stderr, code
+	}
+
+	first, stderr, code := call(nil)
+	if code != 0 {
+		t.Fatalf("first call through the front: exit %d\n%s", code, stderr)
+	}
+	creds := decodeProcessCredentials(t, first)
+	a.wantSTSCalls(1, "after the first call")
+	records, err := os.ReadDir(filepath.Join(a.env["DAGSTER_OIDC_CACHE_DIR"], "warm"))
+	if err != nil || len(records) != 1 {
+		t.Fatalf("the full binary left %d records (%v), want 1", len(records), err)
+	}
+
+	if err := os.Chmod(full, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	again, stderr, code := call(nil)
+	if code != 0 || stderr != "" {
+		t.Fatalf("repeated call with the full binary not executable: exit %d, stderr %q; want the front to answer alone", code, stderr)
+	}
+	if again != first {
+		t.Errorf("the front printed\n%s\nthe full binary\n%s", again, first)
+	}
+
+	for _, c := range []struct {
+		name string
+		env  map[string]string
+		edit func()
+	}{
+		{name: "another Dagster run", env: map[string]string{"DAGSTER_RUN_ID": "0a1b2c3d-other"}},
+		{name: "another profile variable", env: map[string]string{"DAGSTER_OIDC_PROFILE": "sandbox"}},
+		{name: "the profiles file edited", edit: func() {
+			f, err := os.OpenFile(a.config, os.O_APPEND|os.O_WRONLY, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			if _, err := f.WriteString("# edited\n"); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	} {
+		if c.edit != nil {
+			c.edit()
+		}
+		if _, stderr, code := call(c.env); code == 0 || !strings.Contains(stderr, "could not run "+full) {
+			t.Errorf("%s: exit %d, stderr %q; want the front to run the full binary", c.name, code, stderr)
+		}
+	}
+
+	if err := os.Chmod(full, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out, stderr, code := call(nil)
+	if code != 0 {
+		t.Fatalf("after the profiles file changed: exit %d\n%s", code, stderr)
+	}
+	if got := decodeProcessCredentials(t, out); got.AccessKeyId != creds.AccessKeyId {
+		t.Errorf("the full binary exchanged again (%s, was %s): the cached credentials still had their life", got.AccessKeyId, creds.AccessKeyId)
+	}
+	a.wantSTSCalls(1, "after every call")
+
+	// The audit lines of the full binary and of the front say the same.
+	served := servedLines(t, filepath.Join(a.dir, "state", "audit.jsonl"))
+	if len(served) != 3 {
+		t.Fatalf("%d credential_served lines, want 3 (full binary, front, full binary)", len(served))
+	}
+	for _, k := range []string{"event", "outcome", "profile", "source", "issuer", "role", "session_hash", "credential_expiry"} {
+		if served[1][k] == nil || served[1][k] != served[0][k] || served[2][k] != served[0][k] {
+			t.Errorf("audit %s: full %v, front %v, full %v", k, served[0][k], served[1][k], served[2][k])
+		}
+	}
+}
+
+// servedLines are the credential_served lines of the audit file at path.
+func servedLines(t *testing.T, path string) []map[string]any {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []map[string]any
+	for _, l := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("audit line is not JSON: %v", err)
+		}
+		if m["event"] == "credential_served" {
+			out = append(out, m)
+		}
+	}
+	return out
+}

@@ -1,0 +1,187 @@
+// Package warm lets the lean front binary (cmd/dagster-oidc-cached) answer
+// a repeated `aws credential-process` call from the cache without starting
+// the full binary, whose start-up alone costs more than the whole warm call
+// (docs/performance.md).
+//
+// After the full binary has served a call, it saves a [Record] under a
+// [Call]'s fingerprint: the arguments, the environment, the working
+// directory, the user and both binaries' identities. The front serves the
+// same call again only while the record, the profiles file it was made from
+// (by SHA-256) and the cached credentials all check out, and writes the same
+// audit line the full binary would; anything else runs the full binary.
+// Nothing here touches the network except a configured syslog sink.
+package warm
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/dagster-oidc/dagster-oidc/internal/audit"
+	"github.com/dagster-oidc/dagster-oidc/internal/cache"
+)
+
+// FrontName is the front binary's file name; it runs the full binary of
+// the same directory.
+const FrontName = "dagster-oidc-cached"
+
+// kind is the cache kind of a record.
+const kind = "warm"
+
+// maxAge is how long an unused record is kept: STS credentials last at most
+// 12 hours, so an older record serves nothing that is not re-exchanged.
+const maxAge = 12 * time.Hour
+
+// Call is one invocation, as far as what it prints can depend on it.
+type Call struct {
+	// Version is the running binary's version string.
+	Version string
+	// Full identifies the full binary's file (its size and modification
+	// time), so a record made by one build is never served for another.
+	Full string
+	// UID is the user; Dir the working directory.
+	UID int
+	Dir string
+	// Args are the arguments after the program name; Environ the whole
+	// environment.
+	Args    []string
+	Environ []string
+}
+
+// FileID is the identity of the file at path for [Call.Full]: its size and
+// modification time ("" when it cannot be read).
+func FileID(path string) string {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return ""
+	}
+	return strconv.FormatInt(fi.Size(), 10) + "@" + strconv.FormatInt(fi.ModTime().UnixNano(), 10)
+}
+
+// Fingerprint names c: a SHA-256 over every field, each length-prefixed,
+// the environment sorted. Two calls with the same fingerprint print the same
+// document from the same cache.
+func (c Call) Fingerprint() string {
+	h := sha256.New()
+	put := func(s string) {
+		var n [8]byte
+		binary.BigEndian.PutUint64(n[:], uint64(len(s)))
+		h.Write(n[:])
+		h.Write([]byte(s))
+	}
+	put("dagster-oidc warm call v1")
+	put(c.Version)
+	put(c.Full)
+	put(strconv.Itoa(c.UID))
+	put(c.Dir)
+	put(strconv.Itoa(len(c.Args)))
+	for _, a := range c.Args {
+		put(a)
+	}
+	env := slices.Clone(c.Environ)
+	slices.Sort(env)
+	put(strconv.Itoa(len(env)))
+	for _, e := range env {
+		put(e)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// Record is what the full binary served for a call: where the credentials
+// are cached and what the audit line says.
+type Record struct {
+	// Config is the profiles file's absolute path; ConfigSHA256 the hex
+	// SHA-256 of the bytes the full binary loaded and validated.
+	Config       string `json:"config"`
+	ConfigSHA256 string `json:"config_sha256"`
+	// Key is the cache key of the profile's AWS credentials document, Slot
+	// the entry of this call in it, Margin the profile's aws.refresh_margin.
+	Key    string        `json:"key"`
+	Slot   string        `json:"slot"`
+	Margin time.Duration `json:"margin"`
+	// Audit is the trail's set-up; nil when audit.disabled is set.
+	Audit *audit.Setup `json:"audit,omitempty"`
+	// Event holds the audit line's fields that come from the profile and
+	// the run.
+	Event Event `json:"event"`
+}
+
+// Event is the part of the credential_served audit line a record fixes.
+type Event struct {
+	Profile     string `json:"profile"`
+	Environment string `json:"environment,omitempty"`
+	Source      string `json:"source,omitempty"`
+	Issuer      string `json:"issuer,omitempty"`
+	RunID       string `json:"run_id,omitempty"`
+	JobName     string `json:"job_name,omitempty"`
+}
+
+// store is the file store of records under the cache directory.
+func store(cacheDir string) cache.FileStore {
+	return cache.FileStore{Dir: filepath.Join(cacheDir, "warm")}
+}
+
+// Load returns the record saved for fingerprint fp; ok is false when there
+// is none, or when it fails the store's trust and integrity checks.
+func Load(cacheDir, fp string) (rec Record, ok bool) {
+	data, err := store(cacheDir).Get(fp)
+	if err != nil || cache.Decode(data, kind, &rec) != nil {
+		return Record{}, false
+	}
+	return rec, true
+}
+
+// Save stores rec under fp unless the same record is there already; a new
+// record also removes the records unused for longer than any credentials
+// last. now is the injected clock's time.
+func Save(cacheDir, fp string, rec Record, now time.Time) error {
+	if old, ok := Load(cacheDir, fp); ok && equal(old, rec) {
+		return nil
+	}
+	data, err := cache.Encode(kind, rec)
+	if err != nil {
+		return err
+	}
+	s := store(cacheDir)
+	if err := s.Set(fp, data); err != nil {
+		return err
+	}
+	return prune(s.Dir, now)
+}
+
+func equal(a, b Record) bool {
+	x, err1 := cache.Encode(kind, a)
+	y, err2 := cache.Encode(kind, b)
+	return err1 == nil && err2 == nil && string(x) == string(y)
+}
+
+// prune removes the records of dir not written for maxAge.
+func prune(dir string, now time.Time) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, e := range entries {
+		fi, err := e.Info()
+		if err != nil || !fi.Mode().IsRegular() || now.Sub(fi.ModTime()) < maxAge {
+			continue
+		}
+		if err := os.Remove(filepath.Join(dir, e.Name())); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Version is the version string of a build for [Call.Version], from what
+// the linker set in its main package.
+func Version(version, commit, date string) string {
+	return version + "\x00" + commit + "\x00" + date
+}

@@ -1,0 +1,266 @@
+package warm
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dagster-oidc/dagster-oidc/internal/audit"
+	"github.com/dagster-oidc/dagster-oidc/internal/cache"
+	"github.com/dagster-oidc/dagster-oidc/internal/clock"
+)
+
+var now = time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+
+// fixture is a cache directory holding a record for call, the profiles
+// file it names and a credentials document with one entry in its slot.
+type fixture struct {
+	t        *testing.T
+	dir      string
+	cacheDir string
+	call     Call
+	rec      Record
+	entry    cache.AWSEntry
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	dir := t.TempDir()
+	f := &fixture{t: t, dir: dir, cacheDir: filepath.Join(dir, "cache")}
+	config := filepath.Join(dir, "config.yaml")
+	data := []byte("profiles:\n  dev: {}\n")
+	if err := os.WriteFile(config, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(data)
+	f.call = Call{Version: Version("1.2.3", "abc", "2026-12-01"), Full: "123@456", UID: 1000, Dir: dir,
+		Args: []string{"aws", "credential-process", "--profile", "dev"}, Environ: []string{"HOME=" + dir, "DAGSTER_RUN_ID=r1"}}
+	f.rec = Record{
+		Config: config, ConfigSHA256: hex.EncodeToString(sum[:]), Key: "aws/dev", Slot: "role\x00job\x00r1\x00abcd",
+		Margin: 5 * time.Minute, Audit: &audit.Setup{File: filepath.Join(dir, "audit.jsonl")},
+		Event: Event{Profile: "dev", Environment: "prod", Source: "device", Issuer: "https://idp.example", RunID: "r1", JobName: "job"},
+	}
+	f.entry = cache.AWSEntry{AccessKeyID: "AKIAEXAMPLE", SecretAccessKey: "secret", SessionToken: "session",
+		Expiration: now.Add(time.Hour), RoleARN: "arn:aws:iam::123456789012:role/etl", SessionName: "alice-r1"}
+	if err := Save(f.cacheDir, f.call.Fingerprint(), f.rec, now); err != nil {
+		t.Fatal(err)
+	}
+	f.writeDoc(map[string]cache.AWSEntry{f.rec.Slot: f.entry})
+	return f
+}
+
+func (f *fixture) writeDoc(entries map[string]cache.AWSEntry) {
+	f.t.Helper()
+	data, err := cache.Encode(cache.KindAWS, awsDocument{Entries: entries})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if err := (cache.FileStore{Dir: f.cacheDir}).Set(f.rec.Key, data); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+func (f *fixture) serve(at time.Time) (bool, string, string) {
+	f.t.Helper()
+	var out, errOut bytes.Buffer
+	served, err := Serve(f.call, Deps{CacheDir: f.cacheDir, Clock: clock.Fake(at), Stdout: &out, Stderr: &errOut})
+	if err != nil {
+		f.t.Fatalf("Serve: %v", err)
+	}
+	return served, out.String(), errOut.String()
+}
+
+func TestServeWritesTheDocumentAndTheAuditLine(t *testing.T) {
+	f := newFixture(t)
+	served, out, stderr := f.serve(now)
+	if !served || stderr != "" {
+		t.Fatalf("served %t, stderr %q; want served and no warning", served, stderr)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatalf("not JSON: %v: %q", err, out)
+	}
+	want := map[string]any{"Version": 1.0, "AccessKeyId": "AKIAEXAMPLE", "SecretAccessKey": "secret", "SessionToken": "session", "Expiration": "2026-12-01T13:00:00Z"}
+	for k, v := range want {
+		if doc[k] != v {
+			t.Errorf("%s = %v, want %v", k, doc[k], v)
+		}
+	}
+	if len(doc) != len(want) {
+		t.Errorf("document has %d fields, want %d: %q", len(doc), len(want), out)
+	}
+	lines := auditLines(t, f.rec.Audit.File)
+	last := lines[len(lines)-1]
+	for k, v := range map[string]string{"event": "credential_served", "outcome": "ok", "profile": "dev", "environment": "prod", "source": "device",
+		"issuer": "https://idp.example", "role": f.entry.RoleARN, "run_id": "r1", "job_name": "job"} {
+		if last[k] != v {
+			t.Errorf("audit %s = %v, want %q", k, last[k], v)
+		}
+	}
+	if last["session_hash"] == nil || strings.Contains(strings.Join(rawLines(t, f.rec.Audit.File), ""), "alice-r1") {
+		t.Errorf("the session name must be written as session_hash only: %v", last)
+	}
+	key, err := audit.InstallationKey(f.cacheDir, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := os.Open(f.rec.Audit.File)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if _, err := audit.Verify(key, []audit.TrailFile{{Name: f.rec.Audit.File, R: r}}, nil); err != nil {
+		t.Errorf("the front's trail does not verify: %v", err)
+	}
+}
+
+func TestServeRefusesWhatTheFullBinaryWouldNotServeUnchanged(t *testing.T) {
+	cases := []struct {
+		name   string
+		change func(f *fixture)
+		at     time.Time
+	}{
+		{"another argument", func(f *fixture) { f.call.Args = append(f.call.Args, "--role", "x") }, now},
+		{"another environment", func(f *fixture) { f.call.Environ = append(f.call.Environ, "DAGSTER_OIDC_PROFILE=prod") }, now},
+		{"another working directory", func(f *fixture) { f.call.Dir = "/" }, now},
+		{"another build", func(f *fixture) { f.call.Version = Version("1.2.4", "abd", "2026-12-02") }, now},
+		{"another full binary", func(f *fixture) { f.call.Full = "124@456" }, now},
+		{"another user", func(f *fixture) { f.call.UID = 1001 }, now},
+		{"the profiles file edited", func(f *fixture) {
+			if err := os.WriteFile(f.rec.Config, []byte("profiles:\n  dev: {flow: device}\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}, now},
+		{"the profiles file removed", func(f *fixture) { os.Remove(f.rec.Config) }, now},
+		{"no credentials document (logout)", func(f *fixture) {
+			if err := (cache.FileStore{Dir: f.cacheDir}).Delete(f.rec.Key); err != nil {
+				t.Fatal(err)
+			}
+		}, now},
+		{"no entry in the slot", func(f *fixture) { f.writeDoc(map[string]cache.AWSEntry{"other": f.entry}) }, now},
+		{"credentials within the margin", func(f *fixture) {}, now.Add(55 * time.Minute)},
+		{"credentials expired", func(f *fixture) {}, now.Add(2 * time.Hour)},
+		{"a record another user could have written", func(f *fixture) {
+			if err := os.Chmod(filepath.Join(f.cacheDir, "warm"), 0o777); err != nil {
+				t.Fatal(err)
+			}
+		}, now},
+		{"a tampered record", func(f *fixture) {
+			entries, _ := os.ReadDir(filepath.Join(f.cacheDir, "warm"))
+			for _, e := range entries {
+				p := filepath.Join(f.cacheDir, "warm", e.Name())
+				b, err := os.ReadFile(p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				b[len(b)/2] ^= 1
+				if err := os.WriteFile(p, b, 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}, now},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFixture(t)
+			c.change(f)
+			served, out, _ := f.serve(c.at)
+			if served || out != "" {
+				t.Errorf("served %t, stdout %q; want the full binary to run", served, out)
+			}
+			if _, err := os.Stat(f.rec.Audit.File); err == nil {
+				t.Errorf("an audit line was written for a call not served")
+			}
+		})
+	}
+}
+
+func TestServeWithTheTrailDisabledWritesNoAuditLine(t *testing.T) {
+	f := newFixture(t)
+	path := f.rec.Audit.File
+	f.rec.Audit = nil
+	if err := Save(f.cacheDir, f.call.Fingerprint(), f.rec, now); err != nil {
+		t.Fatal(err)
+	}
+	if served, out, _ := f.serve(now); !served || out == "" {
+		t.Fatalf("served %t, stdout %q", served, out)
+	}
+	if _, err := os.Stat(path); err == nil {
+		t.Errorf("audit.disabled: an audit file was written")
+	}
+}
+
+func TestFingerprintIgnoresTheEnvironmentsOrderOnly(t *testing.T) {
+	a := Call{Args: []string{"a", "b"}, Environ: []string{"X=1", "Y=2"}}
+	b := Call{Args: []string{"a", "b"}, Environ: []string{"Y=2", "X=1"}}
+	if a.Fingerprint() != b.Fingerprint() {
+		t.Errorf("the environment's order changed the fingerprint")
+	}
+	for name, c := range map[string]Call{
+		"arguments joined": {Args: []string{"ab"}, Environ: a.Environ},
+		"argument split":   {Args: []string{"a", "b", ""}, Environ: a.Environ},
+		"variable moved":   {Args: []string{"a", "b", "X=1"}, Environ: []string{"Y=2"}},
+		"variable value":   {Args: a.Args, Environ: []string{"X=1", "Y=3"}},
+	} {
+		if c.Fingerprint() == a.Fingerprint() {
+			t.Errorf("%s: same fingerprint", name)
+		}
+	}
+}
+
+func TestSaveKeepsAnUnchangedRecordAndPrunesOldOnes(t *testing.T) {
+	f := newFixture(t)
+	dir := filepath.Join(f.cacheDir, "warm")
+	old := filepath.Join(dir, "stale.entry")
+	if err := os.WriteFile(old, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(old, now.Add(-13*time.Hour), now.Add(-13*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := Save(f.cacheDir, f.call.Fingerprint(), f.rec, now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(old); err != nil {
+		t.Errorf("an unchanged record was written again (the stale one was pruned): %v", err)
+	}
+	other := f.call
+	other.Args = []string{"aws", "credential-process"}
+	if err := Save(f.cacheDir, other.Fingerprint(), f.rec, now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(old); !os.IsNotExist(err) {
+		t.Errorf("a record unused for 13 hours was kept: %v", err)
+	}
+	if _, ok := Load(f.cacheDir, f.call.Fingerprint()); !ok {
+		t.Errorf("a fresh record was pruned")
+	}
+}
+
+func rawLines(t *testing.T, path string) []string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("no audit file: %v", err)
+	}
+	return strings.Split(strings.TrimSpace(string(b)), "\n")
+}
+
+func auditLines(t *testing.T, path string) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	for _, l := range rawLines(t, path) {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("audit line is not JSON: %v: %q", err, l)
+		}
+		out = append(out, m)
+	}
+	return out
+}
