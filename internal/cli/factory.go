@@ -10,6 +10,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/dagster-oidc/dagster-oidc/internal/buildinfo"
 	"github.com/dagster-oidc/dagster-oidc/internal/cache"
 	"github.com/dagster-oidc/dagster-oidc/internal/clock"
 	"github.com/dagster-oidc/dagster-oidc/internal/credentials"
@@ -31,12 +32,9 @@ type IOStreams struct {
 // CanPrompt reports whether an interactive login can be answered.
 func (s *IOStreams) CanPrompt() bool { return s.StdinTTY && s.StderrTTY }
 
-// BuildInfo is injected at link time by goreleaser.
-type BuildInfo struct {
-	Version string
-	Commit  string
-	Date    string
-}
+// BuildInfo is injected at link time by goreleaser (main and the bench
+// build one).
+type BuildInfo = buildinfo.Info
 
 // Factory holds every side effect the commands use. main builds the real
 // one; tests build one with fakes.

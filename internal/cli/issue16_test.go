@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"runtime/debug"
 	"slices"
 	"strings"
 	"testing"
@@ -215,39 +214,6 @@ func TestIssue16_23_ExecAsDocumented(t *testing.T) {
 	help, _, _ := e.run("exec", "--help")
 	if entrypoint == "" || !strings.Contains(help, entrypoint) {
 		t.Errorf("exec --help does not show docs/dagster.md's %q:\n%s", entrypoint, help)
-	}
-}
-
-// TestIssue16_23_VersionShowsTheCommit: what -ldflags -X injected wins;
-// goreleaser's "none" and zero date, or no -X at all, fall back to the
-// toolchain's vcs stamp instead of "commit unknown".
-func TestIssue16_23_VersionShowsTheCommit(t *testing.T) {
-	stamped := func() (*debug.BuildInfo, bool) {
-		return &debug.BuildInfo{Main: debug.Module{Version: "v1.4.0"}, Settings: []debug.BuildSetting{
-			{Key: "vcs.revision", Value: "4dca49155e0b2a1c3d4e5f60718293a4b5c6d7e8"},
-			{Key: "vcs.time", Value: "2026-12-01T10:30:00Z"},
-			{Key: "vcs.modified", Value: "false"},
-		}}, true
-	}
-	tests := []struct {
-		name string
-		in   BuildInfo
-		read func() (*debug.BuildInfo, bool)
-		want BuildInfo
-	}{
-		{"goreleaser with git", BuildInfo{Version: "1.2.3", Commit: "abc1234", Date: "2026-01-02T03:04:05Z"}, stamped, BuildInfo{Version: "1.2.3", Commit: "abc1234", Date: "2026-01-02T03:04:05Z"}},
-		{"goreleaser without git state", BuildInfo{Version: "0.0.1-snapshot-none", Commit: "none", Date: "0001-01-01T00:00:00Z"}, stamped, BuildInfo{Version: "0.0.1-snapshot-none", Commit: "4dca49155e0b", Date: "2026-12-01T10:30:00Z"}},
-		{"go install", BuildInfo{Version: "dev"}, stamped, BuildInfo{Version: "v1.4.0", Commit: "4dca49155e0b", Date: "2026-12-01T10:30:00Z"}},
-		{"no build info", BuildInfo{}, func() (*debug.BuildInfo, bool) { return nil, false }, BuildInfo{Version: "dev"}},
-		{"goreleaser without git state, no vcs stamp", BuildInfo{Version: "0.0.1-snapshot-none", Commit: "none", Date: "0001-01-01T00:00:00Z"}, func() (*debug.BuildInfo, bool) { return &debug.BuildInfo{}, true },
-			BuildInfo{Version: "0.0.1-snapshot-none", Commit: "none", Date: "0001-01-01T00:00:00Z"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := tt.in.orVCS(tt.read); got != tt.want {
-				t.Errorf("orVCS = %+v, want %+v", got, tt.want)
-			}
-		})
 	}
 }
 

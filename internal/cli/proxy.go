@@ -3,17 +3,13 @@ package cli
 import (
 	"context"
 	"fmt"
-	"io"
 	"net"
-	"net/http"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
 	"github.com/dagster-oidc/dagster-oidc/internal/credentials"
 	"github.com/dagster-oidc/dagster-oidc/internal/proxy"
-	"github.com/dagster-oidc/dagster-oidc/internal/termsafe"
 )
 
 // ProxyOptions are the options of `proxy`.
@@ -62,7 +58,7 @@ func proxyRun(ctx context.Context, o *ProxyOptions) error {
 	if err != nil {
 		return err
 	}
-	opts.ErrorLog = proxyErrorLog(o.IO.ErrOut)
+	opts.ErrorLog = proxy.LineLog(o.IO.ErrOut)
 	s, err := proxy.New(opts)
 	if err != nil {
 		return err
@@ -71,29 +67,9 @@ func proxyRun(ctx context.Context, o *ProxyOptions) error {
 	if err != nil {
 		return apperr.Usage(fmt.Errorf("could not listen on %s: %w", x.Listen, err), "choose another --listen address")
 	}
-	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
 	fmt.Fprintf(o.IO.ErrOut, "dagster-oidc proxy: serving %s on %s for %s (profile %s)\n", x.Upstream, ln.Addr(), x.URL, r.p.Name)
 	if o.ready != nil {
 		o.ready(ln.Addr().String())
 	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
-	select {
-	case err := <-done:
-		return fmt.Errorf("the proxy stopped: %w", err)
-	case <-ctx.Done():
-	}
-	shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	_ = srv.Shutdown(shutdown)
-	return nil
-}
-
-// proxyErrorLog writes the proxy's error lines to w. Request paths and IdP
-// error text are not the proxy's to trust: each is one line without
-// terminal controls (issue 15.4).
-func proxyErrorLog(w io.Writer) func(format string, args ...any) {
-	return func(format string, args ...any) {
-		fmt.Fprintf(w, "dagster-oidc proxy: %s\n", termsafe.Clean(fmt.Sprintf(format, args...)))
-	}
+	return proxy.Serve(ctx, ln, s)
 }

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"encoding/json"
-	"errors"
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
@@ -272,17 +271,5 @@ func noTerminalControls(t *testing.T, what, s string) {
 		if (r < 0x20 && r != '\n') || (r >= 0x7f && r <= 0x9f) {
 			t.Fatalf("%s output holds control %U at %d:\n%q", what, r, i, s)
 		}
-	}
-}
-
-// TestFinding4_ProxyErrorLogWithoutTerminalControls is issue 15.4 for the
-// proxy's stderr: a request path (percent-decoded by net/http) or an IdP's
-// error text cannot send controls or start a fake line.
-func TestFinding4_ProxyErrorLogWithoutTerminalControls(t *testing.T) {
-	var b strings.Builder
-	proxyErrorLog(&b)("upstream %s %s: %v", "GET", "/runs/\x1b[2J\r\nfake line\u009b", errors.New("refused"))
-	want := "dagster-oidc proxy: upstream GET /runs/[2Jfake line: refused\n"
-	if b.String() != want {
-		t.Errorf("error log line %q, want %q", b.String(), want)
 	}
 }
