@@ -2,11 +2,9 @@ package cli
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/spf13/cobra"
 
-	"github.com/dagster-oidc/dagster-oidc/internal/clock"
 	"github.com/dagster-oidc/dagster-oidc/internal/credentials"
 	"github.com/dagster-oidc/dagster-oidc/internal/env"
 	"github.com/dagster-oidc/dagster-oidc/internal/output"
@@ -17,7 +15,6 @@ import (
 type ExplainOptions struct {
 	IO       *IOStreams
 	Env      env.Lookup
-	Clock    clock.Clock
 	Open     profileOpener
 	Role     string
 	Job      string
@@ -29,7 +26,7 @@ type ExplainOptions struct {
 
 // newExplainCmd builds `explain`; runF, when not nil, runs instead of explainRun.
 func newExplainCmd(f *Factory, g *globalOptions, runF func(context.Context, *ExplainOptions) error) *cobra.Command {
-	o := &ExplainOptions{IO: f.IO, Env: f.Env, Clock: f.Clock, Open: opener(f, g)}
+	o := &ExplainOptions{IO: f.IO, Env: f.Env, Open: opener(f, g)}
 	cmd := &cobra.Command{
 		Use:   "explain",
 		Short: "Show the token's source, claims and each policy rule's outcome, without calling out",
@@ -64,13 +61,6 @@ func explainRun(ctx context.Context, o *ExplainOptions) error {
 	if err := credentials.CheckProfiles(r.cfg, []string{r.p.Name}, o.IO.ErrOut); err != nil {
 		return err
 	}
-	w := o.IO.Out
-	src := r.svc.Source()
-	fmt.Fprintf(w, "Profile:      %s (environment %s)\n", r.p.Name, r.p.Environment)
-	fmt.Fprintf(w, "Source:       %s (%s)\n", src.Chosen, src.Reason)
-	for _, c := range src.Candidates {
-		fmt.Fprintf(w, "  - %-18s %s\n", c.Name, c.Reason)
-	}
 	run := runctx.Parse(nil, o.Env)
 	if o.Job != "" {
 		run.Job = o.Job
@@ -83,32 +73,10 @@ func explainRun(ctx context.Context, o *ExplainOptions) error {
 	}
 	q := credentials.ExplainRequest{Role: o.Role, Run: credentials.RunOf(run), Refresh: o.Refresh, Proxy: o.Proxy}
 	x, err := r.svc.Explain(ctx, q)
-	if x == nil {
-		return err
+	if werr := output.WriteExplanation(o.IO.Out, r.svc.ExplainDocument(q, x)); werr != nil {
+		return werr
 	}
-	tok := x.Token
-	expires := "expires"
-	if !tok.Entry.Expiry.After(o.Clock.Now()) {
-		expires = "expired (the cached claims are used; --refresh gets a current token)"
-	}
-	fmt.Fprintf(w, "Token:        from %s, %s %s\n", tok.Entry.Source, expires, tok.Entry.Expiry.UTC().Format("2006-01-02T15:04:05Z"))
-	fmt.Fprintln(w, "Claims:")
-	output.Claims(w, r.svc.VisibleClaims(tok.Claims.All))
-	if run.Job != "" || run.ID != "" || run.Location != "" {
-		fmt.Fprintf(w, "Run:          id %q, job %q, location %q\n", run.ID, run.Job, run.Location)
-	}
-	for _, sec := range x.Sections {
-		fmt.Fprintf(w, "\n%s:\n", sec.Name)
-		if sec.Decision != nil {
-			if xerr := sec.Decision.Explain(w); xerr != nil {
-				return xerr
-			}
-		}
-	}
-	if o.Proxy {
-		fmt.Fprintf(w, "\nProxy grants: %s\n", x.ProxyGrants)
-	}
-	if err != nil {
+	if x == nil || err != nil {
 		return err
 	}
 	return x.Denied

@@ -379,7 +379,7 @@ func TestNewCmdExplain(t *testing.T) {
 		t.Fatalf("err = %v, want runF reached", err)
 	}
 	want := ExplainOptions{Role: "r", Job: "etl", Location: "loc", Run: "42", Refresh: true, Proxy: true}
-	if got.IO != f.IO || got.Clock != f.Clock || got.Role != want.Role || got.Job != want.Job || got.Location != want.Location ||
+	if got.IO != f.IO || got.Role != want.Role || got.Job != want.Job || got.Location != want.Location ||
 		got.Run != want.Run || got.Refresh != want.Refresh || got.Proxy != want.Proxy {
 		t.Errorf("options = %+v, want %+v", *got, want)
 	}

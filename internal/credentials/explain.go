@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
+	"github.com/dagster-oidc/dagster-oidc/internal/output"
 	"github.com/dagster-oidc/dagster-oidc/internal/policy"
 	"github.com/dagster-oidc/dagster-oidc/internal/proxy/authz"
 	"github.com/dagster-oidc/dagster-oidc/internal/session"
@@ -99,4 +100,31 @@ func (s *Service) explainToken(ctx context.Context, q ExplainRequest) (*session.
 		return nil, apperr.LoginRequired(fmt.Errorf("profile %q has no cached login to explain", s.Profile.Name), "run: dagster-oidc login --profile "+s.Profile.Name+" (or explain --refresh to log in or refresh first)")
 	}
 	return cachedResult(e), nil
+}
+
+// ExplainDocument is what explain prints for q and its explanation x (nil
+// when Explain failed before a token was at hand): the source, the token's
+// visible claims, the run and each section's outcome table.
+func (s *Service) ExplainDocument(q ExplainRequest, x *Explanation) output.Explanation {
+	doc := output.Explanation{Profile: s.Profile.Name, Environment: s.Profile.Environment, Proxy: q.Proxy,
+		RunID: q.Run.ID, Job: q.Run.Job, Location: q.Run.Location}
+	if s.w != nil {
+		doc.Source = s.Source()
+	}
+	if x == nil {
+		return doc
+	}
+	e := x.Token.Entry
+	doc.Token = &output.ExplainedToken{Source: e.Source, Expiry: e.Expiry, Expired: !e.Expiry.After(s.Clock.Now()), Claims: s.VisibleClaims(x.Token.Claims.All)}
+	for _, sec := range x.Sections {
+		es := output.ExplainedSection{Name: sec.Name}
+		if sec.Decision != nil {
+			es.Table = sec.Decision
+		}
+		doc.Sections = append(doc.Sections, es)
+	}
+	if q.Proxy {
+		doc.ProxyGrants = x.ProxyGrants.String()
+	}
+	return doc
 }

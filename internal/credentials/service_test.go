@@ -361,6 +361,9 @@ func TestExplain(t *testing.T) {
 		{"no rule allows", []any{"analysts"}, "", true},
 		{"a role the policy does not allow", []any{"data-eng"}, "arn:aws:iam::123456789012:role/other", true},
 	}
+	if doc := newHarness(t).s.ExplainDocument(ExplainRequest{}, nil); doc.Profile != "dev" || doc.Token != nil {
+		t.Errorf("document without an explanation = %+v, want the profile only", doc)
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t)
@@ -377,6 +380,11 @@ func TestExplain(t *testing.T) {
 			}
 			if len(h.aws.calls)+len(h.gcp.calls) != 0 {
 				t.Error("explain called an exchanger")
+			}
+			doc := h.s.ExplainDocument(ExplainRequest{Role: tt.role, Run: policy.Run{Job: "etl"}}, x)
+			if doc.Profile != "dev" || doc.Job != "etl" || doc.Token == nil || doc.Token.Expired || doc.Token.Claims["sub"] != "alice" ||
+				len(doc.Sections) != 2 || doc.Sections[0].Table == nil {
+				t.Errorf("document = %+v", doc)
 			}
 			if tt.wantDenied != (strings.Join(h.audit.events(), ",") == "policy_denied:denied") {
 				t.Errorf("audit = %v", h.audit.events())
