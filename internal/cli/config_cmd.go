@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -83,33 +81,23 @@ func newConfigInitCmd(f *Factory, g *globalOptions, runF func(context.Context, *
 }
 
 func configInitRun(_ context.Context, o *ConfigInitOptions) error {
-	profile := o.File.Profile()
-	if profile == "" {
-		profile = "default"
+	q := credentials.InitConfigRequest{Force: o.Force, Starter: config.StarterOptions{
+		Profile: o.File.Profile(), Environment: o.Environment, Issuer: o.Issuer, ClientID: o.ClientID}}
+	if !o.Stdout {
+		q.Path = o.File.Path()
 	}
-	data, err := config.Starter(config.StarterOptions{Profile: profile, Environment: o.Environment, Issuer: o.Issuer, ClientID: o.ClientID})
-	if err != nil {
-		return apperr.Usage(err, "")
-	}
-	if o.Stdout {
-		_, err := o.IO.Out.Write(data)
+	data, err := credentials.InitConfig(q)
+	if err != nil || o.Stdout {
+		if err == nil {
+			_, err = o.IO.Out.Write(data)
+		}
 		return err
-	}
-	path := o.File.Path()
-	if _, err := os.Stat(path); err == nil && !o.Force {
-		return apperr.Usage(fmt.Errorf("%s already exists", path), "pass --force to overwrite it, or --stdout to print the starter")
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return fmt.Errorf("could not create the config directory: %w", err)
-	}
-	if err := os.WriteFile(path, data, 0o600); err != nil {
-		return fmt.Errorf("could not write %s: %w", path, err)
 	}
 	check := "dagster-oidc config validate"
 	if o.File.Given() {
-		check += " --config " + shellquote.Arg(absPath(path))
+		check += " --config " + shellquote.Arg(absPath(q.Path))
 	}
-	fmt.Fprintf(o.IO.ErrOut, "Wrote %s. Check it with: %s\n", path, check)
+	fmt.Fprintf(o.IO.ErrOut, "Wrote %s. Check it with: %s\n", q.Path, check)
 	return nil
 }
 
@@ -143,30 +131,11 @@ profile exactly and that the endpoints the profile's flow needs exist.`,
 }
 
 func configValidateRun(ctx context.Context, o *ConfigValidateOptions) error {
-	path := o.File.Path()
 	cfg, err := o.File.Read()
 	if err != nil {
 		return apperr.Usage(err, "")
 	}
-	w := o.IO.ErrOut
-	if err := credentials.CheckProfiles(cfg, cfg.ProfileNames(), w); err != nil {
-		return err
-	}
-	fmt.Fprintf(w, "%s: %d profile(s), syntax and keys OK\n", path, len(cfg.Profiles))
-	for _, name := range cfg.ProfileNames() {
-		if cfg.Profiles[name].ClientSecretFile == "" {
-			continue
-		}
-		secret, err := credentials.DescribeClientSecret(cfg.Profiles[name], o.Clock.Now())
-		if err != nil {
-			return fmt.Errorf("profile %s: %w", name, err)
-		}
-		fmt.Fprintf(w, "profile %s: client secret %s\n", name, secret)
-	}
-	if o.Offline {
-		return nil
-	}
-	return credentials.CheckIssuers(ctx, cfg, o.HTTPClient(), o.Clock, w)
+	return credentials.ValidateConfig(ctx, credentials.ValidateConfigRequest{File: cfg, Offline: o.Offline, HTTP: o.HTTPClient(), Clock: o.Clock}, o.IO.ErrOut)
 }
 
 // ConfigShowOptions are the options of `config show`.
@@ -194,18 +163,10 @@ func configShowRun(_ context.Context, o *ConfigShowOptions) error {
 	if err != nil {
 		return err
 	}
-	data, err := config.Show(r.p)
+	data, err := r.svc.ShowConfig()
 	if err != nil {
 		return err
 	}
-	secret := "not configured"
-	if r.p.ClientSecretEnv != "" || r.p.ClientSecretFile != "" {
-		if s, err := r.svc.ClientSecret(); err == nil && s != "" {
-			secret = "set (****)"
-		} else {
-			secret = "configured but unreadable"
-		}
-	}
-	fmt.Fprintf(o.IO.Out, "# file: %s\n# client secret: %s\n%s", r.configPath(), secret, data)
-	return nil
+	_, err = o.IO.Out.Write(data)
+	return err
 }

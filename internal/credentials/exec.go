@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"time"
 
 	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
@@ -130,11 +129,7 @@ func startFailure(q ExecRequest, err error) error {
 func (s *Service) GCPCommand(exe string) []string {
 	cmd := []string{exe, "gcp", "executable", "--profile", s.Profile.Name}
 	if s.w != nil && s.w.cfg != nil && s.w.cfg.Path != "" {
-		path := s.w.cfg.Path
-		if abs, err := filepath.Abs(path); err == nil {
-			path = abs
-		}
-		cmd = append(cmd, "--config", path)
+		cmd = append(cmd, "--config", absPath(s.w.cfg.Path))
 	}
 	return cmd
 }
