@@ -135,7 +135,7 @@ func configValidateRun(ctx context.Context, o *ConfigValidateOptions) error {
 	if err != nil {
 		return apperr.Usage(err, "")
 	}
-	return credentials.ValidateConfig(ctx, credentials.ValidateConfigRequest{File: cfg, Offline: o.Offline, HTTP: o.HTTPClient(), Clock: o.Clock}, o.IO.ErrOut)
+	return credentials.ValidateConfig(ctx, credentials.ValidateConfigRequest{File: cfg, Offline: o.Offline, HTTP: o.HTTPClient, Clock: o.Clock}, o.IO.ErrOut)
 }
 
 // ConfigShowOptions are the options of `config show`.

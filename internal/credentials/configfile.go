@@ -51,10 +51,10 @@ func InitConfig(q InitConfigRequest) ([]byte, error) {
 // read without error.
 type ValidateConfigRequest struct {
 	File *config.File
-	// Offline skips the issuers' discovery documents; HTTP and Clock fetch
-	// and check them.
+	// Offline skips the issuers' discovery documents; HTTP (called only
+	// when online) and Clock fetch and check them.
 	Offline bool
-	HTTP    *http.Client
+	HTTP    func() *http.Client
 	Clock   clock.Clock
 }
 
@@ -80,7 +80,7 @@ func ValidateConfig(ctx context.Context, q ValidateConfigRequest, w io.Writer) e
 	if q.Offline {
 		return nil
 	}
-	return CheckIssuers(ctx, cfg, q.HTTP, q.Clock, w)
+	return CheckIssuers(ctx, cfg, q.HTTP(), q.Clock, w)
 }
 
 // ShowConfig is the resolved profile as YAML (defaults applied, secrets

@@ -55,10 +55,10 @@ func TestServe(t *testing.T) {
 	}
 }
 
-// TestLineLog is issue 15.4 for the proxy's stderr: a request path
+// TestFinding4_ProxyErrorLogWithoutTerminalControls is issue 15.4 for the proxy's stderr: a request path
 // (percent-decoded by net/http) or an IdP's error text cannot send
 // controls or start a fake line.
-func TestLineLog(t *testing.T) {
+func TestFinding4_ProxyErrorLogWithoutTerminalControls(t *testing.T) {
 	var b strings.Builder
 	LineLog(&b)("upstream %s %s: %v", "GET", "/runs/\x1b[2J\r\nfake line\u009b", errors.New("refused"))
 	want := "dagster-oidc proxy: upstream GET /runs/[2Jfake line: refused\n"
