@@ -11,8 +11,9 @@ import (
 )
 
 // TestWarmFrontServesTheSameCallAndRunsTheFullBinaryOtherwise drives
-// dagster-oidc-cached against the sandbox and MinIO's STS: the first call
-// runs the full binary (one exchange, one record), a repeated call is
+// dagster-oidc-cached against the sandbox and MinIO's STS: dagster-oidc
+// called directly exchanges and saves no record; the front's first call
+// runs it (from the cache, one record), a repeated call is
 // answered by the front alone (proved by the full binary no longer being
 // executable), and every change that could change the answer makes the
 // front run the full binary again. The trail the two binaries write
@@ -41,15 +42,34 @@ func TestWarmFrontServesTheSameCallAndRunsTheFullBinaryOtherwise(t *testing.T) {
 		return out, stderr, code
 	}
 
+	records := func() int {
+		found, err := filepath.Glob(filepath.Join(a.env["DAGSTER_OIDC_CACHE_DIR"], "warm", "*.entry"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(found)
+	}
+	direct, stderr, code := a.tool(nil, full, "aws", "credential-process")
+	if code != 0 {
+		t.Fatalf("dagster-oidc aws credential-process: exit %d\n%s", code, stderr)
+	}
+	ledger.addOutput(t.Name()+": dagster-oidc (stdout)", direct, true)
+	a.wantSTSCalls(1, "after the first call")
+	if n := records(); n != 0 {
+		t.Errorf("dagster-oidc called directly saved %d records, want none", n)
+	}
+
 	first, stderr, code := call(nil)
 	if code != 0 {
 		t.Fatalf("first call through the front: exit %d\n%s", code, stderr)
 	}
 	creds := decodeProcessCredentials(t, first)
-	a.wantSTSCalls(1, "after the first call")
-	records, err := os.ReadDir(filepath.Join(a.env["DAGSTER_OIDC_CACHE_DIR"], "warm"))
-	if err != nil || len(records) != 1 {
-		t.Fatalf("the full binary left %d records (%v), want 1", len(records), err)
+	if first != direct {
+		t.Errorf("through the front, dagster-oidc printed\n%s\ncalled directly\n%s", first, direct)
+	}
+	a.wantSTSCalls(1, "after the front's first call")
+	if n := records(); n != 1 {
+		t.Fatalf("the full binary, run by the front, left %d records, want 1", n)
 	}
 
 	if err := os.Chmod(full, 0o644); err != nil {
@@ -103,12 +123,14 @@ func TestWarmFrontServesTheSameCallAndRunsTheFullBinaryOtherwise(t *testing.T) {
 
 	// The audit lines of the full binary and of the front say the same.
 	served := servedLines(t, filepath.Join(a.dir, "state", "audit.jsonl"))
-	if len(served) != 3 {
-		t.Fatalf("%d credential_served lines, want 3 (full binary, front, full binary)", len(served))
+	if len(served) != 4 {
+		t.Fatalf("%d credential_served lines, want 4 (dagster-oidc, dagster-oidc run by the front, the front, dagster-oidc run by the front)", len(served))
 	}
 	for _, k := range []string{"event", "outcome", "profile", "source", "issuer", "role", "session_hash", "credential_expiry"} {
-		if served[1][k] == nil || served[1][k] != served[0][k] || served[2][k] != served[0][k] {
-			t.Errorf("audit %s: full %v, front %v, full %v", k, served[0][k], served[1][k], served[2][k])
+		for i := 1; i < len(served); i++ {
+			if served[i][k] == nil || served[i][k] != served[0][k] {
+				t.Errorf("audit %s: line %d says %v, the first %v", k, i, served[i][k], served[0][k])
+			}
 		}
 	}
 }

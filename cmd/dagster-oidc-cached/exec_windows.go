@@ -13,8 +13,9 @@ const fullName = "dagster-oidc.exe"
 
 // runFull runs the full binary with this process's streams and exits with
 // its exit code (Windows has no exec).
-func runFull(full string, args []string) error {
+func runFull(full string, args, environ []string) error {
 	cmd := exec.Command(full, args...)
+	cmd.Env = environ
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	err := cmd.Run()
 	var ee *exec.ExitError

@@ -39,6 +39,9 @@ func TestDocsCommandLinesParse(t *testing.T) {
 	}
 	f := doccmd.Finder{Program: "dagster-oidc", SynopsisTables: true}
 	doccmd.CheckPages(t, filepath.Join("..", ".."), f, newRoot, docEnums(), 150)
+	// The warm front takes the same command lines (it runs this tree for
+	// whatever it does not answer itself).
+	doccmd.CheckPages(t, filepath.Join("..", ".."), doccmd.Finder{Program: "dagster-oidc-cached"}, newRoot, docEnums(), 2)
 }
 
 var choiceUsageRE = regexp.MustCompile(`^[a-z0-9-]+(\|[a-z0-9-]+)+\b`)

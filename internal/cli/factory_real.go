@@ -46,9 +46,14 @@ func NewFactory(b BuildInfo) *Factory {
 	}
 }
 
-// realCall is this process's invocation with args, nil when its binary or
+// realCall is this process's invocation with args when the warm front ran
+// this binary and asked for a record; nil otherwise, or when the binary or
 // working directory cannot be told.
 func realCall(b BuildInfo, args []string) *warm.Call {
+	environ, asked := warm.Split(os.Environ())
+	if !asked {
+		return nil
+	}
 	exe, err := os.Executable()
 	if err != nil {
 		return nil
@@ -59,7 +64,7 @@ func realCall(b BuildInfo, args []string) *warm.Call {
 	}
 	return &warm.Call{
 		Version: warm.Version(b.Version, b.Commit, b.Date), Full: warm.FileID(exe),
-		UID: os.Getuid(), Dir: dir, Args: args, Environ: os.Environ(),
+		UID: os.Getuid(), Dir: dir, Args: args, Environ: environ,
 	}
 }
 

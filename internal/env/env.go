@@ -24,6 +24,8 @@ const (
 	Verbose   Variable = "DAGSTER_OIDC_VERBOSE"
 	// HTTPTimeout bounds every request to the IdP, STS and GCP.
 	HTTPTimeout Variable = "DAGSTER_OIDC_HTTP_TIMEOUT"
+	// WarmRecord is set by the warm front when it runs the full binary.
+	WarmRecord Variable = "DAGSTER_OIDC_WARM_RECORD"
 )
 
 // Options describes a variable.
@@ -49,6 +51,7 @@ var Registry = map[Variable]Options{
 	Verbose:   {Description: "set to 1 for debug logs on stderr (tokens are always redacted)"},
 	HTTPTimeout: {Description: "timeout of each request to the IdP, STS or GCP, e.g. 10s (default 30s, 1s to 10m)",
 		Duration: &DurationRange{Default: 30 * time.Second, Min: time.Second, Max: 10 * time.Minute}},
+	WarmRecord: {Description: "set to 1 by dagster-oidc-cached when it runs dagster-oidc for a call it could not answer: save a record so that it answers the next such call itself (the variable is not part of the call)"},
 }
 
 // Lookup is an injected environment lookup, os.LookupEnv in production.

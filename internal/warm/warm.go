@@ -21,10 +21,12 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/dagster-oidc/dagster-oidc/internal/audit"
 	"github.com/dagster-oidc/dagster-oidc/internal/cache"
+	"github.com/dagster-oidc/dagster-oidc/internal/env"
 )
 
 // FrontName is the front binary's file name; it runs the full binary of
@@ -37,6 +39,13 @@ const kind = "warm"
 // maxAge is how long an unused record is kept: STS credentials last at most
 // 12 hours, so an older record serves nothing that is not re-exchanged.
 const maxAge = 12 * time.Hour
+
+// pruneEvery is how often a new record also removes the old ones; the
+// marker file's modification time says when that was last done.
+const (
+	pruneEvery = time.Hour
+	pruneMark  = "pruned"
+)
 
 // Call is one invocation, as far as what it prints can depend on it.
 type Call struct {
@@ -138,8 +147,8 @@ func Load(cacheDir, fp string) (rec Record, ok bool) {
 }
 
 // Save stores rec under fp unless the same record is there already; a new
-// record also removes the records unused for longer than any credentials
-// last. now is the injected clock's time.
+// record also removes, at most once an hour, the records unused for longer
+// than any credentials last. now is the injected clock's time.
 func Save(cacheDir, fp string, rec Record, now time.Time) error {
 	if old, ok := Load(cacheDir, fp); ok && equal(old, rec) {
 		return nil
@@ -161,8 +170,19 @@ func equal(a, b Record) bool {
 	return err1 == nil && err2 == nil && string(x) == string(y)
 }
 
-// prune removes the records of dir not written for maxAge.
+// prune removes the records of dir not written for maxAge, unless that was
+// done less than pruneEvery ago.
 func prune(dir string, now time.Time) error {
+	mark := filepath.Join(dir, pruneMark)
+	if fi, err := os.Lstat(mark); err == nil && now.Sub(fi.ModTime()) < pruneEvery {
+		return nil
+	}
+	if err := os.WriteFile(mark, nil, 0o600); err != nil {
+		return err
+	}
+	if err := os.Chtimes(mark, now, now); err != nil {
+		return err
+	}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return err
@@ -170,7 +190,7 @@ func prune(dir string, now time.Time) error {
 	var errs []error
 	for _, e := range entries {
 		fi, err := e.Info()
-		if err != nil || !fi.Mode().IsRegular() || now.Sub(fi.ModTime()) < maxAge {
+		if err != nil || !fi.Mode().IsRegular() || e.Name() == pruneMark || now.Sub(fi.ModTime()) < maxAge {
 			continue
 		}
 		if err := os.Remove(filepath.Join(dir, e.Name())); err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -178,6 +198,29 @@ func prune(dir string, now time.Time) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// Split takes the front's request variable (env.WarmRecord) out of
+// environ: rest is the call's environment, and asked reports whether the
+// front asked for a record (the variable was "1"). The front sets it only
+// when it runs the full binary, so the full binary called directly saves
+// nothing.
+func Split(environ []string) (rest []string, asked bool) {
+	prefix := string(env.WarmRecord) + "="
+	rest = make([]string, 0, len(environ))
+	for _, e := range environ {
+		if strings.HasPrefix(e, prefix) {
+			asked = e == prefix+"1"
+			continue
+		}
+		rest = append(rest, e)
+	}
+	return rest, asked
+}
+
+// Asking is rest with the front's request for a record added.
+func Asking(rest []string) []string {
+	return append(slices.Clone(rest), string(env.WarmRecord)+"=1")
 }
 
 // Version is the version string of a build for [Call.Version], from what

@@ -16,7 +16,9 @@ import (
 	"github.com/dagster-oidc/dagster-oidc/internal/clock"
 )
 
-var now = time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+// now is the wall clock's time: the pruning test compares it with the
+// modification times of files the fixture writes.
+var now = time.Now().UTC().Truncate(time.Second)
 
 // fixture is a cache directory holding a record for call, the profiles
 // file it names and a credentials document with one entry in its slot.
@@ -86,7 +88,7 @@ func TestServeWritesTheDocumentAndTheAuditLine(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &doc); err != nil {
 		t.Fatalf("not JSON: %v: %q", err, out)
 	}
-	want := map[string]any{"Version": 1.0, "AccessKeyId": "AKIAEXAMPLE", "SecretAccessKey": "secret", "SessionToken": "session", "Expiration": "2026-12-01T13:00:00Z"}
+	want := map[string]any{"Version": 1.0, "AccessKeyId": "AKIAEXAMPLE", "SecretAccessKey": "secret", "SessionToken": "session", "Expiration": now.Add(time.Hour).Format(time.RFC3339)}
 	for k, v := range want {
 		if doc[k] != v {
 			t.Errorf("%s = %v, want %v", k, doc[k], v)
@@ -154,6 +156,9 @@ func TestServeRefusesWhatTheFullBinaryWouldNotServeUnchanged(t *testing.T) {
 		{"a tampered record", func(f *fixture) {
 			entries, _ := os.ReadDir(filepath.Join(f.cacheDir, "warm"))
 			for _, e := range entries {
+				if !strings.HasSuffix(e.Name(), ".entry") {
+					continue
+				}
 				p := filepath.Join(f.cacheDir, "warm", e.Name())
 				b, err := os.ReadFile(p)
 				if err != nil {
@@ -214,32 +219,66 @@ func TestFingerprintIgnoresTheEnvironmentsOrderOnly(t *testing.T) {
 	}
 }
 
-func TestSaveKeepsAnUnchangedRecordAndPrunesOldOnes(t *testing.T) {
-	f := newFixture(t)
+func TestSaveKeepsAnUnchangedRecordAndPrunesOldOnesHourly(t *testing.T) {
+	f := newFixture(t) // its Save at now pruned
 	dir := filepath.Join(f.cacheDir, "warm")
-	old := filepath.Join(dir, "stale.entry")
-	if err := os.WriteFile(old, []byte("x"), 0o600); err != nil {
-		t.Fatal(err)
+	stale := func(name string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(p, now.Add(-13*time.Hour), now.Add(-13*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		return p
 	}
-	if err := os.Chtimes(old, now.Add(-13*time.Hour), now.Add(-13*time.Hour)); err != nil {
-		t.Fatal(err)
+	exists := func(p string) bool { _, err := os.Stat(p); return err == nil }
+	save := func(args []string, at time.Time) {
+		t.Helper()
+		c := f.call
+		c.Args = args
+		if err := Save(f.cacheDir, c.Fingerprint(), f.rec, at); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if err := Save(f.cacheDir, f.call.Fingerprint(), f.rec, now); err != nil {
-		t.Fatal(err)
+	old := stale("old.entry")
+	save(f.call.Args, now.Add(2*time.Hour))
+	if !exists(old) {
+		t.Errorf("saving an unchanged record pruned (it should write nothing)")
 	}
-	if _, err := os.Stat(old); err != nil {
-		t.Errorf("an unchanged record was written again (the stale one was pruned): %v", err)
+	save([]string{"aws", "credential-process", "--profile", "b"}, now.Add(10*time.Minute))
+	if !exists(old) {
+		t.Errorf("a new record pruned within the hour of the last pruning")
 	}
-	other := f.call
-	other.Args = []string{"aws", "credential-process"}
-	if err := Save(f.cacheDir, other.Fingerprint(), f.rec, now); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(old); !os.IsNotExist(err) {
-		t.Errorf("a record unused for 13 hours was kept: %v", err)
+	save([]string{"aws", "credential-process", "--profile", "c"}, now.Add(2*time.Hour))
+	if exists(old) {
+		t.Errorf("a record unused for 13 hours was kept")
 	}
 	if _, ok := Load(f.cacheDir, f.call.Fingerprint()); !ok {
 		t.Errorf("a fresh record was pruned")
+	}
+}
+
+func TestSplitTakesTheFrontsRequestOutOfTheCall(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		environ []string
+		rest    []string
+		asked   bool
+	}{
+		{"asked", []string{"A=1", "DAGSTER_OIDC_WARM_RECORD=1", "B=2"}, []string{"A=1", "B=2"}, true},
+		{"not asked", []string{"A=1"}, []string{"A=1"}, false},
+		{"another value", []string{"DAGSTER_OIDC_WARM_RECORD=yes", "A=1"}, []string{"A=1"}, false},
+		{"a longer name is kept", []string{"DAGSTER_OIDC_WARM_RECORDS=1"}, []string{"DAGSTER_OIDC_WARM_RECORDS=1"}, false},
+	} {
+		rest, asked := Split(c.environ)
+		if asked != c.asked || strings.Join(rest, " ") != strings.Join(c.rest, " ") {
+			t.Errorf("%s: Split = %q, %t; want %q, %t", c.name, rest, asked, c.rest, c.asked)
+		}
+		again, asked := Split(Asking(rest))
+		if !asked || strings.Join(again, " ") != strings.Join(rest, " ") {
+			t.Errorf("%s: Split(Asking(rest)) = %q, %t; want rest and asked", c.name, again, asked)
+		}
 	}
 }
 

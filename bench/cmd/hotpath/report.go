@@ -94,6 +94,9 @@ func (r *results) print(w io.Writer, top int) error {
 		base := median(r.Timing[0].Times)
 		baseCPU := mean(r.Timing[0].RoundCPU)
 		fmt.Fprintf(&b, "\nUnpaired, hyperfine -N (%d runs per command in %d rounds; times in ms)\n\n", len(r.Timing[0].Times), len(r.Timing[0].RoundMedians))
+		if r.FrontExecs != 0 {
+			b.WriteString("The warm front has no row here: hyperfine puts a variable of random length in each run's environment, so every run would be a call the front has never seen.\n\n")
+		}
 		b.WriteString("| command | median | p10 | p90 | median / baseline | per-round ratios | CPU (user+sys) | CPU / baseline |\n")
 		b.WriteString("| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: |\n")
 		for _, t := range r.Timing {
