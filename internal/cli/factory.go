@@ -5,7 +5,6 @@ package cli
 
 import (
 	"context"
-	"io"
 	"net/http"
 	"os"
 	"time"
@@ -16,21 +15,12 @@ import (
 	"github.com/dagster-oidc/dagster-oidc/internal/credentials"
 	"github.com/dagster-oidc/dagster-oidc/internal/debuglog"
 	"github.com/dagster-oidc/dagster-oidc/internal/env"
+	"github.com/dagster-oidc/dagster-oidc/internal/iostreams"
 	"github.com/dagster-oidc/dagster-oidc/internal/warm"
 )
 
-// IOStreams are the process's standard streams and what is known about them.
-type IOStreams struct {
-	In     io.Reader
-	Out    io.Writer
-	ErrOut io.Writer
-	// StdinTTY and StderrTTY report whether a person is at the keyboard.
-	StdinTTY  bool
-	StderrTTY bool
-}
-
-// CanPrompt reports whether an interactive login can be answered.
-func (s *IOStreams) CanPrompt() bool { return s.StdinTTY && s.StderrTTY }
+// IOStreams are the process's standard streams (see internal/iostreams).
+type IOStreams = iostreams.IOStreams
 
 // BuildInfo is injected at link time by goreleaser (main and the bench
 // build one).

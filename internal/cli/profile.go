@@ -44,9 +44,7 @@ func opener(f *Factory, g *globalOptions) profileOpener {
 // that nothing prompts.
 func withoutTerminal(f *Factory) *Factory {
 	c := *f
-	streams := *f.IO
-	streams.StdinTTY, streams.StderrTTY = false, false
-	c.IO = &streams
+	c.IO = f.IO.WithoutTerminal()
 	return &c
 }
 
