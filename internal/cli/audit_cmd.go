@@ -2,12 +2,12 @@ package cli
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/spf13/cobra"
 
 	"github.com/dagster-oidc/dagster-oidc/internal/config"
 	"github.com/dagster-oidc/dagster-oidc/internal/credentials"
+	"github.com/dagster-oidc/dagster-oidc/internal/output"
 )
 
 func newAuditCmd(f *Factory, g *globalOptions) *cobra.Command {
@@ -36,12 +36,12 @@ type AuditOptions struct {
 
 // newAuditOptions holds what the audit commands need of f and g.
 func newAuditOptions(f *Factory, g *globalOptions) *AuditOptions {
-	return &AuditOptions{IO: f.IO, CacheDir: f.CacheDir(), Trail: func() ([]string, error) {
+	return &AuditOptions{IO: f.IO, CacheDir: f.Env.CacheDir(), Trail: func() ([]string, error) {
 		a := config.Audit{}
 		if cfg, err := g.config(f); err == nil {
 			a = cfg.Audit
 		}
-		return credentials.AuditFiles(a, f.StateDir(), f.home())
+		return credentials.AuditFiles(a, f.Env.StateDir(), f.Env.Home())
 	}}
 }
 
@@ -118,14 +118,5 @@ func auditVerifyRun(_ context.Context, o *AuditOptions) error {
 	if err != nil {
 		return err
 	}
-	start := "from its genesis record"
-	if !rep.Genesis {
-		start = fmt.Sprintf("from chain line %d (earlier lines rotated away)", rep.FirstSeq)
-	}
-	fmt.Fprintf(o.IO.Out, "%s: %d lines in %d files, keyed chain intact %s", paths[len(paths)-1], rep.Lines, len(paths), start)
-	if o.Checkpoints != "" {
-		fmt.Fprintf(o.IO.Out, "; %d of %d checkpoints matched, %d older than the kept lines", rep.Checkpoints, ncps, rep.Rotated)
-	}
-	fmt.Fprintln(o.IO.Out)
-	return nil
+	return output.AuditVerified(o.IO.Out, paths, rep, o.Checkpoints != "", ncps)
 }

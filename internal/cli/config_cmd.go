@@ -38,7 +38,7 @@ type configFile struct {
 // newConfigFile is the configFile of f and the global flags g.
 func newConfigFile(f *Factory, g *globalOptions) configFile {
 	return configFile{
-		Path:    func() string { return f.ConfigPath(g.ConfigPath) },
+		Path:    func() string { return f.Env.ConfigPath(g.ConfigPath) },
 		Given:   func() bool { return g.ConfigPath != "" },
 		Read:    func() (*config.File, error) { return g.config(f) },
 		Profile: func() string { return g.profileName(f) },

@@ -62,7 +62,7 @@ type Factory struct {
 func (f *Factory) deps() credentials.Deps {
 	return credentials.Deps{
 		Env: f.Env, Clock: f.Clock, HTTP: f.httpClient(), Debug: f.Debug, Keyring: f.Keyring, KeyringTimeout: f.KeyringTimeout,
-		CacheDir: f.CacheDir(), StateDir: f.StateDir(), Home: f.home(), Stat: f.Stat, Sleep: f.Sleep,
+		CacheDir: f.Env.CacheDir(), StateDir: f.Env.StateDir(), Home: f.Env.Home(), Stat: f.Stat, Sleep: f.Sleep,
 		CanPrompt: f.IO.CanPrompt(), HasDisplay: f.HasDisplay, QR: f.IO.StderrTTY, OpenBrowser: f.OpenBrowser, Stderr: f.IO.ErrOut,
 	}
 }
@@ -77,18 +77,6 @@ func (f *Factory) httpClient() *http.Client {
 	cp.Transport = f.Debug.Transport(c.Transport)
 	return &cp
 }
-
-// ConfigPath returns the profiles file path (see env.Lookup.ConfigPath).
-func (f *Factory) ConfigPath(flag string) string { return f.Env.ConfigPath(flag) }
-
-// CacheDir returns the cache directory.
-func (f *Factory) CacheDir() string { return f.Env.CacheDir() }
-
-// StateDir returns the state directory (audit log).
-func (f *Factory) StateDir() string { return f.Env.StateDir() }
-
-// home is $HOME, else the OS's idea of it.
-func (f *Factory) home() string { return f.Env.Home() }
 
 // call is this invocation for the warm front's record, nil without one.
 func (f *Factory) call() *warm.Call {

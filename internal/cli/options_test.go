@@ -449,7 +449,7 @@ func TestNewCmdAudit(t *testing.T) {
 	if err := capture(t, newAuditTailCmd(f, g, run), "-n 5 --match-session alice-run1 trail.jsonl"); !errors.Is(err, errCaptured) {
 		t.Fatalf("tail: err = %v, want runF reached", err)
 	}
-	if got.IO != f.IO || got.Lines != 5 || got.MatchSession != "alice-run1" || strings.Join(got.Files, ",") != "trail.jsonl" || got.CacheDir != f.CacheDir() {
+	if got.IO != f.IO || got.Lines != 5 || got.MatchSession != "alice-run1" || strings.Join(got.Files, ",") != "trail.jsonl" || got.CacheDir != f.Env.CacheDir() {
 		t.Errorf("tail options = %+v", *got)
 	}
 	if files, err := got.files(); err != nil || len(files) != 1 || files[0] != "trail.jsonl" {
@@ -466,7 +466,7 @@ func TestNewCmdAudit(t *testing.T) {
 		t.Errorf("verify options = %+v", *got)
 	}
 	// No FILE: the configured trail, which does not exist yet.
-	if _, err := got.files(); err == nil || !strings.Contains(err.Error(), "no audit file at "+filepath.Join(f.StateDir(), "audit.jsonl")) {
+	if _, err := got.files(); err == nil || !strings.Contains(err.Error(), "no audit file at "+filepath.Join(f.Env.StateDir(), "audit.jsonl")) {
 		t.Errorf("verify files() = %v, want the configured trail under the state directory", err)
 	}
 }

@@ -50,7 +50,7 @@ func withoutTerminal(f *Factory) *Factory {
 
 // loadConfig reads the profiles file.
 func loadConfig(f *Factory, g *globalOptions) (*config.File, error) {
-	path := f.ConfigPath(g.ConfigPath)
+	path := f.Env.ConfigPath(g.ConfigPath)
 	cfg, err := g.config(f)
 	if err != nil {
 		if errors.Is(err, config.ErrNotExist) {
@@ -76,7 +76,7 @@ func loadProfile(f *Factory, g *globalOptions, flowOverride string) (*resolved, 
 	if err != nil {
 		return nil, err
 	}
-	return &resolved{cfgPath: f.ConfigPath(g.ConfigPath), cfg: cfg, p: svc.Profile, svc: svc}, nil
+	return &resolved{cfgPath: f.Env.ConfigPath(g.ConfigPath), cfg: cfg, p: svc.Profile, svc: svc}, nil
 }
 
 // close flushes the audit trail.

@@ -32,7 +32,7 @@ type globalOptions struct {
 // completion of the process shares that one read.
 func (g *globalOptions) config(f *Factory) (*config.File, error) {
 	if !g.loaded {
-		g.cfg, g.cfgErr = config.Load(f.ConfigPath(g.ConfigPath))
+		g.cfg, g.cfgErr = config.Load(f.Env.ConfigPath(g.ConfigPath))
 		g.loaded = true
 	}
 	return g.cfg, g.cfgErr
