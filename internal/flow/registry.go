@@ -101,16 +101,14 @@ var sources = []SourceInfo{
 			return detectTokenFileVar(o, stat, SourceWebIdentityFile, envAWSWebIdentityTokenFile)
 		},
 		NewWorkload: func(o WorkloadOptions) (Source, error) {
-			return &fileSource{name: SourceWebIdentityFile, envVar: envAWSWebIdentityTokenFile, path: o.Path, o: o,
-				hint: "check that the pod's service account carries the eks.amazonaws.com/role-arn annotation (IRSA)"}, nil
+			return &fileSource{name: SourceWebIdentityFile, envVar: envAWSWebIdentityTokenFile, path: o.Path, o: o}, nil
 		}},
 	{Name: SourceAzureFile, Workload: true, DefaultVerify: VerifyRequired,
 		Detect: func(o WorkloadOptions, stat func(string) (os.FileInfo, error)) Candidate {
 			return detectTokenFileVar(o, stat, SourceAzureFile, envAzureFederatedTokenFile)
 		},
 		NewWorkload: func(o WorkloadOptions) (Source, error) {
-			return &fileSource{name: SourceAzureFile, envVar: envAzureFederatedTokenFile, path: o.Path, o: o,
-				hint: "label the pod azure.workload.identity/use: \"true\" so the webhook mounts the token"}, nil
+			return &fileSource{name: SourceAzureFile, envVar: envAzureFederatedTokenFile, path: o.Path, o: o}, nil
 		}},
 	{Name: SourceKubernetes, Workload: true, DefaultVerify: VerifyRequired,
 		Detect: detectKubernetes,
@@ -119,8 +117,7 @@ var sources = []SourceInfo{
 			if path == "" {
 				path = DefaultKubernetesTokenPath
 			}
-			return &fileSource{name: SourceKubernetes, path: path, o: o,
-				hint: "mount a projected service-account token volume there, or set the token path in the profile"}, nil
+			return &fileSource{name: SourceKubernetes, path: path, o: o}, nil
 		}},
 	{Name: SourceGCPMetadata, Workload: true, DefaultVerify: VerifyRequired,
 		Detect: func(o WorkloadOptions, _ func(string) (os.FileInfo, error)) Candidate { return detectGCP(o) },
@@ -135,7 +132,7 @@ var sources = []SourceInfo{
 			if o.Path == "" {
 				return nil, apperr.Usage(errors.New("the file workload source needs a token path"), "set the token path in the profile")
 			}
-			return &fileSource{name: SourceFile, path: o.Path, o: o, hint: "check the token path in the profile"}, nil
+			return &fileSource{name: SourceFile, path: o.Path, o: o}, nil
 		}},
 }
 

@@ -114,13 +114,46 @@ var ErrTokenExpired = errors.New("token expired")
 // ErrWrongAudience is returned for a workload token without the expected audience.
 var ErrWrongAudience = errors.New("wrong audience")
 
+// WorkloadCause is why a workload source gave no usable token; the caller
+// chooses the advice for it and the source.
+type WorkloadCause int
+
+// The causes of a WorkloadError.
+const (
+	// CauseFailed: the platform answered with an error, or the token
+	// could not be used (empty, too large, no exp claim).
+	CauseFailed WorkloadCause = iota
+	// CauseUnset: the variable holding the token or its path is not set.
+	CauseUnset
+	// CauseUnreadable: the token file could not be read.
+	CauseUnreadable
+	// CauseUnreachable: the platform's token endpoint did not answer.
+	CauseUnreachable
+	// CauseNoIdentity: the platform has no identity to give (no service
+	// account attached).
+	CauseNoIdentity
+	// CauseRejected: a token was read but is not a JWT or lacks the
+	// expected audience (a denial, exit 4).
+	CauseRejected
+	// CauseExpired: a token was read but its exp has passed (a denial,
+	// exit 4): nothing rotated it.
+	CauseExpired
+)
+
 // WorkloadError is a failure of a workload identity source. It names the
-// source and where it looked (a path, a variable, an endpoint), never the token.
+// source and where it looked (a path, a variable, an endpoint), never the
+// token, and carries no advice: the caller picks that from Source, Cause
+// and Variable.
 type WorkloadError struct {
 	// Source is the source's name ("kubernetes", "github-actions", ...).
 	Source string
 	// Where is what the source read: "file /path", "variable NAME", ...
 	Where string
+	// Cause classifies Err.
+	Cause WorkloadCause
+	// Variable is the variable the source reads the token (or its path)
+	// from, when it has one.
+	Variable string
 	// Err is the cause.
 	Err error
 }
@@ -133,29 +166,27 @@ func (e *WorkloadError) Error() string {
 // Unwrap returns the cause.
 func (e *WorkloadError) Unwrap() error { return e.Err }
 
-// RotationHint is the hint for an expired workload token: in a pod or a CI
-// job nobody logs in, and the cause is that nothing rotated the token.
-func RotationHint(source string) string {
-	return "nothing rotated the " + source + " token in time: check what provides it (the kubelet's projected token and its expirationSeconds, the CI job's token, whatever writes the file) and this machine's clock; dagster-oidc status shows the source"
-}
-
-// workloadFail wraps err in a WorkloadError carrying hint for the user.
-// An interruption is left unclassified so that it still exits 130.
-func workloadFail(source, where string, err error, hint string) error {
-	werr := &WorkloadError{Source: source, Where: where, Err: err}
+// workloadFail wraps err in a WorkloadError of cause c (CauseExpired or
+// CauseRejected when err says so) with the kind of its exit code. An
+// interruption is left unclassified so that it still exits 130.
+func workloadFail(source, where, variable string, c WorkloadCause, err error) error {
+	switch {
+	case errors.Is(err, ErrTokenExpired):
+		// The path was right: nothing replaced the token before it expired.
+		c = CauseExpired
+	case errors.Is(err, ErrNotJWT) || errors.Is(err, ErrWrongAudience):
+		c = CauseRejected
+	}
+	werr := &WorkloadError{Source: source, Where: where, Cause: c, Variable: variable, Err: err}
 	if errors.Is(err, context.Canceled) {
 		return werr
 	}
-	// A token that was read but cannot be accepted is a verification
-	// failure (exit 4), not a failure to read it.
-	if errors.Is(err, ErrTokenExpired) {
-		// The path was right: nothing replaced the token before it expired.
-		return apperr.Denied(werr, RotationHint(source))
+	if c == CauseExpired || c == CauseRejected {
+		// A token that was read but cannot be accepted is a verification
+		// failure (exit 4), not a failure to read it.
+		return apperr.Denied(werr, "")
 	}
-	if errors.Is(err, ErrNotJWT) || errors.Is(err, ErrWrongAudience) {
-		return apperr.Denied(werr, hint)
-	}
-	return apperr.New(apperr.KindError, werr, hint)
+	return apperr.New(apperr.KindError, werr, "")
 }
 
 // workloadToken checks raw as the token of a workload source: a JWT, carrying

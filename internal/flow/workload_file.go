@@ -20,7 +20,6 @@ type fileSource struct {
 	envVar string
 	path   string
 	o      WorkloadOptions
-	hint   string
 }
 
 // Name returns the source's name.
@@ -38,17 +37,17 @@ func (s *fileSource) Token(ctx context.Context) (*Token, error) {
 	if path == "" {
 		v, ok := s.o.lookup(s.envVar)
 		if !ok {
-			return nil, workloadFail(s.name, "variable "+s.envVar, fmt.Errorf("%s is not set", s.envVar), s.hint)
+			return nil, workloadFail(s.name, "variable "+s.envVar, s.envVar, CauseUnset, fmt.Errorf("%s is not set", s.envVar))
 		}
 		path, where = v, fmt.Sprintf("file %s from %s", v, s.envVar)
 	}
 	data, err := s.o.ReadFile(path)
 	if err != nil {
-		return nil, workloadFail(s.name, where, fmt.Errorf("could not read the token file: %w", err), s.hint)
+		return nil, workloadFail(s.name, where, s.envVar, CauseUnreadable, fmt.Errorf("could not read the token file: %w", err))
 	}
 	tok, err := workloadToken(s.name, string(data), s.o)
 	if err != nil {
-		return nil, workloadFail(s.name, where, err, s.hint)
+		return nil, workloadFail(s.name, where, s.envVar, CauseFailed, err)
 	}
 	return tok, nil
 }

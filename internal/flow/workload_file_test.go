@@ -186,23 +186,25 @@ func TestFileSourcesBadInput(t *testing.T) {
 		readFile func(string) ([]byte, error)
 		want     []string
 		wantIs   error
+		// cause is the WorkloadError's; exit 4 for a rejected or expired token.
+		cause WorkloadCause
 	}{
-		{name: "missing file", source: SourceKubernetes, file: "missing", want: []string{"kubernetes", paths["missing"], "no such file"}, wantIs: fs.ErrNotExist},
-		{name: "empty file", source: SourceKubernetes, file: "empty", want: []string{"kubernetes", paths["empty"], "empty"}},
-		{name: "a directory", source: SourceFile, file: "dir", want: []string{"file", "file " + dir, "is a directory"}},
-		{name: "permission denied", source: SourceAzureFile, file: "valid", readFile: denied, want: []string{"azure-file", paths["valid"], "permission denied"}, wantIs: fs.ErrPermission},
-		{name: "not a JWT", source: SourceFile, file: "notjwt", want: []string{"file", paths["notjwt"], "not a signed JWT"}, wantIs: ErrNotJWT},
-		{name: "expired", source: SourceKubernetes, file: "expired", want: []string{"kubernetes", paths["expired"], "the token expired at 2026-03-01T11:59:00Z"}, wantIs: ErrTokenExpired},
-		{name: "no exp", source: SourceFile, file: "noexp", want: []string{"file", paths["noexp"], "no exp claim"}},
-		{name: "wrong audience", source: SourceKubernetes, file: "valid", audience: "dagster-oidc", want: []string{"kubernetes", paths["valid"], `audience ["sts.amazonaws.com"] does not include "dagster-oidc"`}},
-		{name: "over 1 MiB", source: SourceFile, file: "huge", want: []string{"file", paths["huge"], "larger than 1 MiB"}},
-		{name: "irsa variable unset", source: SourceWebIdentityFile, want: []string{"web-identity-file", "AWS_WEB_IDENTITY_TOKEN_FILE is not set"}},
-		{name: "irsa variable empty", source: SourceWebIdentityFile, env: map[string]string{"AWS_WEB_IDENTITY_TOKEN_FILE": ""}, want: []string{"web-identity-file", "AWS_WEB_IDENTITY_TOKEN_FILE is not set"}},
-		{name: "irsa file missing", source: SourceWebIdentityFile, env: map[string]string{"AWS_WEB_IDENTITY_TOKEN_FILE": paths["missing"]},
+		{name: "missing file", cause: CauseUnreadable, source: SourceKubernetes, file: "missing", want: []string{"kubernetes", paths["missing"], "no such file"}, wantIs: fs.ErrNotExist},
+		{name: "empty file", cause: CauseFailed, source: SourceKubernetes, file: "empty", want: []string{"kubernetes", paths["empty"], "empty"}},
+		{name: "a directory", cause: CauseUnreadable, source: SourceFile, file: "dir", want: []string{"file", "file " + dir, "is a directory"}},
+		{name: "permission denied", cause: CauseUnreadable, source: SourceAzureFile, file: "valid", readFile: denied, want: []string{"azure-file", paths["valid"], "permission denied"}, wantIs: fs.ErrPermission},
+		{name: "not a JWT", cause: CauseRejected, source: SourceFile, file: "notjwt", want: []string{"file", paths["notjwt"], "not a signed JWT"}, wantIs: ErrNotJWT},
+		{name: "expired", cause: CauseExpired, source: SourceKubernetes, file: "expired", want: []string{"kubernetes", paths["expired"], "the token expired at 2026-03-01T11:59:00Z"}, wantIs: ErrTokenExpired},
+		{name: "no exp", cause: CauseFailed, source: SourceFile, file: "noexp", want: []string{"file", paths["noexp"], "no exp claim"}},
+		{name: "wrong audience", cause: CauseRejected, source: SourceKubernetes, file: "valid", audience: "dagster-oidc", want: []string{"kubernetes", paths["valid"], `audience ["sts.amazonaws.com"] does not include "dagster-oidc"`}},
+		{name: "over 1 MiB", cause: CauseUnreadable, source: SourceFile, file: "huge", want: []string{"file", paths["huge"], "larger than 1 MiB"}},
+		{name: "irsa variable unset", cause: CauseUnset, source: SourceWebIdentityFile, want: []string{"web-identity-file", "AWS_WEB_IDENTITY_TOKEN_FILE is not set"}},
+		{name: "irsa variable empty", cause: CauseUnset, source: SourceWebIdentityFile, env: map[string]string{"AWS_WEB_IDENTITY_TOKEN_FILE": ""}, want: []string{"web-identity-file", "AWS_WEB_IDENTITY_TOKEN_FILE is not set"}},
+		{name: "irsa file missing", cause: CauseUnreadable, source: SourceWebIdentityFile, env: map[string]string{"AWS_WEB_IDENTITY_TOKEN_FILE": paths["missing"]},
 			want: []string{"web-identity-file", "file " + paths["missing"] + " from AWS_WEB_IDENTITY_TOKEN_FILE"}, wantIs: fs.ErrNotExist},
-		{name: "irsa file expired", source: SourceWebIdentityFile, env: map[string]string{"AWS_WEB_IDENTITY_TOKEN_FILE": paths["expired"]},
+		{name: "irsa file expired", cause: CauseExpired, source: SourceWebIdentityFile, env: map[string]string{"AWS_WEB_IDENTITY_TOKEN_FILE": paths["expired"]},
 			want: []string{"web-identity-file", paths["expired"], "AWS_WEB_IDENTITY_TOKEN_FILE", "expired"}, wantIs: ErrTokenExpired},
-		{name: "azure variable unset", source: SourceAzureFile, want: []string{"azure-file", "AZURE_FEDERATED_TOKEN_FILE is not set"}},
+		{name: "azure variable unset", cause: CauseUnset, source: SourceAzureFile, want: []string{"azure-file", "AZURE_FEDERATED_TOKEN_FILE is not set"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -224,6 +226,7 @@ func TestFileSourcesBadInput(t *testing.T) {
 			if !errors.As(err, &werr) || werr.Source != tt.source {
 				t.Errorf("error %v is not a *WorkloadError of %s", err, tt.source)
 			}
+			wlAssertCause(t, err, tt.cause)
 			if tt.wantIs != nil && !errors.Is(err, tt.wantIs) {
 				t.Errorf("error %v is not %v", err, tt.wantIs)
 			}

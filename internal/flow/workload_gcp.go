@@ -38,8 +38,8 @@ func (s *gcpMetadataSource) Token(ctx context.Context) (*Token, error) {
 		host = v
 		where = fmt.Sprintf("metadata server %s from %s", v, envGCEMetadataHost)
 	}
-	fail := func(err error, hint string) (*Token, error) {
-		return nil, workloadFail(SourceGCPMetadata, where, err, hint)
+	fail := func(c WorkloadCause, err error) (*Token, error) {
+		return nil, workloadFail(SourceGCPMetadata, where, "", c, err)
 	}
 	timeout := s.o.Timeout
 	if timeout <= 0 {
@@ -55,21 +55,20 @@ func (s *gcpMetadataSource) Token(ctx context.Context) (*Token, error) {
 	status, body, err := workloadGet(ctx, s.o.HTTP, timeout, u.String(), header)
 	if err != nil {
 		if ctx.Err() != nil {
-			return fail(ctx.Err(), "")
+			return fail(CauseFailed, ctx.Err())
 		}
-		return fail(err, "run on GCE or GKE, or set flow: to another source")
+		return fail(CauseUnreachable, err)
 	}
 	switch status {
 	case http.StatusOK:
 	case http.StatusNotFound:
-		return fail(errors.New("the server answered 404 Not Found: no service account is attached"),
-			"attach a service account to the instance, or enable Workload Identity for the GKE node pool")
+		return fail(CauseNoIdentity, errors.New("the server answered 404 Not Found: no service account is attached"))
 	default:
-		return fail(fmt.Errorf("the server answered %d %s", status, http.StatusText(status)), "")
+		return fail(CauseFailed, fmt.Errorf("the server answered %d %s", status, http.StatusText(status)))
 	}
 	tok, err := workloadToken(SourceGCPMetadata, string(body), s.o)
 	if err != nil {
-		return fail(err, "")
+		return fail(CauseFailed, err)
 	}
 	return tok, nil
 }

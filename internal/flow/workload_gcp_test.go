@@ -106,11 +106,12 @@ func TestGCPMetadataBadInput(t *testing.T) {
 		body   string
 		want   []string
 		wantIs error
+		cause  WorkloadCause
 	}{
-		{name: "no service account", status: http.StatusNotFound, want: []string{"gcp-metadata", "GCE_METADATA_HOST", "404 Not Found"}},
-		{name: "server error", status: http.StatusInternalServerError, want: []string{"gcp-metadata", "GCE_METADATA_HOST", "500 Internal Server Error"}},
-		{name: "not a JWT", status: http.StatusOK, body: "<html>secret-page</html>", want: []string{"gcp-metadata", "not a signed JWT"}, wantIs: ErrNotJWT},
-		{name: "expired", status: http.StatusOK, body: expired, want: []string{"gcp-metadata", "GCE_METADATA_HOST", "expired"}, wantIs: ErrTokenExpired},
+		{name: "no service account", cause: CauseNoIdentity, status: http.StatusNotFound, want: []string{"gcp-metadata", "GCE_METADATA_HOST", "404 Not Found"}},
+		{name: "server error", cause: CauseFailed, status: http.StatusInternalServerError, want: []string{"gcp-metadata", "GCE_METADATA_HOST", "500 Internal Server Error"}},
+		{name: "not a JWT", cause: CauseRejected, status: http.StatusOK, body: "<html>secret-page</html>", want: []string{"gcp-metadata", "not a signed JWT"}, wantIs: ErrNotJWT},
+		{name: "expired", cause: CauseExpired, status: http.StatusOK, body: expired, want: []string{"gcp-metadata", "GCE_METADATA_HOST", "expired"}, wantIs: ErrTokenExpired},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -123,6 +124,7 @@ func TestGCPMetadataBadInput(t *testing.T) {
 			_, err = src.Token(context.Background())
 			t.Log(err)
 			wlAssertFailure(t, err, append(tt.want, srv.Listener.Addr().String()), []string{expired, "secret-page"})
+			wlAssertCause(t, err, tt.cause)
 			if tt.wantIs != nil && !errors.Is(err, tt.wantIs) {
 				t.Errorf("error %v is not %v", err, tt.wantIs)
 			}
@@ -167,6 +169,7 @@ func TestGCPMetadataTimeout(t *testing.T) {
 	_, err = src.Token(context.Background())
 	t.Log(err)
 	wlAssertFailure(t, err, []string{"gcp-metadata", ln.Addr().String(), "GCE_METADATA_HOST", "no answer within 20ms"}, nil)
+	wlAssertCause(t, err, CauseUnreachable)
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("error %v is not context.DeadlineExceeded", err)
 	}

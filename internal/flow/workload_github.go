@@ -38,17 +38,18 @@ func (s *gitHubSource) Interactive() bool { return false }
 // and transport errors but a refused redirect with exponential back-off (1s,
 // 2s, 4s, 8s).
 func (s *gitHubSource) Token(ctx context.Context) (*Token, error) {
-	const hint = "give the job `permissions: id-token: write` in the workflow"
 	reqURL, okURL := s.o.lookup(envGitHubRequestURL)
 	reqToken, okToken := s.o.lookup(envGitHubRequestToken)
 	switch {
 	case !okURL:
-		return nil, workloadFail(SourceGitHubActions, "variable "+envGitHubRequestURL, fmt.Errorf("%s is not set", envGitHubRequestURL), hint)
+		return nil, workloadFail(SourceGitHubActions, "variable "+envGitHubRequestURL, envGitHubRequestURL, CauseUnset, fmt.Errorf("%s is not set", envGitHubRequestURL))
 	case !okToken:
-		return nil, workloadFail(SourceGitHubActions, "variable "+envGitHubRequestToken, fmt.Errorf("%s is not set", envGitHubRequestToken), hint)
+		return nil, workloadFail(SourceGitHubActions, "variable "+envGitHubRequestToken, envGitHubRequestToken, CauseUnset, fmt.Errorf("%s is not set", envGitHubRequestToken))
 	}
 	where := "endpoint from " + envGitHubRequestURL
-	fail := func(err error) (*Token, error) { return nil, workloadFail(SourceGitHubActions, where, err, "") }
+	fail := func(err error) (*Token, error) {
+		return nil, workloadFail(SourceGitHubActions, where, "", CauseFailed, err)
+	}
 
 	timeout := s.o.Timeout
 	if timeout <= 0 {

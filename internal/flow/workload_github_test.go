@@ -223,25 +223,26 @@ func TestGitHubActionsBadInput(t *testing.T) {
 		want    []string
 		wantIs  error
 		secrets []string
+		cause   WorkloadCause
 	}{
-		{name: "no permission", env: func(string) map[string]string { return map[string]string{"GITHUB_ACTIONS": "true"} },
+		{name: "no permission", cause: CauseUnset, env: func(string) map[string]string { return map[string]string{"GITHUB_ACTIONS": "true"} },
 			want: []string{"github-actions", "ACTIONS_ID_TOKEN_REQUEST_URL is not set"}},
-		{name: "request token missing", env: func(u string) map[string]string {
+		{name: "request token missing", cause: CauseUnset, env: func(u string) map[string]string {
 			e := wlGitHubEnv(u)
 			delete(e, "ACTIONS_ID_TOKEN_REQUEST_TOKEN")
 			return e
 		}, want: []string{"github-actions", "ACTIONS_ID_TOKEN_REQUEST_TOKEN is not set"}},
-		{name: "not JSON", reply: wlGitHubJSON(200, readFixture("github-error.html")),
+		{name: "not JSON", cause: CauseFailed, reply: wlGitHubJSON(200, readFixture("github-error.html")),
 			want: []string{"github-actions", "ACTIONS_ID_TOKEN_REQUEST_URL", "not the expected JSON"}},
-		{name: "no value", reply: wlGitHubJSON(200, readFixture("github-no-value.json")),
+		{name: "no value", cause: CauseFailed, reply: wlGitHubJSON(200, readFixture("github-no-value.json")),
 			want: []string{"github-actions", "ACTIONS_ID_TOKEN_REQUEST_URL", `no "value"`}},
-		{name: "value not a JWT", reply: wlGitHubJSON(200, `{"value":"opaque-secret-value"}`),
+		{name: "value not a JWT", cause: CauseRejected, reply: wlGitHubJSON(200, `{"value":"opaque-secret-value"}`),
 			want: []string{"github-actions", "ACTIONS_ID_TOKEN_REQUEST_URL", "not a signed JWT"}, wantIs: ErrNotJWT, secrets: []string{"opaque-secret-value"}},
-		{name: "expired", reply: wlGitHubJSON(200, `{"value":"`+expired+`"}`),
+		{name: "expired", cause: CauseExpired, reply: wlGitHubJSON(200, `{"value":"`+expired+`"}`),
 			want: []string{"github-actions", "ACTIONS_ID_TOKEN_REQUEST_URL", "expired"}, wantIs: ErrTokenExpired, secrets: []string{expired}},
-		{name: "wrong audience", reply: wlGitHubJSON(200, `{"value":"`+other+`"}`),
+		{name: "wrong audience", cause: CauseRejected, reply: wlGitHubJSON(200, `{"value":"`+other+`"}`),
 			want: []string{"github-actions", `does not include "sts.amazonaws.com"`}, secrets: []string{other}},
-		{name: "body over 1 MiB", reply: wlGitHubJSON(200, `{"value":"`+strings.Repeat("a", workloadMaxBody)+`"}`),
+		{name: "body over 1 MiB", cause: CauseFailed, reply: wlGitHubJSON(200, `{"value":"`+strings.Repeat("a", workloadMaxBody)+`"}`),
 			want: []string{"github-actions", "larger than 1 MiB"}},
 	}
 	for _, tt := range tests {
@@ -263,6 +264,7 @@ func TestGitHubActionsBadInput(t *testing.T) {
 			_, err = src.Token(context.Background())
 			t.Log(err)
 			wlAssertFailure(t, err, tt.want, append(tt.secrets, wlGitHubRequestToken))
+			wlAssertCause(t, err, tt.cause)
 			if tt.wantIs != nil && !errors.Is(err, tt.wantIs) {
 				t.Errorf("error %v is not %v", err, tt.wantIs)
 			}

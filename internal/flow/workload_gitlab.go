@@ -25,14 +25,13 @@ func (s *gitLabSource) Token(ctx context.Context) (*Token, error) {
 		return nil, err
 	}
 	where := "variable " + s.envVar
-	hint := fmt.Sprintf("declare it in .gitlab-ci.yml: id_tokens: { %s: { aud: <audience> } }", s.envVar)
 	raw, ok := s.o.Env(s.envVar)
 	if !ok {
-		return nil, workloadFail(SourceGitLab, where, fmt.Errorf("%s is not set", s.envVar), hint)
+		return nil, workloadFail(SourceGitLab, where, s.envVar, CauseUnset, fmt.Errorf("%s is not set", s.envVar))
 	}
 	tok, err := workloadToken(SourceGitLab, raw, s.o)
 	if err != nil {
-		return nil, workloadFail(SourceGitLab, where, err, hint)
+		return nil, workloadFail(SourceGitLab, where, s.envVar, CauseFailed, err)
 	}
 	return tok, nil
 }

@@ -44,11 +44,12 @@ func TestGitLabBadInput(t *testing.T) {
 		env    map[string]string
 		want   []string
 		wantIs error
+		cause  WorkloadCause
 	}{
-		{name: "unset", env: map[string]string{"GITLAB_CI": "true"}, want: []string{"gitlab", "variable MY_TOKEN", "MY_TOKEN is not set"}},
-		{name: "empty", env: map[string]string{"MY_TOKEN": ""}, want: []string{"gitlab", "variable MY_TOKEN", "empty"}},
-		{name: "not a JWT", env: map[string]string{"MY_TOKEN": "glcbt-secretrunnertoken"}, want: []string{"gitlab", "variable MY_TOKEN", "not a signed JWT"}, wantIs: ErrNotJWT},
-		{name: "expired", env: map[string]string{"MY_TOKEN": expired}, want: []string{"gitlab", "variable MY_TOKEN", "expired"}, wantIs: ErrTokenExpired},
+		{name: "unset", cause: CauseUnset, env: map[string]string{"GITLAB_CI": "true"}, want: []string{"gitlab", "variable MY_TOKEN", "MY_TOKEN is not set"}},
+		{name: "empty", cause: CauseFailed, env: map[string]string{"MY_TOKEN": ""}, want: []string{"gitlab", "variable MY_TOKEN", "empty"}},
+		{name: "not a JWT", cause: CauseRejected, env: map[string]string{"MY_TOKEN": "glcbt-secretrunnertoken"}, want: []string{"gitlab", "variable MY_TOKEN", "not a signed JWT"}, wantIs: ErrNotJWT},
+		{name: "expired", cause: CauseExpired, env: map[string]string{"MY_TOKEN": expired}, want: []string{"gitlab", "variable MY_TOKEN", "expired"}, wantIs: ErrTokenExpired},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -61,6 +62,7 @@ func TestGitLabBadInput(t *testing.T) {
 			_, err = src.Token(context.Background())
 			t.Log(err)
 			wlAssertFailure(t, err, tt.want, []string{expired, "glcbt-secretrunnertoken"})
+			wlAssertCause(t, err, tt.cause)
 			if tt.wantIs != nil && !errors.Is(err, tt.wantIs) {
 				t.Errorf("error %v is not %v", err, tt.wantIs)
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -115,5 +116,19 @@ func wlAssertFailure(t *testing.T, err error, want []string, secrets []string) {
 	}
 	if code := apperr.ExitCode(err); code == 0 {
 		t.Errorf("exit code = 0 for %q", msg)
+	}
+}
+
+// wlAssertCause checks that err is a WorkloadError of cause want, with exit
+// 4 exactly for a token that was read and refused, and no advice: the
+// caller chooses that.
+func wlAssertCause(t *testing.T, err error, want WorkloadCause) {
+	t.Helper()
+	var werr *WorkloadError
+	if !errors.As(err, &werr) || werr.Cause != want {
+		t.Errorf("error %v is not a *WorkloadError with cause %d", err, want)
+	}
+	if denied := want == CauseRejected || want == CauseExpired; denied != (apperr.ExitCode(err) == 4) || apperr.HintOf(err) != "" {
+		t.Errorf("exit %d, hint %q; want exit 4 = %v and no advice from the source", apperr.ExitCode(err), apperr.HintOf(err), denied)
 	}
 }

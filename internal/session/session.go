@@ -417,6 +417,7 @@ func (m *Manager) loginLocked(ctx context.Context, src flow.Source) (*Result, er
 func (m *Manager) fromSource(ctx context.Context, src flow.Source) (*Result, error) {
 	tok, err := src.Token(ctx)
 	if err != nil {
+		err = workloadSourceHint(err)
 		name := "login"
 		if apperr.KindOf(err) == apperr.KindDenied {
 			// The source read a token that cannot be accepted.
@@ -438,30 +439,6 @@ func (m *Manager) fromSource(ctx context.Context, src flow.Source) (*Result, err
 	e := m.entry(tok, v.Claims)
 	m.observe(Event{Name: "login", Outcome: "ok", Source: tok.Source, Claims: v.Claims, Expiry: v.Claims.Expiry, Unverified: v.Unverified})
 	return &Result{Entry: e, Claims: v.Claims, Unverified: v.Unverified}, nil
-}
-
-// workloadHint gives a refused workload token a hint that fits a pod or a
-// CI job, where nobody logs in: an expired platform token means that
-// nothing rotated it.
-func workloadHint(source string, err error) error {
-	var ve *flow.VerificationError
-	if !errors.As(err, &ve) {
-		return err
-	}
-	if ve.Reason == flow.ReasonExpired {
-		return apperr.Denied(err, flow.RotationHint(source))
-	}
-	return apperr.Denied(err, "check the profile's issuer and workload.audience against the "+source+" token's iss and aud (dagster-oidc explain shows its claims)")
-}
-
-// humanHint gives a refused login or refresh the hint that fits a person
-// at a terminal, unless the refusal has one of its own.
-func humanHint(err error) error {
-	var ve *flow.VerificationError
-	if errors.As(err, &ve) && apperr.HintOf(err) == "" {
-		return apperr.Denied(err, "check the profile's issuer, client_id/audience and the machine's clock, then run: dagster-oidc login")
-	}
-	return err
 }
 
 // verify checks tok, recording a refusal.
