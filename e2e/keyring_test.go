@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/dagster-oidc/dagster-oidc/internal/cache"
+	"github.com/dagster-oidc/dagster-oidc/internal/cache/oskeyring"
 	"github.com/dagster-oidc/dagster-oidc/internal/sandbox"
 )
 
@@ -35,7 +36,7 @@ func useSecretService(t *testing.T, w *world) {
 		}
 		w.env[k] = v
 	}
-	if err := cache.Probe(cache.GoKeyring{}, 10*time.Second); err != nil {
+	if err := cache.Probe(oskeyring.Keyring{}, 10*time.Second); err != nil {
 		t.Fatalf("no Secret Service answers on the session bus: %v", err)
 	}
 }
@@ -60,7 +61,7 @@ func keyringItems(t *testing.T) []string {
 // through the binary's own chunking store.
 func keyringRefresh(t *testing.T, w *world) string {
 	t.Helper()
-	s := &cache.KeyringStore{Backend: cache.GoKeyring{}, Service: cache.DefaultService, Timeout: 10 * time.Second}
+	s := &cache.KeyringStore{Backend: oskeyring.Keyring{}, Service: cache.DefaultService, Timeout: 10 * time.Second}
 	data, err := s.Get(stateKey(w, cache.KindRefresh))
 	if err != nil {
 		t.Fatalf("reading the refresh token from the keyring: %v", err)
@@ -127,7 +128,7 @@ func TestKeyringLoginRefreshLogout(t *testing.T) {
 			}
 			rkey := stateKey(w, cache.KindRefresh)
 			t.Cleanup(func() {
-				s := &cache.KeyringStore{Backend: cache.GoKeyring{}, Service: cache.DefaultService, Timeout: 10 * time.Second}
+				s := &cache.KeyringStore{Backend: oskeyring.Keyring{}, Service: cache.DefaultService, Timeout: 10 * time.Second}
 				_ = s.Delete(rkey)
 			})
 

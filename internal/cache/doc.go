@@ -1,7 +1,7 @@
 // Package cache stores tokens and cloud credentials between dagster-oidc runs.
 //
 // A [Store] maps a key (usually [Key.String]) to bytes. Four stores exist:
-// [KeyringStore] (the OS keyring through a [Keyring] such as [GoKeyring],
+// [KeyringStore] (the OS keyring through a [Keyring] such as oskeyring.Keyring,
 // with values split into chunks small enough for macOS and Windows),
 // [FileStore] (one 0600 file per key in a 0700 directory), [MemoryStore] and
 // [NoneStore]. [Select] picks one for a profile's `cache:` mode.

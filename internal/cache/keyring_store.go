@@ -31,7 +31,7 @@ const minChunkSize = 256
 // a reader with the old value or the new one, never a mix. Reads check the
 // length and sha256 of the joined chunks and report ErrCorrupt on mismatch.
 type KeyringStore struct {
-	// Backend is the keyring, normally GoKeyring{}.
+	// Backend is the keyring, normally oskeyring.Keyring{}.
 	Backend Keyring
 	// Service is the keyring service name; "" means DefaultService.
 	Service string

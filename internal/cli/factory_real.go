@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/dagster-oidc/dagster-oidc/internal/browser"
-	"github.com/dagster-oidc/dagster-oidc/internal/cache"
+	"github.com/dagster-oidc/dagster-oidc/internal/cache/oskeyring"
 	"github.com/dagster-oidc/dagster-oidc/internal/clock"
 	"github.com/dagster-oidc/dagster-oidc/internal/env"
 	"github.com/dagster-oidc/dagster-oidc/internal/iostreams"
@@ -25,7 +25,7 @@ func NewFactory(b BuildInfo) *Factory {
 		HTTPClient:     func() *http.Client { return client },
 		OpenBrowser:    browser.Open,
 		HasDisplay:     browser.HasDisplay,
-		Keyring:        cache.GoKeyring{},
+		Keyring:        oskeyring.Keyring{},
 		Executable:     os.Executable,
 		Environ:        os.Environ,
 		Stat:           os.Stat,

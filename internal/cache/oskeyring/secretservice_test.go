@@ -5,7 +5,7 @@
 //
 //	dbus-run-session -- scripts/with-keyring.sh go test -tags keyring ./internal/cache/...
 
-package cache
+package oskeyring
 
 import (
 	"bytes"
@@ -18,6 +18,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/dagster-oidc/dagster-oidc/internal/cache"
 )
 
 // secretServiceUsers lists the items of service as the Secret Service itself
@@ -36,10 +38,10 @@ func secretServiceUsers(t *testing.T, service string) []string {
 	return users
 }
 
-func newSecretServiceStore(t *testing.T) (*KeyringStore, string) {
+func newSecretServiceStore(t *testing.T) (*cache.KeyringStore, string) {
 	t.Helper()
-	kr := GoKeyring{}
-	if err := Probe(kr, 10*time.Second); err != nil {
+	kr := Keyring{}
+	if err := cache.Probe(kr, 10*time.Second); err != nil {
 		t.Fatalf("no Secret Service answers; run under dbus-run-session -- scripts/with-keyring.sh: %v", err)
 	}
 	service := "dagster-oidc-test-" + strings.ToLower(rand.Text()[:10])
@@ -48,7 +50,7 @@ func newSecretServiceStore(t *testing.T) (*KeyringStore, string) {
 			t.Errorf("DeleteAll: %v", err)
 		}
 	})
-	return &KeyringStore{Backend: kr, Service: service, ChunkSize: 2000, Timeout: 10 * time.Second}, service
+	return &cache.KeyringStore{Backend: kr, Service: service, ChunkSize: 2000, Timeout: 10 * time.Second}, service
 }
 
 func TestSecretServiceChunkedRoundTrip(t *testing.T) {
@@ -84,8 +86,8 @@ func TestSecretServiceChunkedRoundTrip(t *testing.T) {
 	if left := secretServiceUsers(t, service); len(left) != 0 {
 		t.Errorf("Delete left items %v in the Secret Service", left)
 	}
-	if _, err := s.Get("token.dev.abc"); !errors.Is(err, ErrNotFound) {
-		t.Errorf("Get after Delete error = %v, want ErrNotFound", err)
+	if _, err := s.Get("token.dev.abc"); !errors.Is(err, cache.ErrNotFound) {
+		t.Errorf("Get after Delete error = %v, want cache.ErrNotFound", err)
 	}
 }
 
@@ -104,12 +106,12 @@ func TestSecretServiceCorruptChunk(t *testing.T) {
 		t.Fatalf("no chunk 3 among %v", secretServiceUsers(t, service))
 	}
 	// Overwrite the chunk directly, with valid base64 of the right length.
-	if err := (GoKeyring{}).Set(service, chunk, base64.StdEncoding.EncodeToString(bytes.Repeat([]byte("x"), 1500))); err != nil {
+	if err := (Keyring{}).Set(service, chunk, base64.StdEncoding.EncodeToString(bytes.Repeat([]byte("x"), 1500))); err != nil {
 		t.Fatal(err)
 	}
 	_, err := s.Get("refresh.dev.abc")
-	if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "sha256 mismatch") {
-		t.Fatalf("Get error = %v, want ErrCorrupt (sha256 mismatch)", err)
+	if !errors.Is(err, cache.ErrCorrupt) || !strings.Contains(err.Error(), "sha256 mismatch") {
+		t.Fatalf("Get error = %v, want cache.ErrCorrupt (sha256 mismatch)", err)
 	}
 	if err := s.Delete("refresh.dev.abc"); err != nil {
 		t.Fatal(err)
@@ -120,11 +122,20 @@ func TestSecretServiceCorruptChunk(t *testing.T) {
 }
 
 func TestSecretServiceSelect(t *testing.T) {
-	store, reason, err := Select(ModeAuto, GoKeyring{}, t.TempDir(), 10*time.Second)
+	store, reason, err := cache.Select(cache.ModeAuto, Keyring{}, t.TempDir(), 10*time.Second)
 	if err != nil || store.Name() != "keyring" || reason != "keyring available" {
-		t.Fatalf("Select(auto) = %v, %q, %v; want the keyring", store, reason, err)
+		t.Fatalf("cache.Select(auto) = %v, %q, %v; want the keyring", store, reason, err)
 	}
-	if left := secretServiceUsers(t, DefaultService); len(left) != 0 {
-		t.Errorf("Probe left items %v", left)
+	if left := secretServiceUsers(t, cache.DefaultService); len(left) != 0 {
+		t.Errorf("cache.Probe left items %v", left)
 	}
+}
+
+// value is n bytes of a repeating alphabet.
+func value(n int) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte('a' + i%26)
+	}
+	return b
 }
