@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -105,35 +104,17 @@ func (s *Service) assumeRole(ctx context.Context, a *config.AWS, q AWSRequest, t
 		current = res.Entry.IDToken
 		return current, nil
 	})
-	err = stsHintForSource(err, tok.Entry.Source)
 	var expiry time.Time
 	if err == nil {
 		expiry = creds.Expiration
 	}
-	if err := s.exchanged(Record{Claims: claims, Role: d.Target, SessionName: name, Run: q.Run}, expiry, err); err != nil {
+	if err := s.exchanged(Record{Claims: claims, Role: d.Target, SessionName: name, Run: q.Run}, tok.Entry.Source, expiry, err); err != nil {
 		return cache.AWSEntry{}, err
 	}
 	return cache.AWSEntry{
 		AccessKeyID: creds.AccessKeyID, SecretAccessKey: creds.SecretAccessKey, SessionToken: creds.SessionToken,
 		Expiration: creds.Expiration, RoleARN: d.Target, SessionName: name,
 	}, nil
-}
-
-// stsHintForSource replaces the hint of an STS verdict on the token that
-// tells a person to log in again, when the token came from a workload
-// source: there is nobody to log in, and what failed is the platform token.
-func stsHintForSource(err error, source string) error {
-	var se *awssts.Error
-	if err == nil || !flow.IsWorkload(source) || !errors.As(err, &se) {
-		return err
-	}
-	switch se.Code {
-	case awssts.CodeExpiredToken:
-		return apperr.Denied(err, "the "+source+" token expired before STS checked it: check what rotates it (the kubelet's projected token, the CI job's token, whatever writes the file) and this machine's clock")
-	case awssts.CodeIDPRejectedClaim:
-		return apperr.Denied(err, "STS rejected a claim of the "+source+" token: compare its claims (dagster-oidc explain) with the role's trust policy")
-	}
-	return err
 }
 
 // AWSRole decides the role and session name by policy alone, for SDKs that

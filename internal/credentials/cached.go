@@ -135,9 +135,12 @@ func readDocument[E any](s *Service, key string, x exchange[E]) (document[E], er
 	return doc, nil
 }
 
-// exchanged records the outcome of an exchange for the audit trail and
-// returns err.
-func (s *Service) exchanged(rec Record, expiry time.Time, err error) error {
+// exchanged records the outcome of an exchange of a token from source for
+// the audit trail and returns err with the hint that fits it and the
+// source: the one place an exchange failure gets its advice, for both
+// clouds.
+func (s *Service) exchanged(rec Record, source string, expiry time.Time, err error) error {
+	err = withExchangeHint(err, source)
 	rec.Event, rec.Outcome, rec.Err = "exchange", outcomeOf(err), err
 	if err == nil {
 		rec.Expiry = expiry

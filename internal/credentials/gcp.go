@@ -86,7 +86,7 @@ func (s *Service) gcpExchange(ctx context.Context, g *config.GCP, q GCPRequest, 
 	if err == nil {
 		expiry = at.Expiry
 	}
-	if err := s.exchanged(Record{Claims: tok.Claims, ServiceAccount: sa, Run: q.Run}, expiry, err); err != nil {
+	if err := s.exchanged(Record{Claims: tok.Claims, ServiceAccount: sa, Run: q.Run}, tok.Entry.Source, expiry, err); err != nil {
 		return cache.GCPEntry{}, err
 	}
 	return cache.GCPEntry{AccessToken: at.Token, Expiry: at.Expiry, ServiceAccount: at.ServiceAccount}, nil

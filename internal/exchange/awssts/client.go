@@ -110,8 +110,8 @@ type TokenFunc func(ctx context.Context, fresh bool) (string, error)
 // calls in all. InvalidIdentityToken is retried exactly once, with a token
 // from token(ctx, true). AccessDenied, InvalidIdentityToken (after that
 // retry), ExpiredTokenException and IDPRejectedClaim are returned wrapped in
-// apperr.Denied with Error.Explain as the hint; the *Error stays reachable
-// with errors.As.
+// apperr.Denied; the *Error (or *DeadlineError) stays reachable with
+// errors.As, and carries no advice: the caller chooses the hint.
 func (c *Client) AssumeRoleWithWebIdentity(ctx context.Context, r Request, token func(ctx context.Context, fresh bool) (string, error)) (*Credentials, error) {
 	if err := r.validate(); err != nil {
 		return nil, apperr.Usage(fmt.Errorf("could not assume role: %w", err), "fix the aws settings of the profile")
@@ -146,8 +146,7 @@ func (c *Client) AssumeRoleWithWebIdentity(ctx context.Context, r Request, token
 		if ctx.Err() != nil {
 			return fmt.Errorf("could not assume role %s: %w", r.RoleARN, ctx.Err())
 		}
-		return apperr.New(apperr.KindError, fmt.Errorf("could not assume role %s: %w", r.RoleARN, &DeadlineError{Deadline: deadline, Attempts: attempts, Last: last}),
-			"check that STS is reachable from here (aws.sts_endpoint or aws.region, HTTPS_PROXY); aws.sts_timeout in the profile sets this deadline")
+		return fmt.Errorf("could not assume role %s: %w", r.RoleARN, &DeadlineError{Deadline: deadline, Attempts: attempts, Last: last})
 	}
 	freshTried := false
 	failures := 0
@@ -216,10 +215,7 @@ func classify(roleARN string, err error, attempts int) error {
 	if errors.As(err, &stsErr) {
 		wrapped := fmt.Errorf("could not assume role %s: %w", roleARN, err)
 		if stsErr.denied() {
-			return apperr.Denied(wrapped, stsErr.Explain())
-		}
-		if hint := stsErr.Explain(); hint != "" {
-			return apperr.New(apperr.KindError, wrapped, hint)
+			return apperr.Denied(wrapped, "")
 		}
 		return wrapped
 	}

@@ -62,35 +62,6 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
-// Explain returns a one-line explanation for a user: what the error usually
-// means and what to check. It is "" for codes without a known explanation.
-func (e *Error) Explain() string {
-	switch e.Code {
-	case CodeAccessDenied:
-		return "the role's trust policy does not accept this token: check its Federated principal (the OIDC provider), the aud and sub conditions, and sts:TagSession if the token carries session tags"
-	case CodeExpiredToken:
-		return "the ID token expired before STS checked it: log in again (dagster-oidc login) or check this machine's clock"
-	case CodeInvalidIdentityToken:
-		return "STS could not validate the ID token: check that the IAM OIDC provider's URL matches the token's issuer exactly, that its client IDs include the token's audience, and its thumbprint"
-	case CodeIDPRejectedClaim:
-		return "the identity provider or STS rejected a claim of the token (it may be expired or revoked): log in again"
-	case CodeIDPCommunicationError:
-		return "STS could not reach the identity provider's discovery or JWKS endpoint: check that the issuer is reachable from the internet, then retry"
-	case CodeRegionDisabled:
-		return "STS is not activated in this region for the account: activate it in IAM account settings or use another region"
-	case CodeMalformedPolicy, CodePackedPolicyTooLarge:
-		return "the session policy or the token's session tags are invalid or too large: shorten the policy or the tags"
-	case CodeValidationError:
-		return "STS refused a request parameter, often a duration above the role's maximum session duration: lower the duration or raise the role's maximum"
-	case CodeThrottling, CodeThrottlingException, CodeRequestLimitExceeded:
-		return "STS is throttling requests: wait and retry, or reuse cached credentials for longer"
-	}
-	if e.StatusCode >= 500 {
-		return "STS had an internal error: retry later"
-	}
-	return ""
-}
-
 // retryable reports whether the call may succeed if repeated unchanged.
 func (e *Error) retryable() bool {
 	switch e.Code {

@@ -38,6 +38,5 @@ func FuzzParseResponse(f *testing.F) {
 			t.Fatal("nil error for a failed answer")
 		}
 		_ = e.Error()
-		_ = e.Explain()
 	})
 }

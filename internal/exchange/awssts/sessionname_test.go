@@ -113,22 +113,6 @@ func TestValidateDuration(t *testing.T) {
 	}
 }
 
-func TestExplainCoversDocumentedCodes(t *testing.T) {
-	for _, code := range []string{CodeAccessDenied, CodeExpiredToken, CodeInvalidIdentityToken, CodeIDPRejectedClaim,
-		CodeIDPCommunicationError, CodeRegionDisabled, CodeThrottling, CodeThrottlingException, CodeRequestLimitExceeded} {
-		e := &Error{Code: code, StatusCode: 400}
-		if x := e.Explain(); x == "" || strings.Contains(x, "\n") {
-			t.Errorf("Explain(%s) = %q, want one non-empty line", code, x)
-		}
-	}
-	if x := (&Error{Code: "Weird", StatusCode: 400}).Explain(); x != "" {
-		t.Errorf("Explain(unknown 400) = %q, want empty", x)
-	}
-	if x := (&Error{StatusCode: 503}).Explain(); x == "" {
-		t.Error("Explain(503) is empty")
-	}
-}
-
 func TestErrorString(t *testing.T) {
 	tests := []struct {
 		name string

@@ -154,7 +154,6 @@ func TestExchangeErrors(t *testing.T) {
 		wantStage  string
 		wantStatus int
 		wantCode   string
-		wantHint   string
 	}{
 		{
 			name: "unknown provider",
@@ -164,7 +163,6 @@ func TestExchangeErrors(t *testing.T) {
 			wantKind:   apperr.KindError,
 			wantStage:  gcpsts.StageSTS,
 			wantStatus: 400, wantCode: "invalid_target",
-			wantHint: "no enabled workload identity provider has this audience",
 		},
 		{
 			name: "malformed audience",
@@ -174,7 +172,6 @@ func TestExchangeErrors(t *testing.T) {
 			wantKind:   apperr.KindError,
 			wantStage:  gcpsts.StageSTS,
 			wantStatus: 400, wantCode: "invalid_request",
-			wantHint: "gcp.audience must be the provider's full resource name",
 		},
 		{
 			name: "expired subject token",
@@ -185,7 +182,6 @@ func TestExchangeErrors(t *testing.T) {
 			wantKind:   apperr.KindDenied,
 			wantStage:  gcpsts.StageSTS,
 			wantStatus: 400, wantCode: "invalid_grant",
-			wantHint: "the ID token has expired",
 		},
 		{
 			name: "subject token for another client",
@@ -201,7 +197,6 @@ func TestExchangeErrors(t *testing.T) {
 			wantKind:   apperr.KindDenied,
 			wantStage:  gcpsts.StageSTS,
 			wantStatus: 400, wantCode: "invalid_grant",
-			wantHint: "the ID token's aud claim is not an allowed audience",
 		},
 		{
 			name: "subject token signed by another key",
@@ -219,7 +214,6 @@ func TestExchangeErrors(t *testing.T) {
 			wantKind:   apperr.KindDenied,
 			wantStage:  gcpsts.StageSTS,
 			wantStatus: 400, wantCode: "invalid_grant",
-			wantHint: "google sts rejected the ID token",
 		},
 		{
 			name: "service account not bound",
@@ -229,7 +223,6 @@ func TestExchangeErrors(t *testing.T) {
 			wantKind:   apperr.KindDenied,
 			wantStage:  gcpsts.StageImpersonation,
 			wantStatus: 403, wantCode: "PERMISSION_DENIED",
-			wantHint: "the federated identity lacks iam.serviceAccounts.getAccessToken on denied@proj.iam.gserviceaccount.com: grant roles/iam.workloadIdentityUser",
 		},
 		{
 			name: "lifetime beyond the limit",
@@ -239,7 +232,6 @@ func TestExchangeErrors(t *testing.T) {
 			wantKind:   apperr.KindError,
 			wantStage:  gcpsts.StageImpersonation,
 			wantStatus: 400, wantCode: "INVALID_ARGUMENT",
-			wantHint: "the requested token lifetime is too long",
 		},
 	}
 	for _, tc := range tests {
@@ -265,21 +257,19 @@ func TestExchangeErrors(t *testing.T) {
 			if got := apperr.KindOf(err); got != tc.wantKind {
 				t.Errorf("kind = %v, want %v", got, tc.wantKind)
 			}
-			hint := apperr.HintOf(err)
-			if !strings.HasPrefix(hint, tc.wantHint) {
-				t.Errorf("hint = %q, want prefix %q", hint, tc.wantHint)
+			if hint := apperr.HintOf(err); hint != "" {
+				t.Errorf("hint = %q, want none: the caller chooses the advice", hint)
 			}
-			for _, s := range []string{err.Error(), hint} {
-				if strings.ContainsAny(s, "\r\n") {
-					t.Errorf("message %q spans several lines", s)
-				}
-				if strings.Contains(s, req.SubjectToken) {
-					t.Errorf("message %q contains the subject token", s)
-				}
-				for _, issued := range f.fake.IssuedTokens() {
-					if strings.Contains(s, issued) {
-						t.Errorf("message %q contains an access token", s)
-					}
+			s := err.Error()
+			if strings.ContainsAny(s, "\r\n") {
+				t.Errorf("message %q spans several lines", s)
+			}
+			if strings.Contains(s, req.SubjectToken) {
+				t.Errorf("message %q contains the subject token", s)
+			}
+			for _, issued := range f.fake.IssuedTokens() {
+				if strings.Contains(s, issued) {
+					t.Errorf("message %q contains an access token", s)
 				}
 			}
 		})

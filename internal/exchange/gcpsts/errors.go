@@ -53,66 +53,13 @@ func (e *Error) Error() string {
 	return msg
 }
 
-// Explanation says, in one line, what most likely went wrong and what to
-// change; it is used as the error's hint.
-func (e *Error) Explanation() string {
-	desc := strings.ToLower(e.Description)
-	if e.Stage == StageImpersonation {
-		return e.explainImpersonation(desc)
-	}
-	switch {
-	case e.Code == "invalid_grant" && strings.Contains(desc, "attribute condition"):
-		return "the workload identity provider's attribute condition rejected this identity: compare the condition with the token's claims (dagster-oidc explain shows them)"
-	case e.Code == "invalid_grant" && strings.Contains(desc, "audience"):
-		return "the ID token's aud claim is not an allowed audience of the workload identity provider: add the OIDC client ID with gcloud iam workload-identity-pools providers update-oidc PROVIDER --allowed-audiences=CLIENT_ID"
-	case e.Code == "invalid_grant" && (strings.Contains(desc, "issuer") || strings.Contains(desc, "iss ")):
-		return "the ID token's issuer does not match the provider's --issuer-uri: make them equal byte for byte, trailing slash included"
-	case e.Code == "invalid_grant" && (strings.Contains(desc, "expired") || strings.Contains(desc, "stale")):
-		return "the ID token has expired: get a fresh one (dagster-oidc login) and try again"
-	case e.Code == "invalid_grant":
-		return "google sts rejected the ID token: check the provider's issuer URI, allowed audiences, attribute mapping and attribute condition (docs/gcp.md)"
-	case e.Code == "invalid_target":
-		return "no enabled workload identity provider has this audience: check gcp.audience and that the pool and provider exist and are enabled (gcloud iam workload-identity-pools providers describe)"
-	case e.Code == "invalid_request" && strings.Contains(desc, "audience"):
-		return "gcp.audience must be the provider's full resource name: //iam.googleapis.com/projects/PROJECT_NUMBER/locations/global/workloadIdentityPools/POOL/providers/PROVIDER (project number, not project ID)"
-	case e.Code == "invalid_request":
-		return "google sts refused the request as malformed: check gcp.audience and the subject token type"
-	case e.Code == "invalid_scope":
-		return "google sts refused a requested scope: check the scopes asked for"
-	case e.StatusCode == http.StatusForbidden:
-		return "google sts denied the exchange: check the workload identity pool and provider configuration (docs/gcp.md)"
-	case e.StatusCode >= 500:
-		return "google sts failed on its side: try again later"
-	}
-	return "google sts refused the token exchange: see docs/gcp.md"
-}
-
-func (e *Error) explainImpersonation(desc string) string {
-	switch {
-	case strings.Contains(desc, "has not been used") || strings.Contains(desc, "is disabled") || e.Code == "SERVICE_DISABLED":
-		return "enable the IAM Service Account Credentials API in the service account's project: gcloud services enable iamcredentials.googleapis.com"
-	case e.StatusCode == http.StatusForbidden:
-		return "the federated identity lacks iam.serviceAccounts.getAccessToken on " + e.ServiceAccount +
-			": grant roles/iam.workloadIdentityUser to its principal or principalSet (gcloud iam service-accounts add-iam-policy-binding " +
-			e.ServiceAccount + " --role=roles/iam.workloadIdentityUser --member=principalSet://iam.googleapis.com/projects/PROJECT_NUMBER/locations/global/workloadIdentityPools/POOL/attribute.ATTRIBUTE/VALUE)"
-	case e.StatusCode == http.StatusNotFound:
-		return "service account " + e.ServiceAccount + " does not exist: check gcp.service_account"
-	case e.StatusCode == http.StatusUnauthorized:
-		return "iam credentials did not accept the federated token: check gcp.token_url and the impersonation URL point at the same Google universe"
-	case e.StatusCode == http.StatusBadRequest && strings.Contains(desc, "lifetime"):
-		return "the requested token lifetime is too long: use at most 1h, or allow up to 12h with the org policy constraints/iam.allowServiceAccountCredentialLifetimeExtension"
-	case e.StatusCode >= 500:
-		return "google iam credentials failed on its side: try again later"
-	}
-	return "google iam credentials refused to issue a token: see docs/gcp.md"
-}
-
-// classify wraps e with its kind and hint: 403 and invalid_grant are denials.
+// classify wraps e with its kind: 403 and invalid_grant are denials. It
+// carries no advice: the caller chooses the hint from e.
 func classify(e *Error) error {
 	if e.StatusCode == http.StatusForbidden || e.Code == "invalid_grant" {
-		return apperr.Denied(e, e.Explanation())
+		return apperr.Denied(e, "")
 	}
-	return apperr.New(apperr.KindError, e, e.Explanation())
+	return e
 }
 
 // googleError decodes both shapes: OAuth {"error":"x","error_description":"y"}

@@ -34,29 +34,3 @@ func TestNewErrorShapes(t *testing.T) {
 		})
 	}
 }
-
-func TestExplanation(t *testing.T) {
-	tests := []struct {
-		name string
-		e    Error
-		want string
-	}{
-		{"audience claim", Error{Stage: StageSTS, StatusCode: 400, Code: "invalid_grant", Description: "The audience in ID Token [x] does not match the expected audience."},
-			"the ID token's aud claim is not an allowed audience"},
-		{"attribute condition", Error{Stage: StageSTS, StatusCode: 400, Code: "invalid_grant", Description: "The given credential is rejected by the attribute condition."},
-			"the workload identity provider's attribute condition rejected"},
-		{"issuer", Error{Stage: StageSTS, StatusCode: 400, Code: "invalid_grant", Description: "The issuer in ID Token does not match"},
-			"the ID token's issuer does not match"},
-		{"server error", Error{Stage: StageSTS, StatusCode: 503}, "google sts failed on its side"},
-		{"api disabled", Error{Stage: StageImpersonation, StatusCode: 403, Code: "PERMISSION_DENIED",
-			Description: "IAM Service Account Credentials API has not been used in project 1 before or it is disabled."}, "enable the IAM Service Account Credentials API"},
-		{"no such account", Error{Stage: StageImpersonation, StatusCode: 404, ServiceAccount: "x@y"}, "service account x@y does not exist"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := tc.e.Explanation(); !strings.HasPrefix(got, tc.want) {
-				t.Errorf("Explanation() = %q, want prefix %q", got, tc.want)
-			}
-		})
-	}
-}
