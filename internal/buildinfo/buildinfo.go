@@ -11,9 +11,11 @@ import (
 
 // Info is injected at link time by goreleaser.
 type Info struct {
+	// Version is the release ("1.2.3"), "dev" for a build without one.
 	Version string
-	Commit  string
-	Date    string
+	// Commit is the git revision, Date the build (or commit) time.
+	Commit string
+	Date   string
 }
 
 // OrVCS fills what -ldflags -X left unset from the Go toolchain's build

@@ -36,6 +36,8 @@ type ExecRequest struct {
 // started.
 type ExitError struct{ Code int }
 
+// Error names the exit code; exec prints nothing for it, the code is the
+// message.
 func (e *ExitError) Error() string { return fmt.Sprintf("command exited with code %d", e.Code) }
 
 // Exec runs q.Args with the credentials q.Child asks for and keeps them
