@@ -68,15 +68,7 @@ func (f *Factory) deps() credentials.Deps {
 }
 
 // httpClient is HTTPClient, logging each request when Debug is on.
-func (f *Factory) httpClient() *http.Client {
-	c := f.HTTPClient()
-	if f.Debug == nil {
-		return c
-	}
-	cp := *c
-	cp.Transport = f.Debug.Transport(c.Transport)
-	return &cp
-}
+func (f *Factory) httpClient() *http.Client { return f.Debug.Client(f.HTTPClient()) }
 
 // call is this invocation for the warm front's record, nil without one.
 func (f *Factory) call() *warm.Call {

@@ -59,9 +59,5 @@ func tokenRun(ctx context.Context, o *TokenOptions) error {
 		_, err = fmt.Fprintln(o.IO.Out, res.Entry.IDToken)
 		return err
 	}
-	c := res.Claims
-	return output.JSON(o.IO.Out, output.TokenJSON{
-		IDToken: res.Entry.IDToken, Expiry: res.Entry.Expiry.UTC(), RefreshAt: res.Entry.Expiry.Add(-r.p.RefreshMargin.D()).UTC(),
-		Source: res.Entry.Source, Profile: r.p.Name, Claims: r.svc.VisibleClaims(c.All), Unverified: res.Unverified,
-	})
+	return output.JSON(o.IO.Out, r.svc.TokenDocument(res))
 }

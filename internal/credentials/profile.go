@@ -12,6 +12,7 @@ import (
 	"github.com/dagster-oidc/dagster-oidc/internal/cache"
 	"github.com/dagster-oidc/dagster-oidc/internal/clock"
 	"github.com/dagster-oidc/dagster-oidc/internal/flow"
+	"github.com/dagster-oidc/dagster-oidc/internal/output"
 	"github.com/dagster-oidc/dagster-oidc/internal/policy"
 	"github.com/dagster-oidc/dagster-oidc/internal/session"
 )
@@ -25,6 +26,17 @@ func (s *Service) IDToken(ctx context.Context) (*session.Result, error) {
 	}
 	s.record(Record{Event: "token_served", Outcome: "ok", Source: res.Entry.Source, Subject: res.Entry.Subject, Expiry: res.Entry.Expiry, Unverified: res.Unverified != ""})
 	return res, nil
+}
+
+// TokenDocument is `token --format json`'s document for res: the token,
+// when the cache stops returning it (expiry minus refresh_margin) and its
+// claims without the private ones.
+func (s *Service) TokenDocument(res *session.Result) output.TokenJSON {
+	e := res.Entry
+	return output.TokenJSON{
+		IDToken: e.IDToken, Expiry: e.Expiry.UTC(), RefreshAt: e.Expiry.Add(-s.Profile.RefreshMargin.D()).UTC(),
+		Source: e.Source, Profile: s.Profile.Name, Claims: s.VisibleClaims(res.Claims.All), Unverified: res.Unverified,
+	}
 }
 
 // VerifyToken checks a token presented to the profile (a bearer token) with

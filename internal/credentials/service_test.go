@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -433,5 +434,38 @@ func TestExternalAccountAsksForATokenOnlyForRules(t *testing.T) {
 	data, err := h.s.ExternalAccount(t.Context(), q)
 	if err != nil || h.tokens.calls != 1 || !strings.Contains(string(data), pipelineSA) {
 		t.Fatalf("rules: %v, %d token calls:\n%s", err, h.tokens.calls, data)
+	}
+}
+
+func TestTokenDocument(t *testing.T) {
+	tests := []struct {
+		name       string
+		private    []string
+		unverified string
+		wantClaims []string
+	}{
+		{name: "every claim", wantClaims: []string{"email", "groups", "sub"}},
+		{name: "private claims left out", private: []string{"email", "groups"}, unverified: "no JWKS", wantClaims: []string{"sub"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t)
+			h.s.Profile.RefreshMargin, h.s.Profile.PrivateClaims = config.Duration(2*time.Minute), tt.private
+			res := h.tokens.result()
+			res.Unverified = tt.unverified
+			doc := h.s.TokenDocument(res)
+			var claims []string
+			for k := range doc.Claims {
+				claims = append(claims, k)
+			}
+			slices.Sort(claims)
+			if doc.IDToken != "tok-1" || doc.Profile != "dev" || doc.Source != "device" || !doc.Expiry.Equal(now.Add(time.Hour)) ||
+				!doc.RefreshAt.Equal(now.Add(58*time.Minute)) || doc.Unverified != tt.unverified || !slices.Equal(claims, tt.wantClaims) {
+				t.Errorf("document = %+v, claims %v; want refresh at expiry - 2m and claims %v", doc, claims, tt.wantClaims)
+			}
+			if res.Claims.All["email"] == nil {
+				t.Error("the result's own claims were edited")
+			}
+		})
 	}
 }

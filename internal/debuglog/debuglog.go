@@ -150,6 +150,17 @@ func (l *Logger) Transport(base http.RoundTripper) http.RoundTripper {
 	return &transport{l: l, base: base}
 }
 
+// Client returns c itself when l is nil, else a copy of c whose transport
+// logs each request (see Transport).
+func (l *Logger) Client(c *http.Client) *http.Client {
+	if l == nil {
+		return c
+	}
+	cp := *c
+	cp.Transport = l.Transport(c.Transport)
+	return &cp
+}
+
 type transport struct {
 	l    *Logger
 	base http.RoundTripper

@@ -25,6 +25,9 @@ func TestNilLoggerIsOff(t *testing.T) {
 	if l.Transport(nil) != http.DefaultTransport {
 		t.Error("a nil logger wraps the transport")
 	}
+	if c := (&http.Client{}); l.Client(c) != c {
+		t.Error("a nil logger copies the client")
+	}
 }
 
 // TestLinesNeverHoldSecrets: whatever a caller passes, a line holds no JWT,
@@ -44,7 +47,11 @@ func TestTransportLogsMethodAndURLWithoutQuery(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusTeapot) }))
 	defer srv.Close()
 	var buf bytes.Buffer
-	c := &http.Client{Transport: New(&buf).Transport(nil)}
+	base := &http.Client{Timeout: time.Minute}
+	c := New(&buf).Client(base)
+	if c == base || c.Timeout != time.Minute || base.Transport != nil {
+		t.Errorf("Client = %+v, want a copy of %+v with a logging transport", c, base)
+	}
 	resp, err := c.Get(srv.URL + "/callback?code=secret-code&state=s")
 	if err != nil {
 		t.Fatal(err)
