@@ -131,26 +131,20 @@ func gcpConfigRun(ctx context.Context, o *GCPConfigOptions) error {
 		return err
 	}
 	defer r.close()
-	run := runctx.Parse(nil, o.Env)
-	q := credentials.ExternalAccountRequest{ServiceAccount: o.ServiceAccount, Timeout: o.Timeout, Run: credentials.RunOf(run)}
-	if o.OutputFile != "" {
-		q.OutputFile = absPath(o.OutputFile)
-	}
 	exe, err := o.Executable()
 	if err != nil {
 		return fmt.Errorf("could not find this binary's path: %w", err)
 	}
-	q.Command = r.svc.GCPCommand(exe)
-	data, err := r.svc.ExternalAccount(ctx, q)
-	if err != nil {
-		return err
+	q := credentials.ExternalAccountRequest{ServiceAccount: o.ServiceAccount, Timeout: o.Timeout, OutputFile: o.OutputFile,
+		Command: r.svc.GCPCommand(exe), Run: credentials.RunOf(runctx.Parse(nil, o.Env))}
+	if o.Output != "-" {
+		q.Path = o.Output
 	}
-	if o.Output == "" || o.Output == "-" {
-		_, err := o.IO.Out.Write(data)
-		return err
-	}
-	path := absPath(o.Output)
-	if err := gcpconfig.Write(path, data); err != nil {
+	data, path, err := r.svc.ExternalAccount(ctx, q)
+	if err != nil || path == "" {
+		if err == nil {
+			_, err = o.IO.Out.Write(data)
+		}
 		return err
 	}
 	fmt.Fprintf(o.IO.ErrOut, "Wrote %s. Use it with:\n  export GOOGLE_APPLICATION_CREDENTIALS=%s %s=1\n", path, path, credentials.GCPEnvAllowExecutables)

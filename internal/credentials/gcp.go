@@ -118,18 +118,30 @@ type ExternalAccountRequest struct {
 	// Command is the executable's command line (this binary's gcp
 	// executable for the profile).
 	Command []string
-	// OutputFile is the executable's cache file (absolute); "" for none.
+	// OutputFile is the executable's cache file ("" for none), written
+	// out absolute.
 	OutputFile string
+	// Path is where to write the document (mode 0600, made absolute);
+	// "" only returns it.
+	Path string
 	// Timeout is the executable's timeout; 0 means Google's default.
 	Timeout time.Duration
 	Run     policy.Run
 }
 
 // ExternalAccount builds the external_account JSON whose executable is
-// q.Command. Only service_accounts rules need a token, to evaluate them.
-func (s *Service) ExternalAccount(ctx context.Context, q ExternalAccountRequest) ([]byte, error) {
-	data, _, err := s.externalAccount(ctx, q)
-	return data, err
+// q.Command and, with q.Path, writes it there; it returns the document and
+// the absolute path written ("" for none). Only service_accounts rules need
+// a token, to evaluate them.
+func (s *Service) ExternalAccount(ctx context.Context, q ExternalAccountRequest) (data []byte, path string, err error) {
+	if q.OutputFile != "" {
+		q.OutputFile = absPath(q.OutputFile)
+	}
+	if data, _, err = s.externalAccount(ctx, q); err != nil || q.Path == "" {
+		return data, "", err
+	}
+	path = absPath(q.Path)
+	return data, path, gcpconfig.Write(path, data)
 }
 
 // externalAccount is ExternalAccount that also returns the service account

@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -428,12 +430,31 @@ func TestExecutable(t *testing.T) {
 func TestExternalAccountAsksForATokenOnlyForRules(t *testing.T) {
 	h := newHarness(t)
 	q := ExternalAccountRequest{Command: []string{"/usr/local/bin/dagster-oidc", "gcp", "executable", "--profile", "dev"}}
-	if _, err := h.s.ExternalAccount(t.Context(), ExternalAccountRequest{Command: q.Command, ServiceAccount: pipelineSA}); err != nil || h.tokens.calls != 0 {
+	if _, _, err := h.s.ExternalAccount(t.Context(), ExternalAccountRequest{Command: q.Command, ServiceAccount: pipelineSA}); err != nil || h.tokens.calls != 0 {
 		t.Fatalf("pinned account: %v, %d token calls", err, h.tokens.calls)
 	}
-	data, err := h.s.ExternalAccount(t.Context(), q)
-	if err != nil || h.tokens.calls != 1 || !strings.Contains(string(data), pipelineSA) {
-		t.Fatalf("rules: %v, %d token calls:\n%s", err, h.tokens.calls, data)
+	data, path, err := h.s.ExternalAccount(t.Context(), q)
+	if err != nil || h.tokens.calls != 1 || !strings.Contains(string(data), pipelineSA) || path != "" {
+		t.Fatalf("rules: %v, %d token calls, path %q:\n%s", err, h.tokens.calls, path, data)
+	}
+}
+
+func TestExternalAccountWritesThePath(t *testing.T) {
+	h := newHarness(t)
+	dir := t.TempDir()
+	t.Chdir(dir)
+	q := ExternalAccountRequest{Command: []string{"/opt/d", "gcp", "executable"}, ServiceAccount: pipelineSA, OutputFile: "cache.json", Path: "gcp.json"}
+	data, path, err := h.s.ExternalAccount(t.Context(), q)
+	if err != nil || path != filepath.Join(dir, "gcp.json") {
+		t.Fatalf("ExternalAccount = %q, %v; want the absolute path", path, err)
+	}
+	written, err := os.ReadFile(path)
+	fi, _ := os.Stat(path)
+	if err != nil || string(written) != string(data) || fi.Mode().Perm() != 0o600 {
+		t.Errorf("written %v (mode %v), want the document with mode 0600", err, fi.Mode())
+	}
+	if !strings.Contains(string(data), filepath.Join(dir, "cache.json")) {
+		t.Errorf("the output_file is not absolute:\n%s", data)
 	}
 }
 
