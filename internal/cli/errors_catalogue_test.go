@@ -13,11 +13,11 @@ package cli
 //     parameter named "hint" of any function or function literal of the same
 //     package (helpers such as gcpconfig.invalid forward it to apperr); and
 //     the strings returned by functions and methods whose name starts with
-//     "explain" or "explanation" or contains "hint" (awssts.Error.Explain,
-//     gcpsts.Error.Explanation, loginHint, ...);
+//     "explain" or "explanation" or contains "hint" (awsSTSHint, gcpSTSHint,
+//     workloadCauseHint, rotationHint, loginHint, ...);
 //   - details: the value of a field named hint or detail (any case) in a
 //     composite literal, e.g. flow.VerificationError{Detail: ...}, printed as
-//     "ID token refused: <detail>", or a workload source's hint.
+//     "ID token refused: <detail>".
 //
 // The text of an argument is a string literal, a "+" concatenation (a
 // non-literal operand cuts the text there), the format of fmt.Sprintf, or a
