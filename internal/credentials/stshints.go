@@ -30,24 +30,28 @@ func withExchangeHint(err error, source string) error {
 	if err == nil || apperr.HintOf(err) != "" {
 		return err
 	}
-	hint := ""
+	if hint := exchangeHint(err, source); hint != "" {
+		return apperr.New(apperr.KindOf(err), err, hint)
+	}
+	return err
+}
+
+// exchangeHint is the hint for the STS error in err's chain ("" for none).
+func exchangeHint(err error, source string) string {
 	var ae *awssts.Error
 	var de *awssts.DeadlineError
 	var ge *gcpsts.Error
 	switch {
 	case errors.As(err, &ae):
-		hint = awsSTSHint(ae, source)
+		return awsSTSHint(ae, source)
 	case errors.As(err, &de):
-		hint = "check that STS is reachable from here (aws.sts_endpoint or aws.region, HTTPS_PROXY); aws.sts_timeout in the profile sets this deadline"
+		return "check that STS is reachable from here (aws.sts_endpoint or aws.region, HTTPS_PROXY); aws.sts_timeout in the profile sets this deadline"
 	case errors.As(err, &ge) && ge.Stage == gcpsts.StageImpersonation:
-		hint = gcpImpersonationHint(ge)
+		return gcpImpersonationHint(ge)
 	case errors.As(err, &ge):
-		hint = gcpSTSHint(ge, source)
+		return gcpSTSHint(ge, source)
 	}
-	if hint == "" {
-		return err
-	}
-	return apperr.New(apperr.KindOf(err), err, hint)
+	return ""
 }
 
 // awsSTSHint says what an STS error usually means and what to check; "" for
