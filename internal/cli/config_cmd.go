@@ -47,13 +47,11 @@ func newConfigFile(f *Factory, g *globalOptions) configFile {
 
 // ConfigInitOptions are the options of `config init`.
 type ConfigInitOptions struct {
-	IO          *IOStreams
-	File        configFile
-	Issuer      string
-	ClientID    string
-	Environment string
-	Force       bool
-	Stdout      bool
+	IO   *IOStreams
+	File configFile
+	// Request holds the flags; configInitRun adds the profile and the path.
+	Request credentials.InitConfigRequest
+	Stdout  bool
 }
 
 // newConfigInitCmd builds `config init`; runF, when not nil, runs instead
@@ -66,23 +64,23 @@ func newConfigInitCmd(f *Factory, g *globalOptions, runF func(context.Context, *
 		Example: `  dagster-oidc config init --issuer https://example.okta.com/oauth2/default --client-id 0oa1b2c3`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if o.Issuer == "" || o.ClientID == "" {
+			if o.Request.Starter.Issuer == "" || o.Request.Starter.ClientID == "" {
 				return apperr.Usage(errors.New("--issuer and --client-id are required"), "")
 			}
 			return orRun(runF, configInitRun)(cmd.Context(), o)
 		},
 	}
-	cmd.Flags().StringVar(&o.Issuer, "issuer", "", "OpenID issuer URL")
-	cmd.Flags().StringVar(&o.ClientID, "client-id", "", "OAuth client id registered for dagster-oidc")
-	cmd.Flags().StringVar(&o.Environment, "environment", "", "environment name (default: the profile name)")
-	cmd.Flags().BoolVar(&o.Force, "force", false, "overwrite an existing file")
+	cmd.Flags().StringVar(&o.Request.Starter.Issuer, "issuer", "", "OpenID issuer URL")
+	cmd.Flags().StringVar(&o.Request.Starter.ClientID, "client-id", "", "OAuth client id registered for dagster-oidc")
+	cmd.Flags().StringVar(&o.Request.Starter.Environment, "environment", "", "environment name (default: the profile name)")
+	cmd.Flags().BoolVar(&o.Request.Force, "force", false, "overwrite an existing file")
 	cmd.Flags().BoolVar(&o.Stdout, "stdout", false, "print the file instead of writing it")
 	return cmd
 }
 
 func configInitRun(_ context.Context, o *ConfigInitOptions) error {
-	q := credentials.InitConfigRequest{Force: o.Force, Starter: config.StarterOptions{
-		Profile: o.File.Profile(), Environment: o.Environment, Issuer: o.Issuer, ClientID: o.ClientID}}
+	q := o.Request
+	q.Starter.Profile = o.File.Profile()
 	if !o.Stdout {
 		q.Path = o.File.Path()
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -22,15 +21,10 @@ type ExecOptions struct {
 	Open       profileOpener
 	Executable func() (string, error)
 	// Environ is the environment the child inherits (scrubbed).
-	Environ        func() []string
-	AWS            bool
-	GCP            bool
-	AWSMode        string
-	Role           string
-	ServiceAccount string
-	StatusFile     string
-	GracePeriod    time.Duration
-	Args           []string
+	Environ func() []string
+	// Request holds the flags and the command line; execRun adds the
+	// streams, the run context and the environment.
+	Request credentials.ExecRequest
 }
 
 // newExecCmd builds `exec`; runF, when not nil, runs instead of execRun.
@@ -75,38 +69,35 @@ in flight (perhaps refreshing the login) finishes before the wrapper exits.`,
 			if cmd.ArgsLenAtDash() != 0 {
 				return apperr.Usage(errors.New("put the command after --: dagster-oidc exec [flags] -- CMD [ARGS...]"), "")
 			}
-			if o.AWSMode != "server" && o.AWSMode != "token-file" {
-				return apperr.Usage(fmt.Errorf("unknown --aws-mode %q (server or token-file)", o.AWSMode), "")
+			q := &o.Request
+			if q.Child.AWSMode != "server" && q.Child.AWSMode != "token-file" {
+				return apperr.Usage(fmt.Errorf("unknown --aws-mode %q (server or token-file)", q.Child.AWSMode), "")
 			}
-			if o.GracePeriod <= 0 {
-				return apperr.Usage(fmt.Errorf("--grace-period must be positive, got %s", o.GracePeriod), "e.g. --grace-period 20s")
+			if q.GracePeriod <= 0 {
+				return apperr.Usage(fmt.Errorf("--grace-period must be positive, got %s", q.GracePeriod), "e.g. --grace-period 20s")
 			}
 			if cmd.Flags().Changed("aws-mode") {
-				o.AWS = true
+				q.Child.AWS = true
 			}
-			o.Args = args
+			q.Args = args
 			return orRun(runF, execRun)(cmd.Context(), o)
 		},
 	}
-	cmd.Flags().BoolVar(&o.AWS, "aws", false, "provide AWS credentials (default: when the profile has an aws section)")
-	cmd.Flags().BoolVar(&o.GCP, "gcp", false, "provide GCP credentials (default: when the profile has a gcp section)")
-	cmd.Flags().StringVar(&o.AWSMode, "aws-mode", "server", "server (loopback credential endpoint) or token-file (web-identity token file)")
-	cmd.Flags().StringVar(&o.Role, "role", "", "role ARN, among those the policy allows")
-	cmd.Flags().StringVar(&o.ServiceAccount, "service-account", "", "GCP service account, among those the policy allows")
-	cmd.Flags().DurationVar(&o.GracePeriod, "grace-period", proc.DefaultGracePeriod, "how long the command may take to exit after SIGTERM before it is killed")
-	cmd.Flags().StringVar(&o.StatusFile, "status-file", "", "keep a JSON status document here (identity, child pid, exit code or refusal), for run launchers")
+	cmd.Flags().BoolVar(&o.Request.Child.AWS, "aws", false, "provide AWS credentials (default: when the profile has an aws section)")
+	cmd.Flags().BoolVar(&o.Request.Child.GCP, "gcp", false, "provide GCP credentials (default: when the profile has a gcp section)")
+	cmd.Flags().StringVar(&o.Request.Child.AWSMode, "aws-mode", "server", "server (loopback credential endpoint) or token-file (web-identity token file)")
+	cmd.Flags().StringVar(&o.Request.Child.Role, "role", "", "role ARN, among those the policy allows")
+	cmd.Flags().StringVar(&o.Request.Child.ServiceAccount, "service-account", "", "GCP service account, among those the policy allows")
+	cmd.Flags().DurationVar(&o.Request.GracePeriod, "grace-period", proc.DefaultGracePeriod, "how long the command may take to exit after SIGTERM before it is killed")
+	cmd.Flags().StringVar(&o.Request.StatusFile, "status-file", "", "keep a JSON status document here (identity, child pid, exit code or refusal), for run launchers")
 	return cmd
 }
 
 func execRun(ctx context.Context, o *ExecOptions) error {
-	return credentials.Exec(ctx, credentials.ExecRequest{
-		Child: credentials.ChildRequest{
-			AWS: o.AWS, GCP: o.GCP, AWSMode: o.AWSMode, Role: o.Role, ServiceAccount: o.ServiceAccount,
-			Run: runctx.Parse(o.Args, o.Env), Environ: o.Environ(),
-		},
-		Args: o.Args, Stdin: o.IO.In, Stdout: o.IO.Out, Stderr: o.IO.ErrOut,
-		GracePeriod: o.GracePeriod, StatusFile: o.StatusFile, Executable: o.Executable,
-	}, func() (*credentials.Service, error) {
+	q := o.Request
+	q.Child.Run, q.Child.Environ = runctx.Parse(q.Args, o.Env), o.Environ()
+	q.Stdin, q.Stdout, q.Stderr, q.Executable = o.IO.In, o.IO.Out, o.IO.ErrOut, o.Executable
+	return credentials.Exec(ctx, q, func() (*credentials.Service, error) {
 		r, err := o.Open(openOptions{})
 		if err != nil {
 			return nil, err

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 
 	"github.com/spf13/cobra"
@@ -13,15 +14,12 @@ import (
 
 // ExplainOptions are the options of `explain`.
 type ExplainOptions struct {
-	IO       *IOStreams
-	Env      env.Lookup
-	Open     profileOpener
-	Role     string
-	Job      string
-	Location string
-	Run      string
-	Refresh  bool
-	Proxy    bool
+	IO   *IOStreams
+	Env  env.Lookup
+	Open profileOpener
+	// Request holds the flags; a run field they leave empty comes from
+	// the environment.
+	Request credentials.ExplainRequest
 }
 
 // newExplainCmd builds `explain`; runF, when not nil, runs instead of explainRun.
@@ -43,12 +41,12 @@ when no rule allows the identity, as credential-process would.`,
 			return orRun(runF, explainRun)(cmd.Context(), o)
 		},
 	}
-	cmd.Flags().StringVar(&o.Role, "role", "", "the role (or service account) you would ask for")
-	cmd.Flags().StringVar(&o.Job, "job", "", "evaluate as the Dagster job NAME (run.job)")
-	cmd.Flags().StringVar(&o.Location, "location", "", "evaluate as the Dagster code location NAME (run.location)")
-	cmd.Flags().StringVar(&o.Run, "run-id", "", "evaluate as the Dagster run ID (run.id)")
-	cmd.Flags().BoolVar(&o.Proxy, "proxy", false, "evaluate the proxy block's role rules (viewer, launcher, editor, admin) instead of the cloud ones")
-	cmd.Flags().BoolVar(&o.Refresh, "refresh", false, "refresh (or log in) when the cached token is not valid; without it explain uses only what is cached")
+	cmd.Flags().StringVar(&o.Request.Role, "role", "", "the role (or service account) you would ask for")
+	cmd.Flags().StringVar(&o.Request.Run.Job, "job", "", "evaluate as the Dagster job NAME (run.job)")
+	cmd.Flags().StringVar(&o.Request.Run.Location, "location", "", "evaluate as the Dagster code location NAME (run.location)")
+	cmd.Flags().StringVar(&o.Request.Run.ID, "run-id", "", "evaluate as the Dagster run ID (run.id)")
+	cmd.Flags().BoolVar(&o.Request.Proxy, "proxy", false, "evaluate the proxy block's role rules (viewer, launcher, editor, admin) instead of the cloud ones")
+	cmd.Flags().BoolVar(&o.Request.Refresh, "refresh", false, "refresh (or log in) when the cached token is not valid; without it explain uses only what is cached")
 	return cmd
 }
 
@@ -61,17 +59,8 @@ func explainRun(ctx context.Context, o *ExplainOptions) error {
 	if err := credentials.CheckProfiles(r.cfg, []string{r.p.Name}, o.IO.ErrOut); err != nil {
 		return err
 	}
-	run := runctx.Parse(nil, o.Env)
-	if o.Job != "" {
-		run.Job = o.Job
-	}
-	if o.Location != "" {
-		run.Location = o.Location
-	}
-	if o.Run != "" {
-		run.ID = o.Run
-	}
-	q := credentials.ExplainRequest{Role: o.Role, Run: credentials.RunOf(run), Refresh: o.Refresh, Proxy: o.Proxy}
+	q, env := o.Request, credentials.RunOf(runctx.Parse(nil, o.Env))
+	q.Run.ID, q.Run.Job, q.Run.Location = cmp.Or(q.Run.ID, env.ID), cmp.Or(q.Run.Job, env.Job), cmp.Or(q.Run.Location, env.Location)
 	x, err := r.svc.Explain(ctx, q)
 	if werr := output.WriteExplanation(o.IO.Out, r.svc.ExplainDocument(q, x)); werr != nil {
 		return werr

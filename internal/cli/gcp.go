@@ -85,14 +85,13 @@ func gcpExecutable(ctx context.Context, o *GCPExecutableOptions) error {
 
 // GCPConfigOptions are the options of `gcp config`.
 type GCPConfigOptions struct {
-	IO             *IOStreams
-	Env            env.Lookup
-	Open           profileOpener
-	Executable     func() (string, error)
-	Output         string
-	OutputFile     string
-	ServiceAccount string
-	Timeout        time.Duration
+	IO         *IOStreams
+	Env        env.Lookup
+	Open       profileOpener
+	Executable func() (string, error)
+	// Request holds the flags (Path "-" is stdout); gcpConfigRun adds the
+	// command line and the run context.
+	Request credentials.ExternalAccountRequest
 }
 
 // newGCPConfigCmd builds `gcp config`; runF, when not nil, runs instead of
@@ -118,10 +117,10 @@ on whitespace, so paths with spaces are refused.`,
 			return orRun(runF, gcpConfigRun)(cmd.Context(), o)
 		},
 	}
-	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "write the JSON to FILE (mode 0600) instead of stdout")
-	cmd.Flags().StringVar(&o.OutputFile, "output-file", "", "the executable's output_file: a cache Google's libraries read before running it")
-	cmd.Flags().StringVar(&o.ServiceAccount, "service-account", "", "service account email to impersonate (default: the policy's choice)")
-	cmd.Flags().DurationVar(&o.Timeout, "timeout", time.Duration(gcpconfig.DefaultTimeoutMillis)*time.Millisecond, "the executable's timeout, 5s to 120s")
+	cmd.Flags().StringVarP(&o.Request.Path, "output", "o", "", "write the JSON to FILE (mode 0600) instead of stdout")
+	cmd.Flags().StringVar(&o.Request.OutputFile, "output-file", "", "the executable's output_file: a cache Google's libraries read before running it")
+	cmd.Flags().StringVar(&o.Request.ServiceAccount, "service-account", "", "service account email to impersonate (default: the policy's choice)")
+	cmd.Flags().DurationVar(&o.Request.Timeout, "timeout", time.Duration(gcpconfig.DefaultTimeoutMillis)*time.Millisecond, "the executable's timeout, 5s to 120s")
 	return cmd
 }
 
@@ -135,10 +134,10 @@ func gcpConfigRun(ctx context.Context, o *GCPConfigOptions) error {
 	if err != nil {
 		return fmt.Errorf("could not find this binary's path: %w", err)
 	}
-	q := credentials.ExternalAccountRequest{ServiceAccount: o.ServiceAccount, Timeout: o.Timeout, OutputFile: o.OutputFile,
-		Command: r.svc.GCPCommand(exe), Run: credentials.RunOf(runctx.Parse(nil, o.Env))}
-	if o.Output != "-" {
-		q.Path = o.Output
+	q := o.Request
+	q.Command, q.Run = r.svc.GCPCommand(exe), credentials.RunOf(runctx.Parse(nil, o.Env))
+	if q.Path == "-" {
+		q.Path = ""
 	}
 	data, path, err := r.svc.ExternalAccount(ctx, q)
 	if err != nil || path == "" {
@@ -211,9 +210,7 @@ func gcpTokenRun(ctx context.Context, o *GCPTokenOptions) error {
 		return err
 	}
 	defer r.close()
-	run := runctx.Parse(nil, o.Env)
-	prun := credentials.RunOf(run)
-	res, err := r.svc.ServeGCP(ctx, credentials.GCPRequest{ServiceAccount: o.ServiceAccount, Run: prun})
+	res, err := r.svc.ServeGCP(ctx, credentials.GCPRequest{ServiceAccount: o.ServiceAccount, Run: credentials.RunOf(runctx.Parse(nil, o.Env))})
 	if err != nil {
 		return err
 	}

@@ -11,10 +11,10 @@ import (
 
 // LogoutOptions are the options of `logout`.
 type LogoutOptions struct {
-	IO     *IOStreams
-	Open   profileOpener
-	All    bool
-	Revoke bool
+	IO   *IOStreams
+	Open profileOpener
+	// Request holds --all and --revoke.
+	Request credentials.LogoutRequest
 }
 
 // newLogoutCmd builds `logout`; runF, when not nil, runs instead of logoutRun.
@@ -32,8 +32,8 @@ refresh token at the IdP's revocation endpoint (RFC 7009) when it has one.
 			return orRun(runF, logoutRun)(cmd.Context(), o)
 		},
 	}
-	cmd.Flags().BoolVar(&o.All, "all", false, "remove the entries of every profile")
-	cmd.Flags().BoolVar(&o.Revoke, "revoke", false, "revoke the refresh token at the IdP first")
+	cmd.Flags().BoolVar(&o.Request.All, "all", false, "remove the entries of every profile")
+	cmd.Flags().BoolVar(&o.Request.Revoke, "revoke", false, "revoke the refresh token at the IdP first")
 	return cmd
 }
 
@@ -43,7 +43,7 @@ func logoutRun(ctx context.Context, o *LogoutOptions) error {
 		return err
 	}
 	defer r.close()
-	notes, err := r.svc.Logout(ctx, credentials.LogoutRequest{All: o.All, Revoke: o.Revoke})
+	notes, err := r.svc.Logout(ctx, o.Request)
 	for _, n := range notes {
 		fmt.Fprintln(o.IO.ErrOut, n)
 	}

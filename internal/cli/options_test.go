@@ -11,9 +11,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/spf13/cobra"
 
 	"github.com/dagster-oidc/dagster-oidc/internal/clock"
+	"github.com/dagster-oidc/dagster-oidc/internal/credentials"
+	"github.com/dagster-oidc/dagster-oidc/internal/policy"
 )
 
 // errCaptured stops a command after its runF captured the options.
@@ -245,8 +248,8 @@ func TestNewCmdGCPConfig(t *testing.T) {
 	if err := capture(t, cmd, "-o out.json --output-file cache.json --service-account sa --timeout 45s"); !errors.Is(err, errCaptured) {
 		t.Fatalf("err = %v, want runF reached", err)
 	}
-	if got.IO != f.IO || got.Output != "out.json" || got.OutputFile != "cache.json" || got.ServiceAccount != "sa" || got.Timeout != 45*time.Second {
-		t.Errorf("options = %+v", *got)
+	if want := (credentials.ExternalAccountRequest{Path: "out.json", OutputFile: "cache.json", ServiceAccount: "sa", Timeout: 45 * time.Second}); got.IO != f.IO || !cmp.Equal(got.Request, want) {
+		t.Errorf("options = %+v, want the request %+v", *got, want)
 	}
 	if exe, err := got.Executable(); exe != "/opt/dagster-oidc" || err != nil {
 		t.Errorf("Executable() = %q, %v; want the Factory's", exe, err)
@@ -254,26 +257,31 @@ func TestNewCmdGCPConfig(t *testing.T) {
 	checkOpen(t, got.Open, openOptions{})
 	f, g = optionsFactory(t)
 	cmd = newGCPConfigCmd(f, g, func(_ context.Context, o *GCPConfigOptions) error { got = o; return errCaptured })
-	if err := capture(t, cmd, ""); !errors.Is(err, errCaptured) || got.Timeout != 30*time.Second {
-		t.Errorf("default timeout: err = %v, timeout %s; want the gcpconfig default 30s", err, got.Timeout)
+	if err := capture(t, cmd, ""); !errors.Is(err, errCaptured) || got.Request.Timeout != 30*time.Second {
+		t.Errorf("default timeout: err = %v, timeout %s; want the gcpconfig default 30s", err, got.Request.Timeout)
 	}
+}
+
+// execFlags is the request exec's flags make.
+func execFlags(child credentials.ChildRequest, grace time.Duration, statusFile string) credentials.ExecRequest {
+	return credentials.ExecRequest{Child: child, GracePeriod: grace, StatusFile: statusFile}
 }
 
 func TestNewCmdExec(t *testing.T) {
 	tests := []struct {
 		name     string
 		args     string
-		want     ExecOptions
+		want     credentials.ExecRequest
 		wantArgs []string
 		wantErr  string
 	}{
-		{name: "defaults", args: "-- dagster api execute_run x", want: ExecOptions{AWSMode: "server", GracePeriod: 20 * time.Second}, wantArgs: []string{"dagster", "api", "execute_run", "x"}},
+		{name: "defaults", args: "-- dagster api execute_run x", want: execFlags(credentials.ChildRequest{AWSMode: "server"}, 20*time.Second, ""), wantArgs: []string{"dagster", "api", "execute_run", "x"}},
 		{
 			name: "every flag", args: "--aws --gcp --role r --service-account sa --grace-period 5s --status-file st.json -- job",
-			want:     ExecOptions{AWS: true, GCP: true, AWSMode: "server", Role: "r", ServiceAccount: "sa", GracePeriod: 5 * time.Second, StatusFile: "st.json"},
+			want:     execFlags(credentials.ChildRequest{AWS: true, GCP: true, AWSMode: "server", Role: "r", ServiceAccount: "sa"}, 5*time.Second, "st.json"),
 			wantArgs: []string{"job"},
 		},
-		{name: "aws-mode implies aws", args: "--aws-mode token-file -- job", want: ExecOptions{AWS: true, AWSMode: "token-file", GracePeriod: 20 * time.Second}, wantArgs: []string{"job"}},
+		{name: "aws-mode implies aws", args: "--aws-mode token-file -- job", want: execFlags(credentials.ChildRequest{AWS: true, AWSMode: "token-file"}, 20*time.Second, ""), wantArgs: []string{"job"}},
 		{name: "no command", args: "--aws", wantErr: "no command to run: dagster-oidc exec [flags] -- CMD [ARGS...]"},
 		{name: "no dash", args: "job", wantErr: "put the command after --: dagster-oidc exec [flags] -- CMD [ARGS...]"},
 		{name: "bad mode", args: "--aws-mode file -- job", wantErr: `unknown --aws-mode "file" (server or token-file)`},
@@ -299,10 +307,10 @@ func TestNewCmdExec(t *testing.T) {
 			if exe, err := got.Executable(); exe != "/opt/dagster-oidc" || err != nil {
 				t.Errorf("Executable() = %q, %v; want the Factory's", exe, err)
 			}
-			w := tt.want
-			if got.AWS != w.AWS || got.GCP != w.GCP || got.AWSMode != w.AWSMode || got.Role != w.Role || got.ServiceAccount != w.ServiceAccount ||
-				got.GracePeriod != w.GracePeriod || got.StatusFile != w.StatusFile || strings.Join(got.Args, " ") != strings.Join(tt.wantArgs, " ") {
-				t.Errorf("options = %+v, want %+v with args %q", *got, w, tt.wantArgs)
+			want := tt.want
+			want.Args = tt.wantArgs
+			if diff := cmp.Diff(want, got.Request); diff != "" {
+				t.Errorf("request (-want +got):\n%s", diff)
 			}
 			checkOpen(t, got.Open, openOptions{})
 		})
@@ -335,7 +343,7 @@ func TestNewCmdLogout(t *testing.T) {
 		if err := capture(t, newLogoutCmd(f, g, func(_ context.Context, o *LogoutOptions) error { got = o; return errCaptured }), args); !errors.Is(err, errCaptured) {
 			t.Fatalf("%q: err = %v, want runF reached", args, err)
 		}
-		if got.IO != f.IO || got.All != want[0] || got.Revoke != want[1] {
+		if got.IO != f.IO || got.Request.All != want[0] || got.Request.Revoke != want[1] {
 			t.Errorf("%q: options = %+v, want all %v revoke %v", args, *got, want[0], want[1])
 		}
 		checkOpen(t, got.Open, openOptions{})
@@ -378,10 +386,9 @@ func TestNewCmdExplain(t *testing.T) {
 	if err := capture(t, cmd, "--role r --job etl --location loc --run-id 42 --refresh --proxy"); !errors.Is(err, errCaptured) {
 		t.Fatalf("err = %v, want runF reached", err)
 	}
-	want := ExplainOptions{Role: "r", Job: "etl", Location: "loc", Run: "42", Refresh: true, Proxy: true}
-	if got.IO != f.IO || got.Role != want.Role || got.Job != want.Job || got.Location != want.Location ||
-		got.Run != want.Run || got.Refresh != want.Refresh || got.Proxy != want.Proxy {
-		t.Errorf("options = %+v, want %+v", *got, want)
+	want := credentials.ExplainRequest{Role: "r", Run: policy.Run{ID: "42", Job: "etl", Location: "loc"}, Refresh: true, Proxy: true}
+	if got.IO != f.IO || got.Request != want {
+		t.Errorf("options = %+v, want the request %+v", *got, want)
 	}
 	if v, _ := got.Env("HOME"); v == "" {
 		t.Error("Env is not the Factory's environment")
@@ -409,7 +416,7 @@ func TestNewCmdConfig(t *testing.T) {
 	if err := capture(t, cmd, "--issuer https://idp.example.com --client-id c --environment prod --force --stdout"); !errors.Is(err, errCaptured) {
 		t.Fatalf("init: err = %v, want runF reached", err)
 	}
-	if in.IO != f.IO || in.Issuer != "https://idp.example.com" || in.ClientID != "c" || in.Environment != "prod" || !in.Force || !in.Stdout {
+	if st := in.Request.Starter; in.IO != f.IO || st.Issuer != "https://idp.example.com" || st.ClientID != "c" || st.Environment != "prod" || !in.Request.Force || !in.Stdout {
 		t.Errorf("init options = %+v", *in)
 	}
 	if in.File.Path() != g.ConfigPath || !in.File.Given() || in.File.Profile() != "second" {
