@@ -403,7 +403,7 @@ func TestNewCmdProxy(t *testing.T) {
 	if err := capture(t, cmd, "--listen 127.0.0.1:0 --upstream http://127.0.0.1:3000 --url https://ui.example.com"); !errors.Is(err, errCaptured) {
 		t.Fatalf("err = %v, want runF reached", err)
 	}
-	if got.IO != f.IO || got.Listen != "127.0.0.1:0" || got.Upstream != "http://127.0.0.1:3000" || got.URL != "https://ui.example.com" {
+	if want := (credentials.ProxyRequest{Listen: "127.0.0.1:0", Upstream: "http://127.0.0.1:3000", URL: "https://ui.example.com"}); got.IO != f.IO || got.Request != want {
 		t.Errorf("options = %+v", *got)
 	}
 	checkOpen(t, got.Open, openOptions{})

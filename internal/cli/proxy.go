@@ -14,11 +14,10 @@ import (
 
 // ProxyOptions are the options of `proxy`.
 type ProxyOptions struct {
-	IO       *IOStreams
-	Open     profileOpener
-	Listen   string
-	Upstream string
-	URL      string
+	IO   *IOStreams
+	Open profileOpener
+	// Request holds --listen, --upstream and --url.
+	Request credentials.ProxyRequest
 	// ready, when set, receives the listening address (tests).
 	ready func(addr string)
 }
@@ -42,9 +41,9 @@ token from a trusted issuer. Flags override the proxy block.`,
 			return orRun(runF, proxyRun)(cmd.Context(), o)
 		},
 	}
-	cmd.Flags().StringVar(&o.Listen, "listen", "", "address to serve on (default proxy.listen, 127.0.0.1:8080)")
-	cmd.Flags().StringVar(&o.Upstream, "upstream", "", "dagster-webserver's URL (default proxy.upstream, http://127.0.0.1:3000)")
-	cmd.Flags().StringVar(&o.URL, "url", "", "how browsers reach the proxy (default proxy.url)")
+	cmd.Flags().StringVar(&o.Request.Listen, "listen", "", "address to serve on (default proxy.listen, 127.0.0.1:8080)")
+	cmd.Flags().StringVar(&o.Request.Upstream, "upstream", "", "dagster-webserver's URL (default proxy.upstream, http://127.0.0.1:3000)")
+	cmd.Flags().StringVar(&o.Request.URL, "url", "", "how browsers reach the proxy (default proxy.url)")
 	return cmd
 }
 
@@ -54,7 +53,7 @@ func proxyRun(ctx context.Context, o *ProxyOptions) error {
 		return err
 	}
 	defer r.close()
-	opts, x, err := r.svc.Proxy(credentials.ProxyRequest{Listen: o.Listen, Upstream: o.Upstream, URL: o.URL})
+	opts, x, err := r.svc.Proxy(o.Request)
 	if err != nil {
 		return err
 	}
