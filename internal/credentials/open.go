@@ -2,6 +2,7 @@ package credentials
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -251,9 +252,25 @@ func DescribeClientSecret(p *config.Profile, now time.Time) (string, error) {
 // source builds the token source of the resolved flow.
 func (s *Service) source(context.Context) (flow.Source, error) {
 	if s.isWorkload() {
-		return flow.NewWorkloadSource(s.w.flowName, s.workloadOptions())
+		src, err := flow.NewWorkloadSource(s.w.flowName, s.workloadOptions())
+		if hint := workloadSetupHint(err); hint != "" {
+			return nil, apperr.Usage(err, hint)
+		}
+		return src, err
 	}
 	return &humanSource{s: s, name: s.w.flowName}, nil
+}
+
+// workloadSetupHint is what to set in the profile when a workload source
+// cannot be built from it ("" for other errors).
+func workloadSetupHint(err error) string {
+	switch {
+	case errors.Is(err, flow.ErrNoAudience):
+		return "set the audience in the profile"
+	case errors.Is(err, flow.ErrNoTokenPath):
+		return "set the token path in the profile"
+	}
+	return ""
 }
 
 // humanSource defers discovery until a login actually starts.

@@ -12,7 +12,8 @@ import (
 )
 
 // The hints of failed cloud exchanges. The STS clients return typed errors
-// (awssts.Error, awssts.DeadlineError, gcpsts.Error) without advice; the
+// (awssts.Error, DeadlineError, RequestError, EndpointError; gcpsts.Error)
+// without advice; the
 // hint is chosen here, once, by the error and the source of the token that
 // was exchanged: a person at a terminal can log in again, a pod or a CI job
 // cannot, and there the advice is about what rotates its token.
@@ -40,8 +41,14 @@ func withExchangeHint(err error, source string) error {
 func exchangeHint(err error, source string) string {
 	var ae *awssts.Error
 	var de *awssts.DeadlineError
+	var re *awssts.RequestError
+	var ee *awssts.EndpointError
 	var ge *gcpsts.Error
 	switch {
+	case errors.As(err, &re):
+		return "fix the aws settings of the profile"
+	case errors.As(err, &ee):
+		return "set aws.region in the profile"
 	case errors.As(err, &ae):
 		return awsSTSHint(ae, source)
 	case errors.As(err, &de):

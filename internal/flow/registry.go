@@ -123,18 +123,26 @@ var sources = []SourceInfo{
 		Detect: func(o WorkloadOptions, _ func(string) (os.FileInfo, error)) Candidate { return detectGCP(o) },
 		NewWorkload: func(o WorkloadOptions) (Source, error) {
 			if o.Audience == "" {
-				return nil, apperr.Usage(errors.New("the gcp-metadata workload source needs an audience"), "set the audience in the profile")
+				return nil, apperr.Usage(ErrNoAudience, "")
 			}
 			return &gcpMetadataSource{o: o}, nil
 		}},
 	{Name: SourceFile, Workload: true, DefaultVerify: VerifyRequired,
 		NewWorkload: func(o WorkloadOptions) (Source, error) {
 			if o.Path == "" {
-				return nil, apperr.Usage(errors.New("the file workload source needs a token path"), "set the token path in the profile")
+				return nil, apperr.Usage(ErrNoTokenPath, "")
 			}
 			return &fileSource{name: SourceFile, path: o.Path, o: o}, nil
 		}},
 }
+
+// ErrNoAudience is NewWorkloadSource's usage error for gcp-metadata without
+// an audience to ask the metadata server for.
+var ErrNoAudience = errors.New("the gcp-metadata workload source needs an audience")
+
+// ErrNoTokenPath is NewWorkloadSource's usage error for the file source
+// without a path.
+var ErrNoTokenPath = errors.New("the file workload source needs a token path")
 
 // Sources returns the registry in order: human flows, then workload sources
 // in detection order, file last.

@@ -1,6 +1,7 @@
 package flow
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -43,10 +44,11 @@ func TestNewWorkloadSourceUsageErrors(t *testing.T) {
 	tests := []struct {
 		name, source string
 		want         []string
+		wantIs       error
 	}{
-		{"unknown", "k8s", []string{`unknown workload source "k8s"`, strings.Join(WorkloadSourceNames(), ", ")}},
-		{"file without path", "file", []string{"needs a token path"}},
-		{"gcp without audience", "gcp-metadata", []string{"needs an audience"}},
+		{"unknown", "k8s", []string{`unknown workload source "k8s"`, strings.Join(WorkloadSourceNames(), ", ")}, nil},
+		{"file without path", "file", []string{"needs a token path"}, ErrNoTokenPath},
+		{"gcp without audience", "gcp-metadata", []string{"needs an audience"}, ErrNoAudience},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -54,6 +56,9 @@ func TestNewWorkloadSourceUsageErrors(t *testing.T) {
 			wlAssertFailure(t, err, tt.want, nil)
 			if code := apperr.ExitCode(err); code != 2 {
 				t.Errorf("exit code %d, want 2", code)
+			}
+			if tt.wantIs != nil && (!errors.Is(err, tt.wantIs) || apperr.HintOf(err) != "") {
+				t.Errorf("err = %v (hint %q), want %v and no advice", err, apperr.HintOf(err), tt.wantIs)
 			}
 		})
 	}

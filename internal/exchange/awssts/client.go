@@ -105,7 +105,7 @@ type TokenFunc func(ctx context.Context, fresh bool) (string, error)
 // r.RoleARN.
 //
 // A request that breaks STS's limits fails before any call with a usage
-// error. IDPCommunicationError, throttling, 5xx answers and transport errors
+// error (a *RequestError, or an *EndpointError without a usable endpoint). IDPCommunicationError, throttling, 5xx answers and transport errors
 // are retried with exponential back-off and jitter, at most MaxAttempts
 // calls in all. InvalidIdentityToken is retried exactly once, with a token
 // from token(ctx, true). AccessDenied, InvalidIdentityToken (after that
@@ -114,11 +114,11 @@ type TokenFunc func(ctx context.Context, fresh bool) (string, error)
 // errors.As, and carries no advice: the caller chooses the hint.
 func (c *Client) AssumeRoleWithWebIdentity(ctx context.Context, r Request, token func(ctx context.Context, fresh bool) (string, error)) (*Credentials, error) {
 	if err := r.validate(); err != nil {
-		return nil, apperr.Usage(fmt.Errorf("could not assume role: %w", err), "fix the aws settings of the profile")
+		return nil, apperr.Usage(fmt.Errorf("could not assume role: %w", &RequestError{Err: err}), "")
 	}
 	endpoint, err := c.endpoint()
 	if err != nil {
-		return nil, apperr.Usage(fmt.Errorf("could not assume role %s: %w", r.RoleARN, err), "set aws.region in the profile")
+		return nil, apperr.Usage(fmt.Errorf("could not assume role %s: %w", r.RoleARN, &EndpointError{Err: err}), "")
 	}
 	tok, err := getToken(ctx, token, false)
 	if err != nil {

@@ -519,8 +519,9 @@ func TestRequestValidation(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Fatalf("err = %v, want %q", err, tt.wantErr)
 			}
-			if apperr.KindOf(err) != apperr.KindUsage {
-				t.Errorf("kind = %v, want usage", apperr.KindOf(err))
+			var re *RequestError
+			if apperr.KindOf(err) != apperr.KindUsage || !errors.As(err, &re) || apperr.HintOf(err) != "" {
+				t.Errorf("kind = %v, hint %q, want a usage *RequestError without advice", apperr.KindOf(err), apperr.HintOf(err))
 			}
 			if sts.calls() != 0 || len(rec.fresh) != 0 {
 				t.Errorf("calls = %d, token calls = %d; want none", sts.calls(), len(rec.fresh))
@@ -575,6 +576,18 @@ func TestDefaultJitter(t *testing.T) {
 		if d < nominal/2 || d > nominal {
 			t.Errorf("backoff(%d) = %s, want within [%s, %s]", n, d, nominal/2, nominal)
 		}
+	}
+}
+
+func TestNoEndpointIsAUsageError(t *testing.T) {
+	rec := &recorder{}
+	_, err := (&Client{}).AssumeRoleWithWebIdentity(context.Background(), validRequest(), rec.token)
+	var ee *EndpointError
+	if !errors.As(err, &ee) || apperr.KindOf(err) != apperr.KindUsage || apperr.HintOf(err) != "" || !strings.Contains(err.Error(), "no AWS region is set") {
+		t.Errorf("err = %v (kind %v, hint %q), want a usage *EndpointError without advice", err, apperr.KindOf(err), apperr.HintOf(err))
+	}
+	if len(rec.fresh) != 0 {
+		t.Error("a token was asked for")
 	}
 }
 

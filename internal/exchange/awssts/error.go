@@ -62,6 +62,26 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
+// RequestError is a request STS would refuse (a role ARN, session name,
+// duration or session policy outside its limits), refused before any call.
+type RequestError struct{ Err error }
+
+// Error returns the limit the request breaks.
+func (e *RequestError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the cause.
+func (e *RequestError) Unwrap() error { return e.Err }
+
+// EndpointError says that no STS endpoint could be resolved: no region, or
+// a region or an endpoint URL that is not valid.
+type EndpointError struct{ Err error }
+
+// Error returns why.
+func (e *EndpointError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the cause.
+func (e *EndpointError) Unwrap() error { return e.Err }
+
 // retryable reports whether the call may succeed if repeated unchanged.
 func (e *Error) retryable() bool {
 	switch e.Code {
