@@ -27,12 +27,20 @@ func NewFactory(b BuildInfo) *Factory {
 		HasDisplay:     browser.HasDisplay,
 		Keyring:        oskeyring.Keyring{},
 		Executable:     os.Executable,
-		Environ:        os.Environ,
+		Environ:        childEnviron,
 		Stat:           os.Stat,
 		Build:          b,
 		KeyringTimeout: 3 * time.Second,
 		WarmCall:       func(args []string) *warm.Call { return realCall(b, args) },
 	}
+}
+
+// childEnviron is the environment exec's child inherits: the process's,
+// without the warm front's request for a record, which was for this
+// process alone.
+func childEnviron() []string {
+	environ, _ := warm.Split(os.Environ())
+	return environ
 }
 
 // realCall is this process's invocation with args when the warm front ran
