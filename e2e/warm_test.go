@@ -3,11 +3,15 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/dagster-oidc/dagster-oidc/internal/sandbox"
 )
 
 // TestWarmFrontServesTheSameCallAndRunsTheFullBinaryOtherwise drives
@@ -21,19 +25,7 @@ import (
 func TestWarmFrontServesTheSameCallAndRunsTheFullBinaryOtherwise(t *testing.T) {
 	a := newAWSWorld(t)
 	a.login("alice")
-	// A private copy of both binaries, so that taking the full one's
-	// execute bit away touches no other test.
-	dir := t.TempDir()
-	full, front := filepath.Join(dir, "dagster-oidc"), filepath.Join(dir, "dagster-oidc-cached")
-	for src, dst := range map[string]string{bin.cli: full, bin.front: front} {
-		b, err := os.ReadFile(src)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(dst, b, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
+	full, front := privateBinaries(t)
 	call := func(env map[string]string) (string, string, int) {
 		t.Helper()
 		out, stderr, code := a.tool(env, front, "aws", "credential-process")
@@ -135,8 +127,82 @@ func TestWarmFrontServesTheSameCallAndRunsTheFullBinaryOtherwise(t *testing.T) {
 	}
 }
 
+// privateBinaries copies both binaries into a directory of the test's own,
+// so that taking the full one's execute bit away touches no other test.
+func privateBinaries(t *testing.T) (full, front string) {
+	t.Helper()
+	dir := t.TempDir()
+	full, front = filepath.Join(dir, "dagster-oidc"), filepath.Join(dir, "dagster-oidc-cached")
+	for src, dst := range map[string]string{bin.cli: full, bin.front: front} {
+		b, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(dst, b, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return full, front
+}
+
+// TestWarmFrontServesTheIDTokenAsDagsterOIDCDoes: `token` and `token
+// --format json` through the front print what dagster-oidc prints, the
+// repeated call answered by the front alone, with the same token_served
+// audit line.
+func TestWarmFrontServesTheIDTokenAsDagsterOIDCDoes(t *testing.T) {
+	w := newWorld(t, sandbox.Options{}, "")
+	w.login("alice")
+	full, front := privateBinaries(t)
+	run := func(bin string, args ...string) string {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		cmd := w.command(ctx, bin, args...)
+		var out, errOut strings.Builder
+		cmd.Stdout, cmd.Stderr = &out, &errOut
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("%s %v: %v\n%s", filepath.Base(bin), args, err, errOut.String())
+		}
+		ledger.addOutput(t.Name()+": "+filepath.Base(bin)+" "+strings.Join(args, " ")+" (stdout)", out.String(), true)
+		ledger.addOutput(t.Name()+": "+filepath.Base(bin)+" "+strings.Join(args, " ")+" (stderr)", errOut.String(), false)
+		return out.String()
+	}
+	for _, args := range [][]string{{"token"}, {"token", "--format", "json"}} {
+		direct := run(full, args...)
+		if first := run(front, args...); first != direct { // runs dagster-oidc, which saves a record
+			t.Errorf("%v through the front:\n%s\ndagster-oidc:\n%s", args, first, direct)
+		}
+		if err := os.Chmod(full, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if again := run(front, args...); again != direct {
+			t.Errorf("%v answered by the front alone:\n%s\ndagster-oidc:\n%s", args, again, direct)
+		}
+		if err := os.Chmod(full, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	served := eventLines(t, filepath.Join(w.dir, "state", "audit.jsonl"), "token_served")
+	if len(served) != 6 {
+		t.Fatalf("%d token_served lines, want 6 (dagster-oidc, dagster-oidc run by the front, the front; twice)", len(served))
+	}
+	for _, k := range []string{"outcome", "profile", "source", "issuer", "subject_hash", "credential_expiry"} {
+		for i := 1; i < len(served); i++ {
+			if served[i][k] == nil || served[i][k] != served[0][k] {
+				t.Errorf("audit %s: line %d says %v, the first %v", k, i, served[i][k], served[0][k])
+			}
+		}
+	}
+}
+
 // servedLines are the credential_served lines of the audit file at path.
 func servedLines(t *testing.T, path string) []map[string]any {
+	t.Helper()
+	return eventLines(t, path, "credential_served")
+}
+
+// eventLines are the lines of the audit file at path of one event.
+func eventLines(t *testing.T, path, event string) []map[string]any {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -148,7 +214,7 @@ func servedLines(t *testing.T, path string) []map[string]any {
 		if err := json.Unmarshal([]byte(l), &m); err != nil {
 			t.Fatalf("audit line is not JSON: %v", err)
 		}
-		if m["event"] == "credential_served" {
+		if m["event"] == event {
 			out = append(out, m)
 		}
 	}

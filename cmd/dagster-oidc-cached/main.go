@@ -1,7 +1,7 @@
 // Command dagster-oidc-cached is the warm front of dagster-oidc: it answers
-// a repeated `aws credential-process` call from the cache, as the full
-// binary would, and runs dagster-oidc from its own directory with the same
-// arguments and environment for everything else.
+// a repeated `aws credential-process` or `token` call from the cache, as the
+// full binary would, and runs dagster-oidc from its own directory with the
+// same arguments and environment for everything else.
 //
 // It links the cache, the audit trail and the output formats only, so an
 // AWS SDK that starts it for every client pays a small binary's start-up

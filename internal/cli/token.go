@@ -10,6 +10,7 @@ import (
 	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
 	"github.com/dagster-oidc/dagster-oidc/internal/flow"
 	"github.com/dagster-oidc/dagster-oidc/internal/output"
+	"github.com/dagster-oidc/dagster-oidc/internal/warm"
 )
 
 // TokenOptions are the options of `token`.
@@ -18,12 +19,14 @@ type TokenOptions struct {
 	Open   profileOpener
 	Format string
 	Flow   string
+	// Call describes this invocation for the warm front (see AWSOptions).
+	Call func() *warm.Call
 }
 
 // newTokenCmd builds `token`; runF, when not nil, runs instead of tokenRun
 // (tests capture the options with it).
 func newTokenCmd(f *Factory, g *globalOptions, runF func(context.Context, *TokenOptions) error) *cobra.Command {
-	o := &TokenOptions{IO: f.IO, Open: opener(f, g)}
+	o := &TokenOptions{IO: f.IO, Open: opener(f, g), Call: f.call}
 	cmd := &cobra.Command{
 		Use:   "token",
 		Short: "Print the current ID token, refreshed as needed",
@@ -57,7 +60,12 @@ func tokenRun(ctx context.Context, o *TokenOptions) error {
 	}
 	if o.Format == "raw" {
 		_, err = fmt.Fprintln(o.IO.Out, res.Entry.IDToken)
-		return err
+	} else {
+		err = output.JSON(o.IO.Out, r.svc.TokenDocument(res))
 	}
-	return output.JSON(o.IO.Out, r.svc.TokenDocument(res))
+	if call := o.Call(); err == nil && call != nil {
+		// Without a record the front runs this binary: slower, not wrong.
+		_ = r.svc.RememberToken(*call, o.Format)
+	}
+	return err
 }

@@ -5,6 +5,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
+	"maps"
+	"slices"
+	"time"
 
 	"github.com/dagster-oidc/dagster-oidc/internal/audit"
 	"github.com/dagster-oidc/dagster-oidc/internal/cache"
@@ -34,13 +37,14 @@ type Deps struct {
 	Stderr io.Writer
 }
 
-// Serve prints the credential_process document of call when the full
-// binary would serve it from the cache unchanged: a record for the call's
-// fingerprint, the profiles file the record was made from, and cached
-// credentials of the record's slot with more than the margin left. It then
-// writes the full binary's credential_served audit line. served is false,
-// with nothing written, when any of that does not check out; err is a
-// failure to write the document once served.
+// Serve answers call when the full binary would answer it from the cache
+// unchanged: a record for the call's fingerprint, the profiles file the
+// record was made from, and the cached entry the record names with more
+// than the margin left. It prints what the full binary prints (the
+// credential_process document, or the ID token raw or as JSON) and writes
+// its audit line (credential_served, token_served). served is false, with
+// nothing written, when any of that does not check out; err is a failure to
+// write to stdout once served.
 func Serve(call Call, d Deps) (served bool, err error) {
 	rec, ok := Load(d.CacheDir, call.Fingerprint())
 	if !ok || !configUnchanged(rec) {
@@ -50,33 +54,101 @@ func Serve(call Call, d Deps) (served bool, err error) {
 	if err != nil {
 		return false, nil
 	}
-	var doc awsDocument
-	if cache.Decode(data, cache.KindAWS, &doc) != nil {
+	var a answer
+	switch rec.Kind {
+	case KindAWS:
+		a, ok = answerAWS(rec, data, d.Clock.Now())
+	case KindToken:
+		a, ok = answerToken(rec, data, d.Clock.Now())
+	default: // a record of a kind this build does not know
+		ok = false
+	}
+	if !ok {
 		return false, nil
 	}
+	if rec.Audit != nil {
+		if l := audit.Start(*rec.Audit, audit.StartDeps{CacheDir: d.CacheDir, Clock: d.Clock, Stderr: d.Stderr}); l != nil {
+			v, e := rec.Event, a.event
+			e.Outcome, e.Profile, e.Environment, e.Issuer, e.RunID, e.JobName = "ok", v.Profile, v.Environment, v.Issuer, v.RunID, v.JobName
+			if e.Source == "" {
+				e.Source = v.Source
+			}
+			if a.subject != "" {
+				e.SubjectHash = l.SubjectHash(a.subject, v.Issuer)
+			}
+			l.Log(e)
+			_ = l.Close()
+		}
+	}
+	_, err = d.Stdout.Write(a.out)
+	return true, err
+}
+
+// answer is what the front prints for a record and the audit line's own
+// fields; subject is hashed into it once the trail's key is read.
+type answer struct {
+	out     []byte
+	event   audit.Event
+	subject string
+}
+
+// answerAWS is the credential_process document of the record's slot, as
+// internal/credentials' cachedExchange serves it.
+func answerAWS(rec Record, data []byte, now time.Time) (answer, bool) {
+	var doc awsDocument
+	if cache.Decode(data, cache.KindAWS, &doc) != nil {
+		return answer{}, false
+	}
 	e, ok := doc.Entries[rec.Slot]
-	if !ok || !e.Expiration.After(d.Clock.Now().Add(rec.Margin)) {
-		return false, nil
+	if !ok || !e.Expiration.After(now.Add(rec.Margin)) {
+		return answer{}, false
 	}
 	var out bytes.Buffer
 	if err := output.CredentialProcess(&out, output.AWSCredentials{
 		AccessKeyID: e.AccessKeyID, SecretAccessKey: e.SecretAccessKey, SessionToken: e.SessionToken, Expiration: e.Expiration,
 	}); err != nil {
-		return false, nil
+		return answer{}, false
 	}
-	if rec.Audit != nil {
-		if l := audit.Start(*rec.Audit, audit.StartDeps{CacheDir: d.CacheDir, Clock: d.Clock, Stderr: d.Stderr}); l != nil {
-			v := rec.Event
-			l.Log(audit.Event{
-				Event: "credential_served", Outcome: "ok", Profile: v.Profile, Environment: v.Environment,
-				Source: v.Source, Issuer: v.Issuer, Role: e.RoleARN, SessionName: e.SessionName,
-				CredentialExpiry: e.Expiration, RunID: v.RunID, JobName: v.JobName,
-			})
-			_ = l.Close()
+	return answer{out: out.Bytes(), event: audit.Event{
+		Event: "credential_served", Role: e.RoleARN, SessionName: e.SessionName, CredentialExpiry: e.Expiration,
+	}}, true
+}
+
+// answerToken is `token`'s output for the cached ID token, served as
+// internal/session serves it: an entry of the profile's issuer, client and
+// audience with more than refresh_margin left.
+func answerToken(rec Record, data []byte, now time.Time) (answer, bool) {
+	t := rec.Token
+	var e cache.TokenEntry
+	if t == nil || cache.Decode(data, cache.KindToken, &e) != nil ||
+		e.Issuer != t.Issuer || e.ClientID != t.ClientID || (t.Audience != "" && !slices.Contains(e.Audience, t.Audience)) ||
+		!e.Expiry.After(now.Add(rec.Margin)) {
+		return answer{}, false
+	}
+	var out bytes.Buffer
+	switch t.Format {
+	case TokenRaw:
+		out.WriteString(e.IDToken + "\n")
+	case TokenJSON:
+		claims := maps.Clone(e.Claims)
+		if claims == nil {
+			claims = map[string]any{}
 		}
+		for _, k := range t.PrivateClaims {
+			delete(claims, k)
+		}
+		if output.JSON(&out, output.TokenJSON{
+			IDToken: e.IDToken, Expiry: e.Expiry.UTC(), RefreshAt: e.Expiry.Add(-rec.Margin).UTC(),
+			Source: e.Source, Profile: rec.Event.Profile, Claims: claims,
+		}) != nil {
+			return answer{}, false
+		}
+	default:
+		return answer{}, false
 	}
-	_, err = d.Stdout.Write(out.Bytes())
-	return true, err
+	return answer{out: out.Bytes(), subject: e.Subject, event: audit.Event{
+		Event: "token_served", Source: e.Source, CredentialExpiry: e.Expiry,
+	}}, true
 }
 
 // configUnchanged reports whether the profiles file still holds the bytes

@@ -1,6 +1,6 @@
 // Package warm lets the lean front binary (cmd/dagster-oidc-cached) answer
-// a repeated `aws credential-process` call from the cache without starting
-// the full binary, whose start-up alone costs more than the whole warm call
+// a repeated `aws credential-process` or `token` call from the cache without
+// starting the full binary, whose start-up alone costs more than the whole warm call
 // (docs/performance.md).
 //
 // After the full binary has served a call, it saves a [Record] under a
@@ -102,18 +102,38 @@ func (c Call) Fingerprint() string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
+// The kinds of record: what the call printed.
+const (
+	// KindAWS: `aws credential-process`, from the profile's AWS document.
+	KindAWS = "aws"
+	// KindToken: `token`, from the profile's cached ID token.
+	KindToken = "token"
+)
+
+// The formats of a KindToken record.
+const (
+	TokenRaw  = "raw"
+	TokenJSON = "json"
+)
+
 // Record is what the full binary served for a call: where the credentials
 // are cached and what the audit line says.
 type Record struct {
+	// Kind is KindAWS or KindToken.
+	Kind string `json:"kind"`
 	// Config is the profiles file's absolute path; ConfigSHA256 the hex
 	// SHA-256 of the bytes the full binary loaded and validated.
 	Config       string `json:"config"`
 	ConfigSHA256 string `json:"config_sha256"`
-	// Key is the cache key of the profile's AWS credentials document, Slot
-	// the entry of this call in it, Margin the profile's aws.refresh_margin.
+	// Key is the cache key of the entry served: the profile's AWS
+	// credentials document (Slot is the call's entry in it) or its ID token.
+	// Margin is aws.refresh_margin or refresh_margin.
 	Key    string        `json:"key"`
-	Slot   string        `json:"slot"`
+	Slot   string        `json:"slot,omitempty"`
 	Margin time.Duration `json:"margin"`
+	// Token says which cached ID token a KindToken record may serve, and
+	// how it is printed.
+	Token *TokenRecord `json:"token,omitempty"`
 	// Audit is the trail's set-up; nil when audit.disabled is set.
 	Audit *audit.Setup `json:"audit,omitempty"`
 	// Event holds the audit line's fields that come from the profile and
@@ -121,7 +141,18 @@ type Record struct {
 	Event Event `json:"event"`
 }
 
-// Event is the part of the credential_served audit line a record fixes.
+// TokenRecord is what a KindToken record needs beyond the key: the
+// profile's issuer, client and audience that the cached entry must have, the
+// output format and the claims `token --format json` leaves out.
+type TokenRecord struct {
+	Issuer        string   `json:"issuer"`
+	ClientID      string   `json:"client_id"`
+	Audience      string   `json:"audience,omitempty"`
+	Format        string   `json:"format"`
+	PrivateClaims []string `json:"private_claims,omitempty"`
+}
+
+// Event is the part of the audit line a record fixes.
 type Event struct {
 	Profile     string `json:"profile"`
 	Environment string `json:"environment,omitempty"`

@@ -44,7 +44,7 @@ func newFixture(t *testing.T) *fixture {
 	f.call = Call{Version: Version("1.2.3", "abc", "2026-12-01"), Full: "123@456", UID: 1000, Dir: dir,
 		Args: []string{"aws", "credential-process", "--profile", "dev"}, Environ: []string{"HOME=" + dir, "DAGSTER_RUN_ID=r1"}}
 	f.rec = Record{
-		Config: config, ConfigSHA256: hex.EncodeToString(sum[:]), Key: "aws/dev", Slot: "role\x00job\x00r1\x00abcd",
+		Kind: KindAWS, Config: config, ConfigSHA256: hex.EncodeToString(sum[:]), Key: "aws/dev", Slot: "role\x00job\x00r1\x00abcd",
 		Margin: 5 * time.Minute, Audit: &audit.Setup{File: filepath.Join(dir, "audit.jsonl")},
 		Event: Event{Profile: "dev", Environment: "prod", Source: "device", Issuer: "https://idp.example", RunID: "r1", JobName: "job"},
 	}
@@ -134,6 +134,12 @@ func TestServeRefusesWhatTheFullBinaryWouldNotServeUnchanged(t *testing.T) {
 		{"another build", func(f *fixture) { f.call.Version = Version("1.2.4", "abd", "2026-12-02") }, now},
 		{"another full binary", func(f *fixture) { f.call.Full = "124@456" }, now},
 		{"another user", func(f *fixture) { f.call.UID = 1001 }, now},
+		{"a kind this build does not know", func(f *fixture) {
+			f.rec.Kind = "gcp"
+			if err := Save(f.cacheDir, f.call.Fingerprint(), f.rec, now); err != nil {
+				t.Fatal(err)
+			}
+		}, now},
 		{"the profiles file edited", func(f *fixture) {
 			if err := os.WriteFile(f.rec.Config, []byte("profiles:\n  dev: {flow: device}\n"), 0o600); err != nil {
 				t.Fatal(err)
@@ -302,4 +308,100 @@ func auditLines(t *testing.T, path string) []map[string]any {
 		out = append(out, m)
 	}
 	return out
+}
+
+// tokenFixture is a fixture whose record serves the profile's cached ID
+// token in format.
+func tokenFixture(t *testing.T, format string) (*fixture, cache.TokenEntry) {
+	t.Helper()
+	f := newFixture(t)
+	f.rec.Kind, f.rec.Key, f.rec.Slot = KindToken, "token/dev", ""
+	f.rec.Token = &TokenRecord{Issuer: "https://idp.example", ClientID: "dagster", Audience: "dagster", Format: format, PrivateClaims: []string{"groups"}}
+	if err := Save(f.cacheDir, f.call.Fingerprint(), f.rec, now); err != nil {
+		t.Fatal(err)
+	}
+	e := cache.TokenEntry{
+		IDToken: "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2ln", Expiry: now.Add(time.Hour), Source: "device",
+		Issuer: "https://idp.example", ClientID: "dagster", Audience: []string{"dagster"}, Subject: "alice",
+		Claims: map[string]any{"sub": "alice", "email": "alice@example.com", "groups": []any{"admins"}},
+	}
+	writeToken(t, f, e)
+	return f, e
+}
+
+func writeToken(t *testing.T, f *fixture, e cache.TokenEntry) {
+	t.Helper()
+	data, err := cache.Encode(cache.KindToken, e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := (cache.FileStore{Dir: f.cacheDir}).Set(f.rec.Key, data); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestServePrintsTheCachedIDTokenAsTokenDoes(t *testing.T) {
+	t.Run("raw", func(t *testing.T) {
+		f, e := tokenFixture(t, TokenRaw)
+		served, out, stderr := f.serve(now)
+		if !served || out != e.IDToken+"\n" || stderr != "" {
+			t.Fatalf("served %t, stdout %q, stderr %q; want the token and a newline", served, out, stderr)
+		}
+		lines := auditLines(t, f.rec.Audit.File)
+		last := lines[len(lines)-1]
+		for k, v := range map[string]string{"event": "token_served", "outcome": "ok", "profile": "dev", "source": "device", "issuer": "https://idp.example", "run_id": "r1"} {
+			if last[k] != v {
+				t.Errorf("audit %s = %v, want %q", k, last[k], v)
+			}
+		}
+		if h, _ := last["subject_hash"].(string); len(h) != 32 || strings.Contains(strings.Join(rawLines(t, f.rec.Audit.File), ""), "alice") {
+			t.Errorf("the subject must be written as a subject_hash only: %v", last)
+		}
+	})
+	t.Run("json", func(t *testing.T) {
+		f, e := tokenFixture(t, TokenJSON)
+		served, out, _ := f.serve(now)
+		var doc struct {
+			IDToken   string         `json:"id_token"`
+			Expiry    time.Time      `json:"expiry"`
+			RefreshAt time.Time      `json:"refresh_at"`
+			Source    string         `json:"source"`
+			Profile   string         `json:"profile"`
+			Claims    map[string]any `json:"claims"`
+		}
+		if !served || json.Unmarshal([]byte(out), &doc) != nil {
+			t.Fatalf("served %t, stdout %q", served, out)
+		}
+		if doc.IDToken != e.IDToken || !doc.Expiry.Equal(e.Expiry) || !doc.RefreshAt.Equal(e.Expiry.Add(-f.rec.Margin)) ||
+			doc.Source != "device" || doc.Profile != "dev" || doc.Claims["email"] != "alice@example.com" || doc.Claims["groups"] != nil {
+			t.Errorf("document %+v: want the entry's token, expiry, expiry minus the margin, source, profile and claims without the private one", doc)
+		}
+	})
+}
+
+func TestServeRefusesATokenTheSessionWouldNotServe(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		change func(f *fixture, e *cache.TokenEntry)
+		at     time.Time
+	}{
+		{"another issuer's entry", func(_ *fixture, e *cache.TokenEntry) { e.Issuer = "https://other.example" }, now},
+		{"another client's entry", func(_ *fixture, e *cache.TokenEntry) { e.ClientID = "other" }, now},
+		{"without the profile's audience", func(_ *fixture, e *cache.TokenEntry) { e.Audience = []string{"other"} }, now},
+		{"within the refresh margin", func(*fixture, *cache.TokenEntry) {}, now.Add(56 * time.Minute)},
+		{"an unknown format", func(f *fixture, _ *cache.TokenEntry) { f.rec.Token.Format = "yaml" }, now},
+		{"a record without its token section", func(f *fixture, _ *cache.TokenEntry) { f.rec.Token = nil }, now},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f, e := tokenFixture(t, TokenRaw)
+			c.change(f, &e)
+			writeToken(t, f, e)
+			if err := Save(f.cacheDir, f.call.Fingerprint(), f.rec, now); err != nil {
+				t.Fatal(err)
+			}
+			if served, out, _ := f.serve(c.at); served || out != "" {
+				t.Errorf("served %t, stdout %q; want the full binary to run", served, out)
+			}
+		})
+	}
 }

@@ -20,6 +20,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"slices"
+	"strings"
 	"syscall"
 )
 
@@ -137,12 +138,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	cli := cliTargets(o.CLI)
 	targets := append([]target{{Name: baselineName, Argv: []string{o.Baseline, w.DataFile}}}, cli...)
-	checked := cli
+	var front []target
 	if o.Front != "" {
-		front := target{Name: frontName, Argv: []string{o.Front, "aws", "credential-process"}}
-		targets = append(targets, front)
-		checked = append(slices.Clone(cli), front)
+		front = frontTargets(o.Front)
+		targets = append(targets, front...)
 	}
+	checked := append(slices.Clone(cli), front...)
 	if o.LinkOnly != "" {
 		targets = append(targets, target{Name: linkOnlyName, Argv: []string{o.LinkOnly, w.DataFile}})
 	}
@@ -162,8 +163,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if res.Connects, err = countConnects(ctx, w.Env, checked); err != nil {
 		return err
 	}
-	if o.Front != "" {
-		if res.FrontExecs, err = countFrontExecs(ctx, w.Env, targets[len(cli)+1].Argv); err != nil {
+	for _, t := range front {
+		if res.FrontExecs, err = countFrontExecs(ctx, w.Env, t); err != nil {
 			return err
 		}
 	}
@@ -176,7 +177,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		// hyperfine gives each run a random-length variable
 		// (HYPERFINE_RANDOMIZED_ENVIRONMENT_OFFSET): every run would be a
 		// call the front has never seen, so it has no row there.
-		unpaired := slices.DeleteFunc(slices.Clone(targets), func(t target) bool { return t.Name == frontName })
+		unpaired := slices.DeleteFunc(slices.Clone(targets), func(t target) bool { return strings.HasSuffix(t.Name, frontSuffix) })
 		if res.Timing, err = timeTargets(ctx, o, w.Env, unpaired); err != nil {
 			return err
 		}
@@ -207,13 +208,22 @@ const (
 	// versionName is the product binary doing no credential work: its
 	// start-up, cobra, and printing one line.
 	versionName = "dagster-oidc version (start-up, no credential work)"
-	// frontName is the warm front answering from its record and the cache
-	// alone (cmd/dagster-oidc-cached).
-	frontName = "dagster-oidc-cached aws credential-process (the warm front)"
+	// frontSuffix ends the names of the warm front's rows: the front
+	// answering from its record and the cache alone (cmd/dagster-oidc-cached).
+	frontSuffix = " (the warm front)"
 	// minimalName is bench/minimal: the warm path's work in a binary that
 	// links nothing else, a lower bound for a separate helper.
 	minimalName = "warm-path-only lower bound (bench/minimal)"
 )
+
+// frontTargets are the benchmarked commands through the warm front.
+func frontTargets(front string) []target {
+	var ts []target
+	for _, c := range benchCommands {
+		ts = append(ts, target{Name: "dagster-oidc-cached " + c.Name + frontSuffix, Argv: append([]string{front}, c.Args...)})
+	}
+	return ts
+}
 
 // cliTargets are the benchmarked dagster-oidc commands.
 func cliTargets(cli string) []target {

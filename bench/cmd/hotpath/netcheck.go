@@ -42,21 +42,21 @@ func countConnects(ctx context.Context, env []string, targets []target) ([]conne
 	return out, nil
 }
 
-// countFrontExecs runs the front once under strace and returns its
+// countFrontExecs runs a front target once under strace and returns its
 // execve(2) calls, failing unless there is exactly one (its own start): a
 // second is the full binary, and the front's row would time that instead.
 // Without strace it returns -1.
-func countFrontExecs(ctx context.Context, env, argv []string) (int, error) {
+func countFrontExecs(ctx context.Context, env []string, t target) (int, error) {
 	strace, err := exec.LookPath("strace")
 	if err != nil {
 		return -1, nil
 	}
-	calls, err := straceCalls(ctx, strace, "execve", env, argv)
+	calls, err := straceCalls(ctx, strace, "execve", env, t.Argv)
 	if err != nil {
-		return 0, fmt.Errorf("the front under strace: %w", err)
+		return 0, fmt.Errorf("%s under strace: %w", t.Name, err)
 	}
 	if len(calls) != 1 {
-		return 0, fmt.Errorf("the front made %d execve calls, want 1: it ran the full binary instead of answering from its record:\n%s", len(calls), strings.Join(calls, "\n"))
+		return 0, fmt.Errorf("%s made %d execve calls, want 1: it ran the full binary instead of answering from its record:\n%s", t.Name, len(calls), strings.Join(calls, "\n"))
 	}
 	return 1, nil
 }

@@ -17,8 +17,8 @@ type results struct {
 	Cache        string     `json:"cache"`
 	WarmRequests int        `json:"warm_requests"`
 	Connects     []connects `json:"connects"`
-	// FrontExecs is the front's execve(2) calls under strace: 1 when it
-	// answered alone, -1 when strace was missing, 0 without a front.
+	// FrontExecs is the front's execve(2) calls under strace per command: 1
+	// when it answered alone, -1 when strace was missing, 0 without a front.
 	FrontExecs int         `json:"front_execs,omitempty"`
 	Paired     *pairedRun  `json:"paired"`
 	Timing     []timing    `json:"timing,omitempty"`
@@ -123,7 +123,7 @@ func (r *results) print(w io.Writer, top int) error {
 	}
 	switch r.FrontExecs {
 	case 1:
-		b.WriteString(" The warm front answered alone: 1 execve(2) call under strace, its own.")
+		b.WriteString(" The warm front answered each command alone: 1 execve(2) call under strace, its own.")
 	case -1:
 		b.WriteString(" The warm front's execve(2) calls were not counted (no strace).")
 	}
