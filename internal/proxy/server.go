@@ -125,8 +125,9 @@ func New(o Options) (*Server, error) {
 	s := &Server{o: o, origin: o.ExternalURL.Scheme + "://" + o.ExternalURL.Host}
 	s.secure = o.ExternalURL.Scheme == "https" || !isLoopback(o.ExternalURL.Hostname())
 	s.rp = &httputil.ReverseProxy{
-		Rewrite:   s.rewrite,
-		Transport: o.Transport,
+		Rewrite:    s.rewrite,
+		Transport:  o.Transport,
+		BufferPool: &copyBuffers{},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			if r.Context().Err() != nil {
 				return // the client went away (a closed tab): nothing to tell
@@ -138,6 +139,29 @@ func New(o Options) (*Server, error) {
 	s.dialer = &http.Client{Transport: o.Transport}
 	return s, nil
 }
+
+// copyBuffers reuses the reverse proxy's 32 KB body-copy buffers, which
+// it would otherwise allocate for every request.
+type copyBuffers struct{ pool sync.Pool }
+
+// Get returns a buffer of copyBufferSize bytes.
+func (b *copyBuffers) Get() []byte {
+	if v, ok := b.pool.Get().(*[]byte); ok {
+		return *v
+	}
+	return make([]byte, copyBufferSize)
+}
+
+// Put keeps buf for another request.
+func (b *copyBuffers) Put(buf []byte) {
+	if cap(buf) == copyBufferSize {
+		buf = buf[:copyBufferSize]
+		b.pool.Put(&buf)
+	}
+}
+
+// copyBufferSize is httputil.ReverseProxy's own buffer size.
+const copyBufferSize = 32 * 1024
 
 func isLoopback(host string) bool {
 	if host == "localhost" {
