@@ -6,7 +6,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
 	"github.com/dagster-oidc/dagster-oidc/internal/credentials"
 	"github.com/dagster-oidc/dagster-oidc/internal/env"
 	"github.com/dagster-oidc/dagster-oidc/internal/output"
@@ -73,10 +72,8 @@ func newAWSEnvCmd(f *Factory, g *globalOptions, runF func(context.Context, *AWSO
   dagster-oidc aws env --format dotenv > .env.aws`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			switch o.Format {
-			case "sh", "fish", "pwsh", "dotenv", "json":
-			default:
-				return apperr.Usage(fmt.Errorf("unknown --format %q (sh, fish, pwsh, dotenv or json)", o.Format), "")
+			if err := checkValue("aws env --format", o.Format); err != nil {
+				return err
 			}
 			return orRun(runF, awsPrintRun)(cmd.Context(), o)
 		},

@@ -1,17 +1,21 @@
 package cli
 
 import (
+	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
 	"github.com/dagster-oidc/dagster-oidc/internal/config"
 	"github.com/dagster-oidc/dagster-oidc/internal/flow"
 	"github.com/dagster-oidc/dagster-oidc/internal/output"
 )
 
 // flagValues are the fixed values of enumerated flags, by command path
-// (without the root) and flag name, for shell completion.
+// (without the root) and flag name: what shell completion offers and the
+// only values checkValue accepts.
 var flagValues = map[string][]string{
 	"status --format":    {"text", "json"},
 	"status --output":    {"text", "json"},
@@ -69,6 +73,21 @@ func registerCompletions(root *cobra.Command, read func() (*config.File, error),
 		}
 	}
 	walk(root)
+}
+
+// checkValue is nil when flagValues lists value for key ("token --format"),
+// else the usage error that names the values the flag takes.
+func checkValue(key, value string) error {
+	values := flagValues[key]
+	if slices.Contains(values, value) {
+		return nil
+	}
+	_, name, _ := strings.Cut(key, " --")
+	list := strings.Join(values, ", ")
+	if i := strings.LastIndex(list, ", "); i >= 0 {
+		list = list[:i] + " or " + list[i+2:]
+	}
+	return apperr.Usage(fmt.Errorf("unknown --%s %q (%s)", name, value, list), "")
 }
 
 // fixedCompletion completes a flag with what values returns.

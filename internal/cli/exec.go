@@ -70,8 +70,8 @@ in flight (perhaps refreshing the login) finishes before the wrapper exits.`,
 				return apperr.Usage(errors.New("put the command after --: dagster-oidc exec [flags] -- CMD [ARGS...]"), "")
 			}
 			q := &o.Request
-			if q.Child.AWSMode != "server" && q.Child.AWSMode != "token-file" {
-				return apperr.Usage(fmt.Errorf("unknown --aws-mode %q (server or token-file)", q.Child.AWSMode), "")
+			if err := checkValue("exec --aws-mode", q.Child.AWSMode); err != nil {
+				return err
 			}
 			if q.GracePeriod <= 0 {
 				return apperr.Usage(fmt.Errorf("--grace-period must be positive, got %s", q.GracePeriod), "e.g. --grace-period 20s")

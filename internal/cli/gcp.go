@@ -7,7 +7,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
 	"github.com/dagster-oidc/dagster-oidc/internal/credentials"
 	"github.com/dagster-oidc/dagster-oidc/internal/env"
 	"github.com/dagster-oidc/dagster-oidc/internal/gcpconfig"
@@ -173,8 +172,8 @@ the policy chooses, if any) and print the access token. It is cached until
   dagster-oidc gcp token --format json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if o.Format != output.GCPFormatRaw && o.Format != output.GCPFormatJSON {
-				return apperr.Usage(fmt.Errorf("unknown --format %q (raw or json)", o.Format), "")
+			if err := checkValue("gcp token --format", o.Format); err != nil {
+				return err
 			}
 			return orRun(runF, gcpTokenRun)(cmd.Context(), o)
 		},

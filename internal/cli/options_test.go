@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/spf13/cobra"
 
+	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
 	"github.com/dagster-oidc/dagster-oidc/internal/clock"
 	"github.com/dagster-oidc/dagster-oidc/internal/credentials"
 	"github.com/dagster-oidc/dagster-oidc/internal/policy"
@@ -493,5 +494,33 @@ func TestNewCmdVersion(t *testing.T) {
 	got.ReadBuildInfo = func() (*debug.BuildInfo, bool) { return nil, false }
 	if err := versionRun(context.Background(), got); err != nil || out.String() != "dagster-oidc 1.2.3 (commit abc, built 2026-12-01)\n" {
 		t.Errorf("versionRun: %v, %q", err, out.String())
+	}
+}
+
+// TestCheckValueAcceptsWhatCompletionOffers: each enumerated flag takes
+// exactly the values flagValues lists (the ones shell completion offers),
+// and a refusal names them all.
+func TestCheckValueAcceptsWhatCompletionOffers(t *testing.T) {
+	want := map[string]string{
+		"status --format":    `unknown --format "yaml" (text or json)`,
+		"status --output":    `unknown --output "yaml" (text or json)`,
+		"token --format":     `unknown --format "yaml" (raw or json)`,
+		"aws env --format":   `unknown --format "yaml" (sh, fish, pwsh, dotenv or json)`,
+		"gcp token --format": `unknown --format "yaml" (raw or json)`,
+		"exec --aws-mode":    `unknown --aws-mode "yaml" (server or token-file)`,
+	}
+	if len(want) != len(flagValues) {
+		t.Fatalf("flagValues has %d flags, this table %d: add the new one here", len(flagValues), len(want))
+	}
+	for key, msg := range want {
+		for _, v := range flagValues[key] {
+			if err := checkValue(key, v); err != nil {
+				t.Errorf("%s %s: %v", key, v, err)
+			}
+		}
+		err := checkValue(key, "yaml")
+		if err == nil || err.Error() != msg || apperr.ExitCode(err) != 2 {
+			t.Errorf("%s yaml: %v (exit %d), want %q and exit 2", key, err, apperr.ExitCode(err), msg)
+		}
 	}
 }

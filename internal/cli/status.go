@@ -2,12 +2,10 @@ package cli
 
 import (
 	"context"
-	"fmt"
 	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
 	"github.com/dagster-oidc/dagster-oidc/internal/flow"
 	"github.com/dagster-oidc/dagster-oidc/internal/output"
 )
@@ -32,8 +30,8 @@ not chosen), and which store holds the tokens and why. It makes no network
 request and never logs in.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if o.Format != "text" && o.Format != "json" {
-				return apperr.Usage(fmt.Errorf("unknown --format %q (text or json)", o.Format), "")
+			if err := checkValue("status --format", o.Format); err != nil {
+				return err
 			}
 			return orRun(runF, statusRun)(cmd.Context(), o)
 		},

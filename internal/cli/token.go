@@ -7,7 +7,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
 	"github.com/dagster-oidc/dagster-oidc/internal/flow"
 	"github.com/dagster-oidc/dagster-oidc/internal/output"
 	"github.com/dagster-oidc/dagster-oidc/internal/warm"
@@ -37,8 +36,8 @@ Without a terminal it never starts an interactive login: it exits 3 instead.`,
   dagster-oidc token --format json | jq .claims.email`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if o.Format != "raw" && o.Format != "json" {
-				return apperr.Usage(fmt.Errorf("unknown --format %q (raw or json)", o.Format), "")
+			if err := checkValue("token --format", o.Format); err != nil {
+				return err
 			}
 			return orRun(runF, tokenRun)(cmd.Context(), o)
 		},
