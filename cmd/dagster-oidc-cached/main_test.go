@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 )
 
@@ -41,9 +40,20 @@ func TestFrontRunsTheFullBinaryBesideIt(t *testing.T) {
 	front := buildFront(t)
 	t.Run("missing", func(t *testing.T) {
 		out, stderr, code := runFront(t, front, nil, "aws", "credential-process")
-		if code != 2 || out != "" || !strings.Contains(stderr, "no dagster-oidc next to "+front) ||
-			!strings.Contains(stderr, "install dagster-oidc-cached and dagster-oidc side by side") {
+		want := "error: no dagster-oidc next to " + front + "\ninstall dagster-oidc-cached and dagster-oidc side by side (both are in the release archive)\n"
+		if code != 2 || out != "" || stderr != want {
 			t.Errorf("exit %d, stdout %q, stderr %q; want exit 2 and what to install", code, out, stderr)
+		}
+	})
+	t.Run("not executable", func(t *testing.T) {
+		full := filepath.Join(filepath.Dir(front), "dagster-oidc")
+		if err := os.WriteFile(full, []byte("#!/bin/sh\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		defer os.Remove(full)
+		out, stderr, code := runFront(t, front, nil, "version")
+		if code != 1 || out != "" || stderr != "error: could not run "+full+": permission denied\n" {
+			t.Errorf("exit %d, stdout %q, stderr %q; want exit 1 and the one line troubleshooting.md shows", code, out, stderr)
 		}
 	})
 	t.Run("present", func(t *testing.T) {
