@@ -39,12 +39,8 @@ func run() int {
 		fmt.Fprintf(os.Stderr, "install %s and dagster-oidc side by side (both are in the release archive)\n", warm.FrontName)
 		return 2
 	}
-	environ, _ := warm.Split(os.Environ())
-	if dir, err := os.Getwd(); err == nil {
-		call := warm.Call{
-			Version: warm.Version(version, commit, date), Full: warm.FileID(full),
-			UID: os.Getuid(), Dir: dir, Args: os.Args[1:], Environ: environ,
-		}
+	call, _, ok := warm.ThisCall(warm.Version(version, commit, date), full, os.Args[1:])
+	if ok {
 		served, err := warm.Serve(call, warm.Deps{
 			CacheDir: env.Lookup(os.LookupEnv).CacheDir(), Clock: clock.Real{}, Stdout: os.Stdout, Stderr: os.Stderr,
 		})
@@ -56,7 +52,7 @@ func run() int {
 			return 0
 		}
 	}
-	if err := runFull(full, os.Args[1:], warm.Asking(environ)); err != nil {
+	if err := runFull(full, os.Args[1:], warm.Asking(call.Environ)); err != nil {
 		fmt.Fprintf(os.Stderr, "error: could not run %s: %v\n", full, err)
 		return 1
 	}

@@ -7,7 +7,9 @@ import (
 	"os"
 	"syscall"
 
+	"github.com/dagster-oidc/dagster-oidc/internal/buildinfo"
 	"github.com/dagster-oidc/dagster-oidc/internal/cli"
+	"github.com/dagster-oidc/dagster-oidc/internal/cmdutil"
 	"github.com/dagster-oidc/dagster-oidc/internal/interrupt"
 )
 
@@ -22,7 +24,7 @@ func main() {
 	// Signals are subscribed to only once something waits on ctx: the warm
 	// credential path never does, and saves signal.Notify's thread.
 	ctx, stop := interrupt.Context(context.Background(), interrupt.OS, os.Interrupt, syscall.SIGTERM)
-	code := cli.Main(ctx, cli.NewFactory(cli.BuildInfo{Version: version, Commit: commit, Date: date}), os.Args[1:])
+	code := cli.Main(ctx, cmdutil.NewFactory(buildinfo.Info{Version: version, Commit: commit, Date: date}), os.Args[1:])
 	stop()
 	os.Exit(code)
 }

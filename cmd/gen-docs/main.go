@@ -17,6 +17,8 @@ import (
 
 	"github.com/dagster-oidc/dagster-oidc/cmd/gen-docs/gendocs"
 	"github.com/dagster-oidc/dagster-oidc/internal/cli"
+	"github.com/dagster-oidc/dagster-oidc/internal/cmdutil"
+	"github.com/dagster-oidc/dagster-oidc/internal/iostreams"
 )
 
 func main() {
@@ -47,10 +49,10 @@ func run(dir string) error {
 
 // docsFactory is a Factory with an empty environment and no side effects:
 // the help texts must not depend on who generates them.
-func docsFactory() *cli.Factory {
+func docsFactory() *cmdutil.Factory {
 	var discard bytes.Buffer
-	return &cli.Factory{
-		IO:  &cli.IOStreams{In: strings.NewReader(""), Out: &discard, ErrOut: &discard},
+	return &cmdutil.Factory{
+		IO:  &iostreams.IOStreams{In: strings.NewReader(""), Out: &discard, ErrOut: &discard},
 		Env: func(string) (string, bool) { return "", false },
 	}
 }

@@ -5,12 +5,14 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/dagster-oidc/dagster-oidc/internal/cmdutil"
 	"github.com/dagster-oidc/dagster-oidc/internal/config"
 	"github.com/dagster-oidc/dagster-oidc/internal/credentials"
+	"github.com/dagster-oidc/dagster-oidc/internal/iostreams"
 	"github.com/dagster-oidc/dagster-oidc/internal/output"
 )
 
-func newAuditCmd(f *Factory, g *globalOptions) *cobra.Command {
+func newAuditCmd(f *cmdutil.Factory, g *cmdutil.Globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "audit",
 		Short: "Check and read the audit trail",
@@ -21,7 +23,7 @@ func newAuditCmd(f *Factory, g *globalOptions) *cobra.Command {
 
 // AuditOptions are the options of `audit tail` and `audit verify`.
 type AuditOptions struct {
-	IO *IOStreams
+	IO *iostreams.IOStreams
 	// Trail returns the configured audit file preceded by its rotated
 	// files, oldest first; CacheDir holds the audit key.
 	Trail    func() ([]string, error)
@@ -35,10 +37,10 @@ type AuditOptions struct {
 }
 
 // newAuditOptions holds what the audit commands need of f and g.
-func newAuditOptions(f *Factory, g *globalOptions) *AuditOptions {
+func newAuditOptions(f *cmdutil.Factory, g *cmdutil.Globals) *AuditOptions {
 	return &AuditOptions{IO: f.IO, CacheDir: f.Env.CacheDir(), Trail: func() ([]string, error) {
 		a := config.Audit{}
-		if cfg, err := g.config(f); err == nil {
+		if cfg, err := g.Config(f); err == nil {
 			a = cfg.Audit
 		}
 		return credentials.AuditFiles(a, f.Env.StateDir(), f.Env.Home())
@@ -55,7 +57,7 @@ func (o *AuditOptions) files() ([]string, error) {
 
 // newAuditTailCmd builds `audit tail`; runF, when not nil, runs instead of
 // auditTailRun.
-func newAuditTailCmd(f *Factory, g *globalOptions, runF func(context.Context, *AuditOptions) error) *cobra.Command {
+func newAuditTailCmd(f *cmdutil.Factory, g *cmdutil.Globals, runF func(context.Context, *AuditOptions) error) *cobra.Command {
 	o := newAuditOptions(f, g)
 	tail := &cobra.Command{
 		Use:   "tail [FILE]",
@@ -69,7 +71,7 @@ audit key recomputes.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Files = args
-			return orRun(runF, auditTailRun)(cmd.Context(), o)
+			return cmdutil.RunE(o, runF, auditTailRun)(cmd, args)
 		},
 	}
 	tail.Flags().IntVarP(&o.Lines, "lines", "n", 20, "number of events (0: all)")
@@ -87,7 +89,7 @@ func auditTailRun(_ context.Context, o *AuditOptions) error {
 
 // newAuditVerifyCmd builds `audit verify`; runF, when not nil, runs instead
 // of auditVerifyRun.
-func newAuditVerifyCmd(f *Factory, g *globalOptions, runF func(context.Context, *AuditOptions) error) *cobra.Command {
+func newAuditVerifyCmd(f *cmdutil.Factory, g *cmdutil.Globals, runF func(context.Context, *AuditOptions) error) *cobra.Command {
 	o := newAuditOptions(f, g)
 	verify := &cobra.Command{
 		Use:   "verify [FILE...]",
@@ -101,7 +103,7 @@ JSON record per line. That detects a trail cut short or rewritten by someone
 holding the audit key.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Files = args
-			return orRun(runF, auditVerifyRun)(cmd.Context(), o)
+			return cmdutil.RunE(o, runF, auditVerifyRun)(cmd, args)
 		},
 	}
 	verify.Flags().StringVar(&o.Checkpoints, "checkpoints", "", "file of checkpoints received by the syslog collector")

@@ -6,14 +6,16 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/dagster-oidc/dagster-oidc/internal/cmdutil"
 	"github.com/dagster-oidc/dagster-oidc/internal/credentials"
 	"github.com/dagster-oidc/dagster-oidc/internal/env"
+	"github.com/dagster-oidc/dagster-oidc/internal/iostreams"
 	"github.com/dagster-oidc/dagster-oidc/internal/output"
 	"github.com/dagster-oidc/dagster-oidc/internal/runctx"
 	"github.com/dagster-oidc/dagster-oidc/internal/warm"
 )
 
-func newAWSCmd(f *Factory, g *globalOptions) *cobra.Command {
+func newAWSCmd(f *cmdutil.Factory, g *cmdutil.Globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "aws",
 		Short: "Short-lived AWS credentials from AssumeRoleWithWebIdentity",
@@ -24,9 +26,9 @@ func newAWSCmd(f *Factory, g *globalOptions) *cobra.Command {
 
 // AWSOptions are the options shared by the aws commands that print credentials.
 type AWSOptions struct {
-	IO   *IOStreams
+	IO   *iostreams.IOStreams
 	Env  env.Lookup
-	Open profileOpener
+	Open cmdutil.Opener
 	Role string
 	// CredentialProcess prints credential_process JSON instead of Format.
 	CredentialProcess bool
@@ -38,8 +40,8 @@ type AWSOptions struct {
 
 // newAWSCredentialProcessCmd builds `aws credential-process`; runF, when
 // not nil, runs instead of awsPrintRun.
-func newAWSCredentialProcessCmd(f *Factory, g *globalOptions, runF func(context.Context, *AWSOptions) error) *cobra.Command {
-	o := &AWSOptions{IO: f.IO, Env: f.Env, Open: opener(f, g), CredentialProcess: true, Call: f.call}
+func newAWSCredentialProcessCmd(f *cmdutil.Factory, g *cmdutil.Globals, runF func(context.Context, *AWSOptions) error) *cobra.Command {
+	o := &AWSOptions{IO: f.IO, Env: f.Env, Open: cmdutil.NewOpener(f, g), CredentialProcess: true, Call: f.Call}
 	cmd := &cobra.Command{
 		Use:   "credential-process",
 		Short: "Print credentials as AWS credential_process JSON",
@@ -52,9 +54,7 @@ without a valid login it exits 3 with the command to run.`,
   [profile data]
   credential_process = /usr/local/bin/dagster-oidc aws credential-process --profile dev`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return orRun(runF, awsPrintRun)(cmd.Context(), o)
-		},
+		RunE: cmdutil.RunE(o, runF, awsPrintRun),
 	}
 	cmd.Flags().StringVar(&o.Role, "role", "", "role ARN to assume, among those the policy allows (default: the first allowed)")
 	return cmd
@@ -62,8 +62,8 @@ without a valid login it exits 3 with the command to run.`,
 
 // newAWSEnvCmd builds `aws env`; runF, when not nil, runs instead of
 // awsPrintRun.
-func newAWSEnvCmd(f *Factory, g *globalOptions, runF func(context.Context, *AWSOptions) error) *cobra.Command {
-	o := &AWSOptions{IO: f.IO, Env: f.Env, Open: opener(f, g)}
+func newAWSEnvCmd(f *cmdutil.Factory, g *cmdutil.Globals, runF func(context.Context, *AWSOptions) error) *cobra.Command {
+	o := &AWSOptions{IO: f.IO, Env: f.Env, Open: cmdutil.NewOpener(f, g)}
 	cmd := &cobra.Command{
 		Use:   "env",
 		Short: "Print credentials as environment variables",
@@ -71,12 +71,7 @@ func newAWSEnvCmd(f *Factory, g *globalOptions, runF func(context.Context, *AWSO
   dagster-oidc aws env --format fish | source
   dagster-oidc aws env --format dotenv > .env.aws`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkValue("aws env --format", o.Format); err != nil {
-				return err
-			}
-			return orRun(runF, awsPrintRun)(cmd.Context(), o)
-		},
+		RunE: cmdutil.RunE(o, runF, awsPrintRun, oneOf("aws env --format", &o.Format)),
 	}
 	cmd.Flags().StringVar(&o.Role, "role", "", "role ARN to assume, among those the policy allows")
 	cmd.Flags().StringVar(&o.Format, "format", "sh", "sh|fish|pwsh|dotenv|json")
@@ -84,39 +79,34 @@ func newAWSEnvCmd(f *Factory, g *globalOptions, runF func(context.Context, *AWSO
 }
 
 func awsPrintRun(ctx context.Context, o *AWSOptions) error {
-	r, err := o.Open(openOptions{})
-	if err != nil {
-		return err
-	}
-	defer r.close()
-	run := runctx.Parse(nil, o.Env)
-	prun := credentials.RunOf(run)
-	q := credentials.AWSRequest{Role: o.Role, Run: prun}
-	res, err := r.svc.ServeAWS(ctx, q)
-	if err != nil {
-		return err
-	}
-	c := output.AWSCredentials{
-		AccessKeyID: res.Entry.AccessKeyID, SecretAccessKey: res.Entry.SecretAccessKey,
-		SessionToken: res.Entry.SessionToken, Expiration: res.Entry.Expiration,
-	}
-	if o.CredentialProcess {
-		if err := output.CredentialProcess(o.IO.Out, c); err != nil {
+	return o.Open.With(cmdutil.OpenOptions{}, func(r *cmdutil.Opened) error {
+		q := credentials.AWSRequest{Role: o.Role, Run: credentials.RunOf(runctx.Parse(nil, o.Env))}
+		res, err := r.Svc.ServeAWS(ctx, q)
+		if err != nil {
 			return err
 		}
-		if call := o.Call(); call != nil {
-			// Without a record the front runs this binary: slower, not wrong.
-			_ = r.svc.RememberAWS(*call, q)
+		c := output.AWSCredentials{
+			AccessKeyID: res.Entry.AccessKeyID, SecretAccessKey: res.Entry.SecretAccessKey,
+			SessionToken: res.Entry.SessionToken, Expiration: res.Entry.Expiration,
 		}
-		return nil
-	}
-	return output.AWSEnv(o.IO.Out, o.Format, c, r.p.AWS.Region)
+		if o.CredentialProcess {
+			if err := output.CredentialProcess(o.IO.Out, c); err != nil {
+				return err
+			}
+			if call := o.Call(); call != nil {
+				// Without a record the front runs this binary: slower, not wrong.
+				_ = r.Svc.RememberAWS(*call, q)
+			}
+			return nil
+		}
+		return output.AWSEnv(o.IO.Out, o.Format, c, r.Profile.AWS.Region)
+	})
 }
 
 // AWSConfigureOptions are the options of `aws configure`.
 type AWSConfigureOptions struct {
-	IO         *IOStreams
-	Open       profileOpener
+	IO         *iostreams.IOStreams
+	Open       cmdutil.Opener
 	Executable func() (string, error)
 	AWSProfile string
 	File       string
@@ -125,8 +115,8 @@ type AWSConfigureOptions struct {
 
 // newAWSConfigureCmd builds `aws configure`; runF, when not nil, runs
 // instead of awsConfigureRun.
-func newAWSConfigureCmd(f *Factory, g *globalOptions, runF func(context.Context, *AWSConfigureOptions) error) *cobra.Command {
-	o := &AWSConfigureOptions{IO: f.IO, Open: opener(f, g), Executable: f.Executable}
+func newAWSConfigureCmd(f *cmdutil.Factory, g *cmdutil.Globals, runF func(context.Context, *AWSConfigureOptions) error) *cobra.Command {
+	o := &AWSConfigureOptions{IO: f.IO, Open: cmdutil.NewOpener(f, g), Executable: f.Executable}
 	cmd := &cobra.Command{
 		Use:   "configure",
 		Short: "Write a credential_process profile into the AWS config file",
@@ -137,9 +127,7 @@ changes nothing.`,
 		Example: `  dagster-oidc aws configure --profile dev --aws-profile data
   aws s3 ls --profile data`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return orRun(runF, awsConfigureRun)(cmd.Context(), o)
-		},
+		RunE: cmdutil.RunE(o, runF, awsConfigureRun),
 	}
 	cmd.Flags().StringVar(&o.AWSProfile, "aws-profile", "", "AWS profile name to write (default: the dagster-oidc profile name)")
 	cmd.Flags().StringVar(&o.File, "file", "", "AWS config file (default $AWS_CONFIG_FILE or ~/.aws/config)")
@@ -148,25 +136,22 @@ changes nothing.`,
 }
 
 func awsConfigureRun(_ context.Context, o *AWSConfigureOptions) error {
-	r, err := o.Open(openOptions{})
-	if err != nil {
-		return err
-	}
-	defer r.close()
-	exe, err := o.Executable()
-	if err != nil {
-		return fmt.Errorf("could not find this binary's path: %w", err)
-	}
-	res, err := r.svc.ConfigureAWS(credentials.AWSConfigureRequest{
-		Executable: exe, ConfigPath: r.configPath(), Role: o.Role, AWSProfile: o.AWSProfile, File: o.File,
+	return o.Open.With(cmdutil.OpenOptions{}, func(r *cmdutil.Opened) error {
+		exe, err := o.Executable()
+		if err != nil {
+			return fmt.Errorf("could not find this binary's path: %w", err)
+		}
+		res, err := r.Svc.ConfigureAWS(credentials.AWSConfigureRequest{
+			Executable: exe, ConfigPath: r.AbsPath(), Role: o.Role, AWSProfile: o.AWSProfile, File: o.File,
+		})
+		if err != nil {
+			return err
+		}
+		if res.Changed {
+			fmt.Fprintf(o.IO.ErrOut, "Wrote [profile %s] to %s. Try: aws sts get-caller-identity --profile %s\n", res.Profile, res.Path, res.Profile)
+		} else {
+			fmt.Fprintf(o.IO.ErrOut, "[profile %s] in %s is already up to date.\n", res.Profile, res.Path)
+		}
+		return nil
 	})
-	if err != nil {
-		return err
-	}
-	if res.Changed {
-		fmt.Fprintf(o.IO.ErrOut, "Wrote [profile %s] to %s. Try: aws sts get-caller-identity --profile %s\n", res.Profile, res.Path, res.Profile)
-	} else {
-		fmt.Fprintf(o.IO.ErrOut, "[profile %s] in %s is already up to date.\n", res.Profile, res.Path)
-	}
-	return nil
 }

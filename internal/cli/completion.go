@@ -90,6 +90,12 @@ func checkValue(key, value string) error {
 	return apperr.Usage(fmt.Errorf("unknown --%s %q (%s)", name, value, list), "")
 }
 
+// oneOf is the check that *value is one of the values flagValues lists
+// for key (see checkValue).
+func oneOf(key string, value *string) func() error {
+	return func() error { return checkValue(key, *value) }
+}
+
 // fixedCompletion completes a flag with what values returns.
 func fixedCompletion(values func() []string) cobra.CompletionFunc {
 	return func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {

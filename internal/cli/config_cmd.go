@@ -10,12 +10,14 @@ import (
 
 	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
 	"github.com/dagster-oidc/dagster-oidc/internal/clock"
+	"github.com/dagster-oidc/dagster-oidc/internal/cmdutil"
 	"github.com/dagster-oidc/dagster-oidc/internal/config"
 	"github.com/dagster-oidc/dagster-oidc/internal/credentials"
+	"github.com/dagster-oidc/dagster-oidc/internal/iostreams"
 	"github.com/dagster-oidc/dagster-oidc/internal/shellquote"
 )
 
-func newConfigCmd(f *Factory, g *globalOptions) *cobra.Command {
+func newConfigCmd(f *cmdutil.Factory, g *cmdutil.Globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "config",
 		Short: "Create, check and show the profiles file",
@@ -36,18 +38,18 @@ type configFile struct {
 }
 
 // newConfigFile is the configFile of f and the global flags g.
-func newConfigFile(f *Factory, g *globalOptions) configFile {
+func newConfigFile(f *cmdutil.Factory, g *cmdutil.Globals) configFile {
 	return configFile{
 		Path:    func() string { return f.Env.ConfigPath(g.ConfigPath) },
 		Given:   func() bool { return g.ConfigPath != "" },
-		Read:    func() (*config.File, error) { return g.config(f) },
-		Profile: func() string { return g.profileName(f) },
+		Read:    func() (*config.File, error) { return g.Config(f) },
+		Profile: func() string { return g.ProfileName(f) },
 	}
 }
 
 // ConfigInitOptions are the options of `config init`.
 type ConfigInitOptions struct {
-	IO   *IOStreams
+	IO   *iostreams.IOStreams
 	File configFile
 	// Request holds the flags; configInitRun adds the profile and the path.
 	Request credentials.InitConfigRequest
@@ -56,19 +58,19 @@ type ConfigInitOptions struct {
 
 // newConfigInitCmd builds `config init`; runF, when not nil, runs instead
 // of configInitRun.
-func newConfigInitCmd(f *Factory, g *globalOptions, runF func(context.Context, *ConfigInitOptions) error) *cobra.Command {
+func newConfigInitCmd(f *cmdutil.Factory, g *cmdutil.Globals, runF func(context.Context, *ConfigInitOptions) error) *cobra.Command {
 	o := &ConfigInitOptions{IO: f.IO, File: newConfigFile(f, g)}
 	cmd := &cobra.Command{
 		Use:     "init",
 		Short:   "Write a commented starter profiles file",
 		Example: `  dagster-oidc config init --issuer https://example.okta.com/oauth2/default --client-id 0oa1b2c3`,
 		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: cmdutil.RunE(o, runF, configInitRun, func() error {
 			if o.Request.Starter.Issuer == "" || o.Request.Starter.ClientID == "" {
 				return apperr.Usage(errors.New("--issuer and --client-id are required"), "")
 			}
-			return orRun(runF, configInitRun)(cmd.Context(), o)
-		},
+			return nil
+		}),
 	}
 	cmd.Flags().StringVar(&o.Request.Starter.Issuer, "issuer", "", "OpenID issuer URL")
 	cmd.Flags().StringVar(&o.Request.Starter.ClientID, "client-id", "", "OAuth client id registered for dagster-oidc")
@@ -93,7 +95,7 @@ func configInitRun(_ context.Context, o *ConfigInitOptions) error {
 	}
 	check := "dagster-oidc config validate"
 	if o.File.Given() {
-		check += " --config " + shellquote.Arg(absPath(q.Path))
+		check += " --config " + shellquote.Arg(cmdutil.AbsPath(q.Path))
 	}
 	fmt.Fprintf(o.IO.ErrOut, "Wrote %s. Check it with: %s\n", q.Path, check)
 	return nil
@@ -101,7 +103,7 @@ func configInitRun(_ context.Context, o *ConfigInitOptions) error {
 
 // ConfigValidateOptions are the options of `config validate`.
 type ConfigValidateOptions struct {
-	IO    *IOStreams
+	IO    *iostreams.IOStreams
 	File  configFile
 	Clock clock.Clock
 	// HTTPClient is the client for the issuers' discovery documents.
@@ -111,8 +113,8 @@ type ConfigValidateOptions struct {
 
 // newConfigValidateCmd builds `config validate`; runF, when not nil, runs
 // instead of configValidateRun.
-func newConfigValidateCmd(f *Factory, g *globalOptions, runF func(context.Context, *ConfigValidateOptions) error) *cobra.Command {
-	o := &ConfigValidateOptions{IO: f.IO, File: newConfigFile(f, g), Clock: f.Clock, HTTPClient: f.httpClient}
+func newConfigValidateCmd(f *cmdutil.Factory, g *cmdutil.Globals, runF func(context.Context, *ConfigValidateOptions) error) *cobra.Command {
+	o := &ConfigValidateOptions{IO: f.IO, File: newConfigFile(f, g), Clock: f.Clock, HTTPClient: f.HTTP}
 	cmd := &cobra.Command{
 		Use:   "validate",
 		Short: "Check the profiles file and the issuer's discovery document",
@@ -120,9 +122,7 @@ func newConfigValidateCmd(f *Factory, g *globalOptions, runF func(context.Contex
 fetch the issuer's discovery document and check that its issuer matches the
 profile exactly and that the endpoints the profile's flow needs exist.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return orRun(runF, configValidateRun)(cmd.Context(), o)
-		},
+		RunE: cmdutil.RunE(o, runF, configValidateRun),
 	}
 	cmd.Flags().BoolVar(&o.Offline, "offline", false, "check the file only; do not contact the issuer")
 	return cmd
@@ -138,33 +138,28 @@ func configValidateRun(ctx context.Context, o *ConfigValidateOptions) error {
 
 // ConfigShowOptions are the options of `config show`.
 type ConfigShowOptions struct {
-	IO   *IOStreams
-	Open profileOpener
+	IO   *iostreams.IOStreams
+	Open cmdutil.Opener
 }
 
 // newConfigShowCmd builds `config show`; runF, when not nil, runs instead
 // of configShowRun.
-func newConfigShowCmd(f *Factory, g *globalOptions, runF func(context.Context, *ConfigShowOptions) error) *cobra.Command {
-	o := &ConfigShowOptions{IO: f.IO, Open: opener(f, g)}
+func newConfigShowCmd(f *cmdutil.Factory, g *cmdutil.Globals, runF func(context.Context, *ConfigShowOptions) error) *cobra.Command {
+	o := &ConfigShowOptions{IO: f.IO, Open: cmdutil.NewOpener(f, g)}
 	return &cobra.Command{
 		Use:   "show",
 		Short: "Print the resolved profile, defaults applied, secrets masked",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return orRun(runF, configShowRun)(cmd.Context(), o)
-		},
+		RunE:  cmdutil.RunE(o, runF, configShowRun),
 	}
 }
 
 func configShowRun(_ context.Context, o *ConfigShowOptions) error {
-	r, err := o.Open(openOptions{})
-	if err != nil {
+	return o.Open.With(cmdutil.OpenOptions{}, func(r *cmdutil.Opened) error {
+		data, err := r.Svc.ShowConfig()
+		if err == nil {
+			_, err = o.IO.Out.Write(data)
+		}
 		return err
-	}
-	data, err := r.svc.ShowConfig()
-	if err != nil {
-		return err
-	}
-	_, err = o.IO.Out.Write(data)
-	return err
+	})
 }

@@ -14,14 +14,16 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/dagster-oidc/dagster-oidc/cmd/gen-docs/gendocs"
+	"github.com/dagster-oidc/dagster-oidc/internal/cmdutil"
+	"github.com/dagster-oidc/dagster-oidc/internal/iostreams"
 )
 
 // docsFactory is the Factory the CLI reference is generated with: buffers
 // for IO and an empty environment, so that no help text depends on who runs
 // the generator. cmd/gen-docs builds the same one.
-func docsFactory(out, errOut *bytes.Buffer) *Factory {
-	return &Factory{
-		IO:  &IOStreams{In: strings.NewReader(""), Out: out, ErrOut: errOut},
+func docsFactory(out, errOut *bytes.Buffer) *cmdutil.Factory {
+	return &cmdutil.Factory{
+		IO:  &iostreams.IOStreams{In: strings.NewReader(""), Out: out, ErrOut: errOut},
 		Env: func(string) (string, bool) { return "", false },
 	}
 }

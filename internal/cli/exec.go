@@ -8,17 +8,19 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
+	"github.com/dagster-oidc/dagster-oidc/internal/cmdutil"
 	"github.com/dagster-oidc/dagster-oidc/internal/credentials"
 	"github.com/dagster-oidc/dagster-oidc/internal/env"
+	"github.com/dagster-oidc/dagster-oidc/internal/iostreams"
 	"github.com/dagster-oidc/dagster-oidc/internal/proc"
 	"github.com/dagster-oidc/dagster-oidc/internal/runctx"
 )
 
 // ExecOptions are the options of `exec`.
 type ExecOptions struct {
-	IO         *IOStreams
+	IO         *iostreams.IOStreams
 	Env        env.Lookup
-	Open       profileOpener
+	Open       cmdutil.Opener
 	Executable func() (string, error)
 	// Environ is the environment the child inherits (scrubbed).
 	Environ func() []string
@@ -28,8 +30,8 @@ type ExecOptions struct {
 }
 
 // newExecCmd builds `exec`; runF, when not nil, runs instead of execRun.
-func newExecCmd(f *Factory, g *globalOptions, runF func(context.Context, *ExecOptions) error) *cobra.Command {
-	o := &ExecOptions{IO: f.IO, Env: f.Env, Open: opener(f, g), Executable: f.Executable, Environ: f.Environ}
+func newExecCmd(f *cmdutil.Factory, g *cmdutil.Globals, runF func(context.Context, *ExecOptions) error) *cobra.Command {
+	o := &ExecOptions{IO: f.IO, Env: f.Env, Open: cmdutil.NewOpener(f, g), Executable: f.Executable, Environ: f.Environ}
 	cmd := &cobra.Command{
 		Use:   "exec [--aws] [--gcp] -- CMD [ARGS...]",
 		Short: "Run a command (a Dagster run worker) with credentials kept fresh for its whole life",
@@ -80,7 +82,7 @@ in flight (perhaps refreshing the login) finishes before the wrapper exits.`,
 				q.Child.AWS = true
 			}
 			q.Args = args
-			return orRun(runF, execRun)(cmd.Context(), o)
+			return cmdutil.RunE(o, runF, execRun)(cmd, args)
 		},
 	}
 	cmd.Flags().BoolVar(&o.Request.Child.AWS, "aws", false, "provide AWS credentials (default: when the profile has an aws section)")
@@ -98,10 +100,10 @@ func execRun(ctx context.Context, o *ExecOptions) error {
 	q.Child.Run, q.Child.Environ = runctx.Parse(q.Args, o.Env), o.Environ()
 	q.Stdin, q.Stdout, q.Stderr, q.Executable = o.IO.In, o.IO.Out, o.IO.ErrOut, o.Executable
 	return credentials.Exec(ctx, q, func() (*credentials.Service, error) {
-		r, err := o.Open(openOptions{})
+		r, err := o.Open(cmdutil.OpenOptions{})
 		if err != nil {
 			return nil, err
 		}
-		return r.svc, nil
+		return r.Svc, nil
 	})
 }

@@ -25,6 +25,8 @@ import (
 
 	"github.com/coreos/go-oidc/v3/oidc"
 
+	"github.com/dagster-oidc/dagster-oidc/internal/cmdutil"
+	"github.com/dagster-oidc/dagster-oidc/internal/iostreams"
 	"github.com/dagster-oidc/dagster-oidc/internal/proc"
 	"github.com/dagster-oidc/dagster-oidc/internal/sandbox"
 )
@@ -155,8 +157,8 @@ func execCLI(e *testEnv, in io.Reader, out io.Writer, args ...string) execResult
 	}
 	var errOut bytes.Buffer
 	var mu sync.Mutex
-	f := &Factory{
-		IO:    &IOStreams{In: in, Out: out, ErrOut: &lockedWriter{w: &errOut, mu: &mu}},
+	f := &cmdutil.Factory{
+		IO:    &iostreams.IOStreams{In: in, Out: out, ErrOut: &lockedWriter{w: &errOut, mu: &mu}},
 		Env:   func(k string) (string, bool) { v, ok := e.env[k]; return v, ok },
 		Clock: e.clock,
 		HTTPClient: func() *http.Client {

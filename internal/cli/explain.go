@@ -6,25 +6,27 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/dagster-oidc/dagster-oidc/internal/cmdutil"
 	"github.com/dagster-oidc/dagster-oidc/internal/credentials"
 	"github.com/dagster-oidc/dagster-oidc/internal/env"
+	"github.com/dagster-oidc/dagster-oidc/internal/iostreams"
 	"github.com/dagster-oidc/dagster-oidc/internal/output"
 	"github.com/dagster-oidc/dagster-oidc/internal/runctx"
 )
 
 // ExplainOptions are the options of `explain`.
 type ExplainOptions struct {
-	IO   *IOStreams
+	IO   *iostreams.IOStreams
 	Env  env.Lookup
-	Open profileOpener
+	Open cmdutil.Opener
 	// Request holds the flags; a run field they leave empty comes from
 	// the environment.
 	Request credentials.ExplainRequest
 }
 
 // newExplainCmd builds `explain`; runF, when not nil, runs instead of explainRun.
-func newExplainCmd(f *Factory, g *globalOptions, runF func(context.Context, *ExplainOptions) error) *cobra.Command {
-	o := &ExplainOptions{IO: f.IO, Env: f.Env, Open: opener(f, g)}
+func newExplainCmd(f *cmdutil.Factory, g *cmdutil.Globals, runF func(context.Context, *ExplainOptions) error) *cobra.Command {
+	o := &ExplainOptions{IO: f.IO, Env: f.Env, Open: cmdutil.NewOpener(f, g)}
 	cmd := &cobra.Command{
 		Use:   "explain",
 		Short: "Show the token's source, claims and each policy rule's outcome, without calling out",
@@ -37,9 +39,7 @@ when no rule allows the identity, as credential-process would.`,
 		Example: `  dagster-oidc explain
   dagster-oidc explain --job etl_daily --role arn:aws:iam::123456789012:role/etl`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return orRun(runF, explainRun)(cmd.Context(), o)
-		},
+		RunE: cmdutil.RunE(o, runF, explainRun),
 	}
 	cmd.Flags().StringVar(&o.Request.Role, "role", "", "the role (or service account) you would ask for")
 	cmd.Flags().StringVar(&o.Request.Run.Job, "job", "", "evaluate as the Dagster job NAME (run.job)")
@@ -51,22 +51,19 @@ when no rule allows the identity, as credential-process would.`,
 }
 
 func explainRun(ctx context.Context, o *ExplainOptions) error {
-	r, err := o.Open(openOptions{})
-	if err != nil {
-		return err
-	}
-	defer r.close()
-	if err := credentials.CheckProfiles(r.cfg, []string{r.p.Name}, o.IO.ErrOut); err != nil {
-		return err
-	}
-	q, env := o.Request, credentials.RunOf(runctx.Parse(nil, o.Env))
-	q.Run.ID, q.Run.Job, q.Run.Location = cmp.Or(q.Run.ID, env.ID), cmp.Or(q.Run.Job, env.Job), cmp.Or(q.Run.Location, env.Location)
-	x, err := r.svc.Explain(ctx, q)
-	if werr := output.WriteExplanation(o.IO.Out, r.svc.ExplainDocument(q, x)); werr != nil {
-		return werr
-	}
-	if x == nil || err != nil {
-		return err
-	}
-	return x.Denied
+	return o.Open.With(cmdutil.OpenOptions{}, func(r *cmdutil.Opened) error {
+		if err := credentials.CheckProfiles(r.File, []string{r.Profile.Name}, o.IO.ErrOut); err != nil {
+			return err
+		}
+		q, env := o.Request, credentials.RunOf(runctx.Parse(nil, o.Env))
+		q.Run.ID, q.Run.Job, q.Run.Location = cmp.Or(q.Run.ID, env.ID), cmp.Or(q.Run.Job, env.Job), cmp.Or(q.Run.Location, env.Location)
+		x, err := r.Svc.Explain(ctx, q)
+		if werr := output.WriteExplanation(o.IO.Out, r.Svc.ExplainDocument(q, x)); werr != nil {
+			return werr
+		}
+		if x == nil || err != nil {
+			return err
+		}
+		return x.Denied
+	})
 }

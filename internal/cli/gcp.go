@@ -7,14 +7,16 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/dagster-oidc/dagster-oidc/internal/cmdutil"
 	"github.com/dagster-oidc/dagster-oidc/internal/credentials"
 	"github.com/dagster-oidc/dagster-oidc/internal/env"
 	"github.com/dagster-oidc/dagster-oidc/internal/gcpconfig"
+	"github.com/dagster-oidc/dagster-oidc/internal/iostreams"
 	"github.com/dagster-oidc/dagster-oidc/internal/output"
 	"github.com/dagster-oidc/dagster-oidc/internal/runctx"
 )
 
-func newGCPCmd(f *Factory, g *globalOptions) *cobra.Command {
+func newGCPCmd(f *cmdutil.Factory, g *cmdutil.Globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "gcp",
 		Short: "Google Cloud credentials through workload identity federation",
@@ -25,15 +27,15 @@ func newGCPCmd(f *Factory, g *globalOptions) *cobra.Command {
 
 // GCPExecutableOptions are the options of `gcp executable`.
 type GCPExecutableOptions struct {
-	IO   *IOStreams
+	IO   *iostreams.IOStreams
 	Env  env.Lookup
-	Open profileOpener
+	Open cmdutil.Opener
 }
 
 // newGCPExecutableCmd builds `gcp executable`; runF, when not nil, runs
 // instead of gcpExecutableRun.
-func newGCPExecutableCmd(f *Factory, g *globalOptions, runF func(context.Context, *GCPExecutableOptions) error) *cobra.Command {
-	o := &GCPExecutableOptions{IO: f.IO, Env: f.Env, Open: opener(f, g)}
+func newGCPExecutableCmd(f *cmdutil.Factory, g *cmdutil.Globals, runF func(context.Context, *GCPExecutableOptions) error) *cobra.Command {
+	o := &GCPExecutableOptions{IO: f.IO, Env: f.Env, Open: cmdutil.NewOpener(f, g)}
 	cmd := &cobra.Command{
 		Use:   "executable",
 		Short: "Print the ID token as a Google executable-sourced credential response",
@@ -48,9 +50,7 @@ GOOGLE_EXTERNAL_ACCOUNT_INTERACTIVE=1 and a terminal is attached: without
 a valid login it prints {"success":false,"code":"401",...} and exits 3.`,
 		Example: `  dagster-oidc gcp executable --profile prod`,
 		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return orRun(runF, gcpExecutableRun)(cmd.Context(), o)
-		},
+		RunE:    cmdutil.RunE(o, runF, gcpExecutableRun),
 	}
 	return cmd
 }
@@ -70,23 +70,20 @@ func gcpExecutableRun(ctx context.Context, o *GCPExecutableOptions) error {
 
 func gcpExecutable(ctx context.Context, o *GCPExecutableOptions) error {
 	q, interactive := credentials.ExecutableRequestFrom(o.Env)
-	r, err := o.Open(openOptions{NoPrompt: !interactive})
-	if err != nil {
-		return err
-	}
-	defer r.close()
-	res, err := r.svc.Executable(ctx, q)
-	if err != nil {
-		return err
-	}
-	return output.GCPExecutable(o.IO.Out, *res)
+	return o.Open.With(cmdutil.OpenOptions{NoPrompt: !interactive}, func(r *cmdutil.Opened) error {
+		res, err := r.Svc.Executable(ctx, q)
+		if err != nil {
+			return err
+		}
+		return output.GCPExecutable(o.IO.Out, *res)
+	})
 }
 
 // GCPConfigOptions are the options of `gcp config`.
 type GCPConfigOptions struct {
-	IO         *IOStreams
+	IO         *iostreams.IOStreams
 	Env        env.Lookup
-	Open       profileOpener
+	Open       cmdutil.Opener
 	Executable func() (string, error)
 	// Request holds the flags (Path "-" is stdout); gcpConfigRun adds the
 	// command line and the run context.
@@ -95,8 +92,8 @@ type GCPConfigOptions struct {
 
 // newGCPConfigCmd builds `gcp config`; runF, when not nil, runs instead of
 // gcpConfigRun.
-func newGCPConfigCmd(f *Factory, g *globalOptions, runF func(context.Context, *GCPConfigOptions) error) *cobra.Command {
-	o := &GCPConfigOptions{IO: f.IO, Env: f.Env, Open: opener(f, g), Executable: f.Executable}
+func newGCPConfigCmd(f *cmdutil.Factory, g *cmdutil.Globals, runF func(context.Context, *GCPConfigOptions) error) *cobra.Command {
+	o := &GCPConfigOptions{IO: f.IO, Env: f.Env, Open: cmdutil.NewOpener(f, g), Executable: f.Executable}
 	cmd := &cobra.Command{
 		Use:   "config",
 		Short: "Write the external_account credential configuration for Google's client libraries",
@@ -112,9 +109,7 @@ on whitespace, so paths with spaces are refused.`,
 		Example: `  dagster-oidc gcp config --profile prod --output ~/.config/gcloud/dagster-oidc.json
   export GOOGLE_APPLICATION_CREDENTIALS=~/.config/gcloud/dagster-oidc.json GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES=1`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return orRun(runF, gcpConfigRun)(cmd.Context(), o)
-		},
+		RunE: cmdutil.RunE(o, runF, gcpConfigRun),
 	}
 	cmd.Flags().StringVarP(&o.Request.Path, "output", "o", "", "write the JSON to FILE (mode 0600) instead of stdout")
 	cmd.Flags().StringVar(&o.Request.OutputFile, "output-file", "", "the executable's output_file: a cache Google's libraries read before running it")
@@ -124,44 +119,41 @@ on whitespace, so paths with spaces are refused.`,
 }
 
 func gcpConfigRun(ctx context.Context, o *GCPConfigOptions) error {
-	r, err := o.Open(openOptions{})
-	if err != nil {
-		return err
-	}
-	defer r.close()
-	exe, err := o.Executable()
-	if err != nil {
-		return fmt.Errorf("could not find this binary's path: %w", err)
-	}
-	q := o.Request
-	q.Command, q.Run = r.svc.GCPCommand(exe), credentials.RunOf(runctx.Parse(nil, o.Env))
-	if q.Path == "-" {
-		q.Path = ""
-	}
-	data, path, err := r.svc.ExternalAccount(ctx, q)
-	if err != nil || path == "" {
-		if err == nil {
-			_, err = o.IO.Out.Write(data)
+	return o.Open.With(cmdutil.OpenOptions{}, func(r *cmdutil.Opened) error {
+		exe, err := o.Executable()
+		if err != nil {
+			return fmt.Errorf("could not find this binary's path: %w", err)
 		}
-		return err
-	}
-	fmt.Fprintf(o.IO.ErrOut, "Wrote %s. Use it with:\n  export GOOGLE_APPLICATION_CREDENTIALS=%s %s=1\n", path, path, credentials.GCPEnvAllowExecutables)
-	return nil
+		q := o.Request
+		q.Command, q.Run = r.Svc.GCPCommand(exe), credentials.RunOf(runctx.Parse(nil, o.Env))
+		if q.Path == "-" {
+			q.Path = ""
+		}
+		data, path, err := r.Svc.ExternalAccount(ctx, q)
+		if err != nil || path == "" {
+			if err == nil {
+				_, err = o.IO.Out.Write(data)
+			}
+			return err
+		}
+		fmt.Fprintf(o.IO.ErrOut, "Wrote %s. Use it with:\n  export GOOGLE_APPLICATION_CREDENTIALS=%s %s=1\n", path, path, credentials.GCPEnvAllowExecutables)
+		return nil
+	})
 }
 
 // GCPTokenOptions are the options of `gcp token` and `gcp env`.
 type GCPTokenOptions struct {
-	IO             *IOStreams
+	IO             *iostreams.IOStreams
 	Env            env.Lookup
-	Open           profileOpener
+	Open           cmdutil.Opener
 	ServiceAccount string
 	Format         string
 }
 
 // newGCPTokenCmd builds `gcp token`; runF, when not nil, runs instead of
 // gcpTokenRun.
-func newGCPTokenCmd(f *Factory, g *globalOptions, runF func(context.Context, *GCPTokenOptions) error) *cobra.Command {
-	o := &GCPTokenOptions{IO: f.IO, Env: f.Env, Open: opener(f, g)}
+func newGCPTokenCmd(f *cmdutil.Factory, g *cmdutil.Globals, runF func(context.Context, *GCPTokenOptions) error) *cobra.Command {
+	o := &GCPTokenOptions{IO: f.IO, Env: f.Env, Open: cmdutil.NewOpener(f, g)}
 	cmd := &cobra.Command{
 		Use:   "token",
 		Short: "Print a Google Cloud access token",
@@ -171,12 +163,7 @@ the policy chooses, if any) and print the access token. It is cached until
 		Example: `  curl -H "Authorization: Bearer $(dagster-oidc gcp token)" https://storage.googleapis.com/storage/v1/b/my-bucket/o
   dagster-oidc gcp token --format json`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkValue("gcp token --format", o.Format); err != nil {
-				return err
-			}
-			return orRun(runF, gcpTokenRun)(cmd.Context(), o)
-		},
+		RunE: cmdutil.RunE(o, runF, gcpTokenRun, oneOf("gcp token --format", &o.Format)),
 	}
 	cmd.Flags().StringVar(&o.ServiceAccount, "service-account", "", "service account to impersonate, among those the policy allows (default: the first allowed)")
 	cmd.Flags().StringVar(&o.Format, "format", output.GCPFormatRaw, "raw|json")
@@ -185,8 +172,8 @@ the policy chooses, if any) and print the access token. It is cached until
 
 // newGCPEnvCmd builds `gcp env`; runF, when not nil, runs instead of
 // gcpTokenRun.
-func newGCPEnvCmd(f *Factory, g *globalOptions, runF func(context.Context, *GCPTokenOptions) error) *cobra.Command {
-	o := &GCPTokenOptions{IO: f.IO, Env: f.Env, Open: opener(f, g), Format: output.GCPFormatEnv}
+func newGCPEnvCmd(f *cmdutil.Factory, g *cmdutil.Globals, runF func(context.Context, *GCPTokenOptions) error) *cobra.Command {
+	o := &GCPTokenOptions{IO: f.IO, Env: f.Env, Open: cmdutil.NewOpener(f, g), Format: output.GCPFormatEnv}
 	cmd := &cobra.Command{
 		Use:   "env",
 		Short: "Print a Google Cloud access token as sh export lines",
@@ -195,25 +182,20 @@ func newGCPEnvCmd(f *Factory, g *globalOptions, runF func(context.Context, *GCPT
 refresh them: prefer "gcp config" for long-running work.`,
 		Example: `  eval "$(dagster-oidc gcp env --profile prod)"`,
 		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return orRun(runF, gcpTokenRun)(cmd.Context(), o)
-		},
+		RunE:    cmdutil.RunE(o, runF, gcpTokenRun),
 	}
 	cmd.Flags().StringVar(&o.ServiceAccount, "service-account", "", "service account to impersonate, among those the policy allows")
 	return cmd
 }
 
 func gcpTokenRun(ctx context.Context, o *GCPTokenOptions) error {
-	r, err := o.Open(openOptions{})
-	if err != nil {
-		return err
-	}
-	defer r.close()
-	res, err := r.svc.ServeGCP(ctx, credentials.GCPRequest{ServiceAccount: o.ServiceAccount, Run: credentials.RunOf(runctx.Parse(nil, o.Env))})
-	if err != nil {
-		return err
-	}
-	return output.GCPAccessToken(o.IO.Out, o.Format, output.GCPToken{
-		AccessToken: res.Entry.AccessToken, Expiry: res.Entry.Expiry, ServiceAccount: res.Entry.ServiceAccount,
+	return o.Open.With(cmdutil.OpenOptions{}, func(r *cmdutil.Opened) error {
+		res, err := r.Svc.ServeGCP(ctx, credentials.GCPRequest{ServiceAccount: o.ServiceAccount, Run: credentials.RunOf(runctx.Parse(nil, o.Env))})
+		if err != nil {
+			return err
+		}
+		return output.GCPAccessToken(o.IO.Out, o.Format, output.GCPToken{
+			AccessToken: res.Entry.AccessToken, Expiry: res.Entry.Expiry, ServiceAccount: res.Entry.ServiceAccount,
+		})
 	})
 }

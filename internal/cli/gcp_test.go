@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dagster-oidc/dagster-oidc/internal/cmdutil"
+	"github.com/dagster-oidc/dagster-oidc/internal/iostreams"
 	goldenfile "github.com/dagster-oidc/dagster-oidc/internal/testutil/golden"
 
 	"github.com/coreos/go-oidc/v3/oidc"
@@ -645,8 +647,8 @@ func TestGCPConfigRefusesSpaces(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var out, errOut bytes.Buffer
-			f := &Factory{
-				IO:         &IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut},
+			f := &cmdutil.Factory{
+				IO:         &iostreams.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut},
 				Env:        func(k string) (string, bool) { v, ok := g.env[k]; return v, ok },
 				Clock:      clock.Real{},
 				HTTPClient: func() *http.Client { return &http.Client{Transport: countingTransport{n: &g.reqs}} },

@@ -17,6 +17,8 @@ import (
 
 	"github.com/dagster-oidc/dagster-oidc/internal/cache"
 	"github.com/dagster-oidc/dagster-oidc/internal/clock"
+	"github.com/dagster-oidc/dagster-oidc/internal/cmdutil"
+	"github.com/dagster-oidc/dagster-oidc/internal/iostreams"
 	"github.com/dagster-oidc/dagster-oidc/internal/sandbox"
 )
 
@@ -105,10 +107,10 @@ func (e *testEnv) run(args ...string) (string, string, int) {
 }
 
 // factory is the Factory run uses, writing to out and (under errMu) errOut.
-func (e *testEnv) factory(out, errOut *bytes.Buffer, errMu *sync.Mutex) *Factory {
+func (e *testEnv) factory(out, errOut *bytes.Buffer, errMu *sync.Mutex) *cmdutil.Factory {
 	stderr := &lockedWriter{w: errOut, mu: errMu}
-	return &Factory{
-		IO:    &IOStreams{In: strings.NewReader(""), Out: out, ErrOut: stderr, StdinTTY: e.tty, StderrTTY: e.tty},
+	return &cmdutil.Factory{
+		IO:    &iostreams.IOStreams{In: strings.NewReader(""), Out: out, ErrOut: stderr, StdinTTY: e.tty, StderrTTY: e.tty},
 		Env:   func(k string) (string, bool) { v, ok := e.env[k]; return v, ok },
 		Clock: e.clock,
 		HTTPClient: func() *http.Client {

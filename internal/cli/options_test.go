@@ -15,8 +15,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
+	"github.com/dagster-oidc/dagster-oidc/internal/buildinfo"
 	"github.com/dagster-oidc/dagster-oidc/internal/clock"
+	"github.com/dagster-oidc/dagster-oidc/internal/cmdutil"
 	"github.com/dagster-oidc/dagster-oidc/internal/credentials"
+	"github.com/dagster-oidc/dagster-oidc/internal/iostreams"
 	"github.com/dagster-oidc/dagster-oidc/internal/policy"
 )
 
@@ -26,7 +29,7 @@ var errCaptured = errors.New("captured")
 // optionsFactory is a Factory for option-capture tests and the global
 // flags of a profiles file with two profiles, "first" (the default) and
 // "second", selected by g.Profile.
-func optionsFactory(t *testing.T) (*Factory, *globalOptions) {
+func optionsFactory(t *testing.T) (*cmdutil.Factory, *cmdutil.Globals) {
 	t.Helper()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "config.yaml")
@@ -43,8 +46,8 @@ profiles:
 		t.Fatal(err)
 	}
 	vars := map[string]string{"HOME": dir, "DAGSTER_OIDC_CACHE_DIR": filepath.Join(dir, "cache"), "DAGSTER_OIDC_STATE_DIR": filepath.Join(dir, "state")}
-	f := &Factory{
-		IO:         &IOStreams{In: strings.NewReader(""), Out: &strings.Builder{}, ErrOut: &strings.Builder{}, StdinTTY: true, StderrTTY: true},
+	f := &cmdutil.Factory{
+		IO:         &iostreams.IOStreams{In: strings.NewReader(""), Out: &strings.Builder{}, ErrOut: &strings.Builder{}, StdinTTY: true, StderrTTY: true},
 		Env:        func(k string) (string, bool) { v, ok := vars[k]; return v, ok },
 		Clock:      clock.Real{},
 		Executable: func() (string, error) { return "/opt/dagster-oidc", nil },
@@ -53,7 +56,7 @@ profiles:
 		HTTPClient: func() *http.Client { return &http.Client{} },
 		HasDisplay: func() bool { return false },
 	}
-	return f, &globalOptions{ConfigPath: path, Profile: "second"}
+	return f, &cmdutil.Globals{ConfigPath: path, Profile: "second"}
 }
 
 // capture runs cmd with args and returns the error of its RunE: errCaptured
@@ -85,7 +88,7 @@ func captured(t *testing.T, err error, reached bool, wantErr string) bool {
 }
 
 // checkOpen asserts that open opens the profile the global flags select.
-func checkOpen(t *testing.T, open profileOpener, o openOptions) *resolved {
+func checkOpen(t *testing.T, open cmdutil.Opener, o cmdutil.OpenOptions) *cmdutil.Opened {
 	t.Helper()
 	if open == nil {
 		t.Fatal("Open is nil")
@@ -94,9 +97,9 @@ func checkOpen(t *testing.T, open profileOpener, o openOptions) *resolved {
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
-	t.Cleanup(r.close)
-	if r.p.Name != "second" {
-		t.Errorf("Open opened profile %q, want the --profile one %q", r.p.Name, "second")
+	t.Cleanup(r.Close)
+	if r.Profile.Name != "second" {
+		t.Errorf("Open opened profile %q, want the --profile one %q", r.Profile.Name, "second")
 	}
 	return r
 }
@@ -127,7 +130,7 @@ func TestNewCmdToken(t *testing.T) {
 			if got.Format != tt.want.Format || got.Flow != tt.want.Flow {
 				t.Errorf("format, flow = %q, %q; want %q, %q", got.Format, got.Flow, tt.want.Format, tt.want.Flow)
 			}
-			checkOpen(t, got.Open, openOptions{Flow: got.Flow})
+			checkOpen(t, got.Open, cmdutil.OpenOptions{Flow: got.Flow})
 		})
 	}
 }
@@ -135,7 +138,7 @@ func TestNewCmdToken(t *testing.T) {
 func TestNewCmdAWS(t *testing.T) {
 	tests := []struct {
 		name    string
-		build   func(*Factory, *globalOptions, func(context.Context, *AWSOptions) error) *cobra.Command
+		build   func(*cmdutil.Factory, *cmdutil.Globals, func(context.Context, *AWSOptions) error) *cobra.Command
 		args    string
 		want    AWSOptions
 		wantErr string
@@ -163,7 +166,7 @@ func TestNewCmdAWS(t *testing.T) {
 			if got.Role != tt.want.Role || got.Format != tt.want.Format || got.CredentialProcess != tt.want.CredentialProcess {
 				t.Errorf("role, format, credential-process = %q, %q, %v; want %q, %q, %v", got.Role, got.Format, got.CredentialProcess, tt.want.Role, tt.want.Format, tt.want.CredentialProcess)
 			}
-			checkOpen(t, got.Open, openOptions{})
+			checkOpen(t, got.Open, cmdutil.OpenOptions{})
 		})
 	}
 }
@@ -181,16 +184,16 @@ func TestNewCmdAWSConfigure(t *testing.T) {
 	if exe, err := got.Executable(); exe != "/opt/dagster-oidc" || err != nil {
 		t.Errorf("Executable() = %q, %v; want the Factory's", exe, err)
 	}
-	r := checkOpen(t, got.Open, openOptions{})
-	if r.configPath() != g.ConfigPath {
-		t.Errorf("configPath = %q, want %q", r.configPath(), g.ConfigPath)
+	r := checkOpen(t, got.Open, cmdutil.OpenOptions{})
+	if r.AbsPath() != g.ConfigPath {
+		t.Errorf("configPath = %q, want %q", r.AbsPath(), g.ConfigPath)
 	}
 }
 
 func TestNewCmdGCPToken(t *testing.T) {
 	tests := []struct {
 		name    string
-		build   func(*Factory, *globalOptions, func(context.Context, *GCPTokenOptions) error) *cobra.Command
+		build   func(*cmdutil.Factory, *cmdutil.Globals, func(context.Context, *GCPTokenOptions) error) *cobra.Command
 		args    string
 		want    GCPTokenOptions
 		wantErr string
@@ -218,7 +221,7 @@ func TestNewCmdGCPToken(t *testing.T) {
 			if got.Format != tt.want.Format || got.ServiceAccount != tt.want.ServiceAccount {
 				t.Errorf("format, service account = %q, %q; want %q, %q", got.Format, got.ServiceAccount, tt.want.Format, tt.want.ServiceAccount)
 			}
-			checkOpen(t, got.Open, openOptions{})
+			checkOpen(t, got.Open, cmdutil.OpenOptions{})
 		})
 	}
 }
@@ -239,7 +242,7 @@ func TestNewCmdGCPExecutable(t *testing.T) {
 	if v, _ := got.Env("HOME"); v == "" {
 		t.Error("Env is not the Factory's environment")
 	}
-	checkOpen(t, got.Open, openOptions{NoPrompt: true})
+	checkOpen(t, got.Open, cmdutil.OpenOptions{NoPrompt: true})
 }
 
 func TestNewCmdGCPConfig(t *testing.T) {
@@ -255,7 +258,7 @@ func TestNewCmdGCPConfig(t *testing.T) {
 	if exe, err := got.Executable(); exe != "/opt/dagster-oidc" || err != nil {
 		t.Errorf("Executable() = %q, %v; want the Factory's", exe, err)
 	}
-	checkOpen(t, got.Open, openOptions{})
+	checkOpen(t, got.Open, cmdutil.OpenOptions{})
 	f, g = optionsFactory(t)
 	cmd = newGCPConfigCmd(f, g, func(_ context.Context, o *GCPConfigOptions) error { got = o; return errCaptured })
 	if err := capture(t, cmd, ""); !errors.Is(err, errCaptured) || got.Request.Timeout != 30*time.Second {
@@ -313,7 +316,7 @@ func TestNewCmdExec(t *testing.T) {
 			if diff := cmp.Diff(want, got.Request); diff != "" {
 				t.Errorf("request (-want +got):\n%s", diff)
 			}
-			checkOpen(t, got.Open, openOptions{})
+			checkOpen(t, got.Open, cmdutil.OpenOptions{})
 		})
 	}
 }
@@ -329,7 +332,7 @@ func TestNewCmdLogin(t *testing.T) {
 		if got.IO != f.IO || got.Flow != wantFlow {
 			t.Errorf("%q: options = %+v", args, *got)
 		}
-		checkOpen(t, got.Open, openOptions{Flow: got.Flow})
+		checkOpen(t, got.Open, cmdutil.OpenOptions{Flow: got.Flow})
 	}
 	f, g := optionsFactory(t)
 	if err := capture(t, newLoginCmd(f, g, func(context.Context, *LoginOptions) error { return errCaptured }), "extra"); err == nil || errors.Is(err, errCaptured) {
@@ -347,7 +350,7 @@ func TestNewCmdLogout(t *testing.T) {
 		if got.IO != f.IO || got.Request.All != want[0] || got.Request.Revoke != want[1] {
 			t.Errorf("%q: options = %+v, want all %v revoke %v", args, *got, want[0], want[1])
 		}
-		checkOpen(t, got.Open, openOptions{})
+		checkOpen(t, got.Open, cmdutil.OpenOptions{})
 	}
 }
 
@@ -376,7 +379,7 @@ func TestNewCmdStatus(t *testing.T) {
 		if got.IO != f.IO || got.Format != tt.wantFormat || got.Flow != tt.wantFlow {
 			t.Errorf("%q: options = %+v", tt.args, *got)
 		}
-		checkOpen(t, got.Open, openOptions{Flow: got.Flow})
+		checkOpen(t, got.Open, cmdutil.OpenOptions{Flow: got.Flow})
 	}
 }
 
@@ -394,7 +397,7 @@ func TestNewCmdExplain(t *testing.T) {
 	if v, _ := got.Env("HOME"); v == "" {
 		t.Error("Env is not the Factory's environment")
 	}
-	checkOpen(t, got.Open, openOptions{})
+	checkOpen(t, got.Open, cmdutil.OpenOptions{})
 }
 
 func TestNewCmdProxy(t *testing.T) {
@@ -407,7 +410,7 @@ func TestNewCmdProxy(t *testing.T) {
 	if want := (credentials.ProxyRequest{Listen: "127.0.0.1:0", Upstream: "http://127.0.0.1:3000", URL: "https://ui.example.com"}); got.IO != f.IO || got.Request != want {
 		t.Errorf("options = %+v", *got)
 	}
-	checkOpen(t, got.Open, openOptions{})
+	checkOpen(t, got.Open, cmdutil.OpenOptions{})
 }
 
 func TestNewCmdConfig(t *testing.T) {
@@ -447,7 +450,7 @@ func TestNewCmdConfig(t *testing.T) {
 	if sh.IO != f.IO {
 		t.Error("show: IO is not the Factory's streams")
 	}
-	checkOpen(t, sh.Open, openOptions{})
+	checkOpen(t, sh.Open, cmdutil.OpenOptions{})
 }
 
 func TestNewCmdAudit(t *testing.T) {
@@ -481,7 +484,7 @@ func TestNewCmdAudit(t *testing.T) {
 
 func TestNewCmdVersion(t *testing.T) {
 	f, _ := optionsFactory(t)
-	f.Build = BuildInfo{Version: "1.2.3", Commit: "abc", Date: "2026-12-01"}
+	f.Build = buildinfo.Info{Version: "1.2.3", Commit: "abc", Date: "2026-12-01"}
 	var got *VersionOptions
 	if err := capture(t, newVersionCmd(f, func(_ context.Context, o *VersionOptions) error { got = o; return errCaptured }), ""); !errors.Is(err, errCaptured) {
 		t.Fatalf("err = %v, want runF reached", err)
@@ -490,7 +493,7 @@ func TestNewCmdVersion(t *testing.T) {
 		t.Errorf("options = %+v", *got)
 	}
 	var out strings.Builder
-	got.IO = &IOStreams{Out: &out}
+	got.IO = &iostreams.IOStreams{Out: &out}
 	got.ReadBuildInfo = func() (*debug.BuildInfo, bool) { return nil, false }
 	if err := versionRun(context.Background(), got); err != nil || out.String() != "dagster-oidc 1.2.3 (commit abc, built 2026-12-01)\n" {
 		t.Errorf("versionRun: %v, %q", err, out.String())

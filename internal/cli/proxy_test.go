@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dagster-oidc/dagster-oidc/internal/cmdutil"
 	"github.com/dagster-oidc/dagster-oidc/internal/sandbox"
 )
 
@@ -71,7 +72,7 @@ func TestProxyCommandServes(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		f := e.factory(&out, &errOut, &mu)
-		done <- proxyRun(ctx, &ProxyOptions{IO: f.IO, Open: opener(f, &globalOptions{}), ready: func(a string) { ready <- a }})
+		done <- proxyRun(ctx, &ProxyOptions{IO: f.IO, Open: cmdutil.NewOpener(f, &cmdutil.Globals{}), ready: func(a string) { ready <- a }})
 	}()
 	var addr string
 	select {

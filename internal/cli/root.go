@@ -1,3 +1,8 @@
+// Package cli holds the cobra commands of dagster-oidc. Each command parses
+// its flags into an options struct and a request, calls a use case of
+// internal/credentials and prints through internal/output; it holds no
+// protocol logic. What the commands share (the Factory, the global flags,
+// the profile opener) is internal/cmdutil.
 package cli
 
 import (
@@ -9,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
+	"github.com/dagster-oidc/dagster-oidc/internal/cmdutil"
 	"github.com/dagster-oidc/dagster-oidc/internal/config"
 	"github.com/dagster-oidc/dagster-oidc/internal/credentials"
 	"github.com/dagster-oidc/dagster-oidc/internal/debuglog"
@@ -16,66 +22,36 @@ import (
 	"github.com/dagster-oidc/dagster-oidc/internal/termsafe"
 )
 
-// globalOptions are the flags every command shares.
-type globalOptions struct {
-	ConfigPath string
-	Profile    string
-	Verbose    bool
-
-	// cfg and cfgErr are the profiles file, read once (see config).
-	cfg    *config.File
-	cfgErr error
-	loaded bool
-}
-
-// config reads the profiles file on first use; every command and
-// completion of the process shares that one read.
-func (g *globalOptions) config(f *Factory) (*config.File, error) {
-	if !g.loaded {
-		g.cfg, g.cfgErr = config.Load(f.Env.ConfigPath(g.ConfigPath))
-		g.loaded = true
-	}
-	return g.cfg, g.cfgErr
-}
-
-// profileName returns --profile, else DAGSTER_OIDC_PROFILE ("" = the file's default).
-func (g *globalOptions) profileName(f *Factory) string {
-	if g.Profile != "" {
-		return g.Profile
-	}
-	return f.Env.Get(env.Profile)
-}
-
 // topCommand is a top-level command, built on demand.
 type topCommand struct {
 	name  string
-	build func(*Factory, *globalOptions) *cobra.Command
+	build func(*cmdutil.Factory, *cmdutil.Globals) *cobra.Command
 }
 
 // topCommands are the top-level commands in help order.
 var topCommands = []topCommand{
-	{"login", func(f *Factory, g *globalOptions) *cobra.Command { return newLoginCmd(f, g, nil) }},
-	{"logout", func(f *Factory, g *globalOptions) *cobra.Command { return newLogoutCmd(f, g, nil) }},
-	{"status", func(f *Factory, g *globalOptions) *cobra.Command { return newStatusCmd(f, g, nil) }},
-	{"token", func(f *Factory, g *globalOptions) *cobra.Command { return newTokenCmd(f, g, nil) }},
-	{"explain", func(f *Factory, g *globalOptions) *cobra.Command { return newExplainCmd(f, g, nil) }},
+	{"login", func(f *cmdutil.Factory, g *cmdutil.Globals) *cobra.Command { return newLoginCmd(f, g, nil) }},
+	{"logout", func(f *cmdutil.Factory, g *cmdutil.Globals) *cobra.Command { return newLogoutCmd(f, g, nil) }},
+	{"status", func(f *cmdutil.Factory, g *cmdutil.Globals) *cobra.Command { return newStatusCmd(f, g, nil) }},
+	{"token", func(f *cmdutil.Factory, g *cmdutil.Globals) *cobra.Command { return newTokenCmd(f, g, nil) }},
+	{"explain", func(f *cmdutil.Factory, g *cmdutil.Globals) *cobra.Command { return newExplainCmd(f, g, nil) }},
 	{"aws", newAWSCmd},
 	{"gcp", newGCPCmd},
-	{"exec", func(f *Factory, g *globalOptions) *cobra.Command { return newExecCmd(f, g, nil) }},
-	{"proxy", func(f *Factory, g *globalOptions) *cobra.Command { return newProxyCmd(f, g, nil) }},
+	{"exec", func(f *cmdutil.Factory, g *cmdutil.Globals) *cobra.Command { return newExecCmd(f, g, nil) }},
+	{"proxy", func(f *cmdutil.Factory, g *cmdutil.Globals) *cobra.Command { return newProxyCmd(f, g, nil) }},
 	{"audit", newAuditCmd},
 	{"config", newConfigCmd},
-	{"version", func(f *Factory, _ *globalOptions) *cobra.Command { return newVersionCmd(f, nil) }},
+	{"version", func(f *cmdutil.Factory, _ *cmdutil.Globals) *cobra.Command { return newVersionCmd(f, nil) }},
 }
 
 // NewRootCmd builds the command tree.
-func NewRootCmd(f *Factory) *cobra.Command { return newRootCmd(f, "") }
+func NewRootCmd(f *cmdutil.Factory) *cobra.Command { return newRootCmd(f, "") }
 
 // newRootCmd builds the root and every top-level command, or only the one
 // named only: a credential_process start then builds one branch of the tree
 // instead of all of them (see docs/performance.md).
-func newRootCmd(f *Factory, only string) *cobra.Command {
-	g := &globalOptions{}
+func newRootCmd(f *cmdutil.Factory, only string) *cobra.Command {
+	g := &cmdutil.Globals{}
 	root := &cobra.Command{
 		Use:   "dagster-oidc",
 		Short: "OpenID Connect logins and short-lived AWS/GCP credentials for Dagster",
@@ -116,42 +92,10 @@ Stdout carries only the requested output; prompts and logs go to stderr.`,
 		root.CompletionOptions.DisableDefaultCmd = true
 	} else {
 		root.InitDefaultCompletionCmd()
-		registerCompletions(root, func() (*config.File, error) { return g.config(f) }, func() string { return g.profileName(f) })
+		registerCompletions(root, func() (*config.File, error) { return g.Config(f) }, func() string { return g.ProfileName(f) })
 	}
-	refuseUnknownSubcommands(root)
+	cmdutil.RefuseUnknownSubcommands(root)
 	return root
-}
-
-// refuseUnknownSubcommands makes every command that only groups others
-// fail on an argument naming none of them. Cobra would print the group's
-// help on stdout and exit 0, which a credential_process line then parses as
-// JSON. Without arguments the group still prints its help.
-func refuseUnknownSubcommands(c *cobra.Command) {
-	if c.HasSubCommands() && c.Run == nil && c.RunE == nil {
-		c.Args = cobra.ArbitraryArgs
-		c.RunE = func(cmd *cobra.Command, args []string) error {
-			if len(args) == 0 {
-				return cmd.Help()
-			}
-			return unknownCommand(cmd, args[0])
-		}
-	}
-	for _, sub := range c.Commands() {
-		refuseUnknownSubcommands(sub)
-	}
-}
-
-// unknownCommand is the usage error for a subcommand name that does not
-// exist, with cobra's suggestions (edit distance 2, or a prefix).
-func unknownCommand(cmd *cobra.Command, name string) error {
-	msg := fmt.Sprintf("unknown command %q for %q", name, cmd.CommandPath())
-	if cmd.SuggestionsMinimumDistance <= 0 {
-		cmd.SuggestionsMinimumDistance = 2
-	}
-	if s := cmd.SuggestionsFor(name); len(s) > 0 {
-		msg += "; did you mean " + strings.Join(s, " or ") + "?"
-	}
-	return apperr.Usage(errors.New(msg), "see "+cmd.CommandPath()+" --help")
 }
 
 // targetCommand returns the top-level command args run when that is plain
@@ -183,7 +127,7 @@ func targetCommand(args []string) string {
 
 // Main runs the command line and returns the process exit code. It prints
 // each error once, as "error: ..." plus the hint on the next line.
-func Main(ctx context.Context, f *Factory, args []string) int {
+func Main(ctx context.Context, f *cmdutil.Factory, args []string) int {
 	f.Args = args
 	err := f.Env.Check()
 	if err != nil {
@@ -200,7 +144,7 @@ func Main(ctx context.Context, f *Factory, args []string) int {
 	if errors.As(err, &ee) {
 		return ee.Code
 	}
-	if apperr.HintOf(err) == "" && isCobraUsage(err) {
+	if apperr.HintOf(err) == "" && cmdutil.IsCobraUsage(err) {
 		err = apperr.Usage(err, "see dagster-oidc --help")
 	}
 	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
@@ -213,14 +157,4 @@ func Main(ctx context.Context, f *Factory, args []string) int {
 		fmt.Fprintf(f.IO.ErrOut, "%s\n", termsafe.Lines(hint))
 	}
 	return apperr.ExitCode(err)
-}
-
-func isCobraUsage(err error) bool {
-	msg := err.Error()
-	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand flag", "accepts ", "requires at least", "requires at most", "invalid argument", "flag needs an argument"} {
-		if strings.Contains(msg, p) {
-			return true
-		}
-	}
-	return false
 }

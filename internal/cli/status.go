@@ -6,21 +6,23 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/dagster-oidc/dagster-oidc/internal/cmdutil"
 	"github.com/dagster-oidc/dagster-oidc/internal/flow"
+	"github.com/dagster-oidc/dagster-oidc/internal/iostreams"
 	"github.com/dagster-oidc/dagster-oidc/internal/output"
 )
 
 // StatusOptions are the options of `status`.
 type StatusOptions struct {
-	IO     *IOStreams
-	Open   profileOpener
+	IO     *iostreams.IOStreams
+	Open   cmdutil.Opener
 	Format string
 	Flow   string
 }
 
 // newStatusCmd builds `status`; runF, when not nil, runs instead of statusRun.
-func newStatusCmd(f *Factory, g *globalOptions, runF func(context.Context, *StatusOptions) error) *cobra.Command {
-	o := &StatusOptions{IO: f.IO, Open: opener(f, g)}
+func newStatusCmd(f *cmdutil.Factory, g *cmdutil.Globals, runF func(context.Context, *StatusOptions) error) *cobra.Command {
+	o := &StatusOptions{IO: f.IO, Open: cmdutil.NewOpener(f, g)}
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Show who you are logged in as, from which source, and where it is stored",
@@ -29,12 +31,7 @@ the source that obtained it (and, for flow: auto, why each other source was
 not chosen), and which store holds the tokens and why. It makes no network
 request and never logs in.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkValue("status --format", o.Format); err != nil {
-				return err
-			}
-			return orRun(runF, statusRun)(cmd.Context(), o)
-		},
+		RunE: cmdutil.RunE(o, runF, statusRun, oneOf("status --format", &o.Format)),
 	}
 	cmd.Flags().StringVar(&o.Format, "format", "text", "text|json")
 	// --output/-o was the format here, while -o names an output file
@@ -46,18 +43,15 @@ request and never logs in.`,
 }
 
 func statusRun(_ context.Context, o *StatusOptions) error {
-	r, err := o.Open(openOptions{Flow: o.Flow})
-	if err != nil {
-		return err
-	}
-	defer r.close()
-	st, err := r.svc.Status()
-	if err != nil {
-		return err
-	}
-	if o.Format == "json" {
-		return output.JSON(o.IO.Out, st)
-	}
-	output.WriteStatus(o.IO.Out, st)
-	return nil
+	return o.Open.With(cmdutil.OpenOptions{Flow: o.Flow}, func(r *cmdutil.Opened) error {
+		st, err := r.Svc.Status()
+		if err != nil {
+			return err
+		}
+		if o.Format == "json" {
+			return output.JSON(o.IO.Out, st)
+		}
+		output.WriteStatus(o.IO.Out, st)
+		return nil
+	})
 }

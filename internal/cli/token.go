@@ -7,15 +7,17 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/dagster-oidc/dagster-oidc/internal/cmdutil"
 	"github.com/dagster-oidc/dagster-oidc/internal/flow"
+	"github.com/dagster-oidc/dagster-oidc/internal/iostreams"
 	"github.com/dagster-oidc/dagster-oidc/internal/output"
 	"github.com/dagster-oidc/dagster-oidc/internal/warm"
 )
 
 // TokenOptions are the options of `token`.
 type TokenOptions struct {
-	IO     *IOStreams
-	Open   profileOpener
+	IO     *iostreams.IOStreams
+	Open   cmdutil.Opener
 	Format string
 	Flow   string
 	// Call describes this invocation for the warm front (see AWSOptions).
@@ -24,8 +26,8 @@ type TokenOptions struct {
 
 // newTokenCmd builds `token`; runF, when not nil, runs instead of tokenRun
 // (tests capture the options with it).
-func newTokenCmd(f *Factory, g *globalOptions, runF func(context.Context, *TokenOptions) error) *cobra.Command {
-	o := &TokenOptions{IO: f.IO, Open: opener(f, g), Call: f.call}
+func newTokenCmd(f *cmdutil.Factory, g *cmdutil.Globals, runF func(context.Context, *TokenOptions) error) *cobra.Command {
+	o := &TokenOptions{IO: f.IO, Open: cmdutil.NewOpener(f, g), Call: f.Call}
 	cmd := &cobra.Command{
 		Use:   "token",
 		Short: "Print the current ID token, refreshed as needed",
@@ -35,12 +37,7 @@ Without a terminal it never starts an interactive login: it exits 3 instead.`,
 		Example: `  dagster-oidc token
   dagster-oidc token --format json | jq .claims.email`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkValue("token --format", o.Format); err != nil {
-				return err
-			}
-			return orRun(runF, tokenRun)(cmd.Context(), o)
-		},
+		RunE: cmdutil.RunE(o, runF, tokenRun, oneOf("token --format", &o.Format)),
 	}
 	cmd.Flags().StringVar(&o.Format, "format", "raw", "raw|json (json includes expiry and claims)")
 	cmd.Flags().StringVar(&o.Flow, "flow", "", "override the profile's flow: "+strings.Join(flow.FlowNames(), "|"))
@@ -48,23 +45,20 @@ Without a terminal it never starts an interactive login: it exits 3 instead.`,
 }
 
 func tokenRun(ctx context.Context, o *TokenOptions) error {
-	r, err := o.Open(openOptions{Flow: o.Flow})
-	if err != nil {
+	return o.Open.With(cmdutil.OpenOptions{Flow: o.Flow}, func(r *cmdutil.Opened) error {
+		res, err := r.Svc.IDToken(ctx)
+		if err != nil {
+			return err
+		}
+		if o.Format == "raw" {
+			_, err = fmt.Fprintln(o.IO.Out, res.Entry.IDToken)
+		} else {
+			err = output.JSON(o.IO.Out, r.Svc.TokenDocument(res))
+		}
+		if call := o.Call(); err == nil && call != nil {
+			// Without a record the front runs this binary: slower, not wrong.
+			_ = r.Svc.RememberToken(*call, o.Format)
+		}
 		return err
-	}
-	defer r.close()
-	res, err := r.svc.IDToken(ctx)
-	if err != nil {
-		return err
-	}
-	if o.Format == "raw" {
-		_, err = fmt.Fprintln(o.IO.Out, res.Entry.IDToken)
-	} else {
-		err = output.JSON(o.IO.Out, r.svc.TokenDocument(res))
-	}
-	if call := o.Call(); err == nil && call != nil {
-		// Without a record the front runs this binary: slower, not wrong.
-		_ = r.svc.RememberToken(*call, o.Format)
-	}
-	return err
+	})
 }

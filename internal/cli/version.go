@@ -8,11 +8,13 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/dagster-oidc/dagster-oidc/internal/buildinfo"
+	"github.com/dagster-oidc/dagster-oidc/internal/cmdutil"
+	"github.com/dagster-oidc/dagster-oidc/internal/iostreams"
 )
 
 // VersionOptions are the options of `version`.
 type VersionOptions struct {
-	IO *IOStreams
+	IO *iostreams.IOStreams
 	// Build is what the linker set; ReadBuildInfo fills in the rest.
 	Build         buildinfo.Info
 	ReadBuildInfo func() (*debug.BuildInfo, bool)
@@ -20,15 +22,13 @@ type VersionOptions struct {
 
 // newVersionCmd builds `version`; runF, when not nil, runs instead of
 // versionRun.
-func newVersionCmd(f *Factory, runF func(context.Context, *VersionOptions) error) *cobra.Command {
+func newVersionCmd(f *cmdutil.Factory, runF func(context.Context, *VersionOptions) error) *cobra.Command {
 	o := &VersionOptions{IO: f.IO, Build: f.Build, ReadBuildInfo: debug.ReadBuildInfo}
 	return &cobra.Command{
 		Use:   "version",
 		Short: "Print the version, commit and build date",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return orRun(runF, versionRun)(cmd.Context(), o)
-		},
+		RunE:  cmdutil.RunE(o, runF, versionRun),
 	}
 }
 

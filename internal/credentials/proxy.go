@@ -1,7 +1,9 @@
 package credentials
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -22,6 +24,31 @@ import (
 // block; an empty field keeps the block's value.
 type ProxyRequest struct {
 	Listen, Upstream, URL string
+}
+
+// ServeProxy serves the reverse proxy (see Proxy) until ctx ends: it
+// listens where the block in effect says, writes its one start-up line and
+// its error log to stderr, and calls ready (when not nil) with the address
+// it listens on.
+func (s *Service) ServeProxy(ctx context.Context, q ProxyRequest, stderr io.Writer, ready func(addr string)) error {
+	opts, x, err := s.Proxy(q)
+	if err != nil {
+		return err
+	}
+	opts.ErrorLog = proxy.LineLog(stderr)
+	h, err := proxy.New(opts)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", x.Listen)
+	if err != nil {
+		return apperr.Usage(fmt.Errorf("could not listen on %s: %w", x.Listen, err), "choose another --listen address")
+	}
+	fmt.Fprintf(stderr, "dagster-oidc proxy: serving %s on %s for %s (profile %s)\n", x.Upstream, ln.Addr(), x.URL, s.Profile.Name)
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+	return proxy.Serve(ctx, ln, h)
 }
 
 // Proxy returns the reverse proxy's options for the profile's proxy block

@@ -288,6 +288,35 @@ func TestSplitTakesTheFrontsRequestOutOfTheCall(t *testing.T) {
 	}
 }
 
+func TestThisCallIsTheProcesssInvocation(t *testing.T) {
+	full := filepath.Join(t.TempDir(), "dagster-oidc")
+	if err := os.WriteFile(full, []byte("build"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, value := range []string{"1", ""} {
+		t.Setenv("DAGSTER_OIDC_WARM_RECORD", value)
+		c, asked, ok := ThisCall("v\x00c\x00d", full, []string{"token", "--format", "json"})
+		if !ok || asked != (value == "1") {
+			t.Fatalf("WARM_RECORD=%q: asked, ok = %t, %t; want %t, true", value, asked, ok, value == "1")
+		}
+		if c.Version != "v\x00c\x00d" || c.Full != FileID(full) || c.UID != os.Getuid() || c.Dir != dir || strings.Join(c.Args, " ") != "token --format json" {
+			t.Errorf("WARM_RECORD=%q: call = %+v", value, c)
+		}
+		for _, e := range c.Environ {
+			if strings.HasPrefix(e, "DAGSTER_OIDC_WARM_RECORD=") {
+				t.Errorf("WARM_RECORD=%q: the front's request is in the call's environment", value)
+			}
+		}
+		if len(c.Environ) == 0 {
+			t.Errorf("WARM_RECORD=%q: the call has no environment", value)
+		}
+	}
+}
+
 func rawLines(t *testing.T, path string) []string {
 	t.Helper()
 	b, err := os.ReadFile(path)

@@ -18,7 +18,9 @@ import (
 	"runtime/pprof"
 	"time"
 
+	"github.com/dagster-oidc/dagster-oidc/internal/buildinfo"
 	"github.com/dagster-oidc/dagster-oidc/internal/cli"
+	"github.com/dagster-oidc/dagster-oidc/internal/cmdutil"
 )
 
 func main() {
@@ -58,7 +60,7 @@ func run(args []string) error {
 	runtime.ReadMemStats(&before)
 	start := time.Now()
 	for i := range *n {
-		f := cli.NewFactory(cli.BuildInfo{Version: "bench"})
+		f := cmdutil.NewFactory(buildinfo.Info{Version: "bench"})
 		f.IO.Out = io.Discard
 		if code := cli.Main(ctx, f, fs.Args()); code != 0 {
 			return fmt.Errorf("iteration %d: exit code %d", i, code)

@@ -1,7 +1,8 @@
-// Package cli holds the cobra commands of dagster-oidc. Commands parse flags
-// into an options struct and call the pipeline (session, policy, exchange,
-// output); they hold no protocol logic.
-package cli
+// Package cmdutil holds what every command of internal/cli shares, as
+// cli/cli's pkg/cmdutil does: the Factory of side effects, the global flags
+// and the profile they select, and the cobra helpers that keep usage errors
+// and test seams alike across commands. It holds no command.
+package cmdutil
 
 import (
 	"context"
@@ -19,17 +20,10 @@ import (
 	"github.com/dagster-oidc/dagster-oidc/internal/warm"
 )
 
-// IOStreams are the process's standard streams (see internal/iostreams).
-type IOStreams = iostreams.IOStreams
-
-// BuildInfo is injected at link time by goreleaser (main and the bench
-// build one).
-type BuildInfo = buildinfo.Info
-
 // Factory holds every side effect the commands use. main builds the real
-// one; tests build one with fakes.
+// one (NewFactory); tests build one with fakes.
 type Factory struct {
-	IO    *IOStreams
+	IO    *iostreams.IOStreams
 	Env   env.Lookup
 	Clock clock.Clock
 	// HTTPClient returns the client for IdP, STS and GCP calls.
@@ -45,7 +39,7 @@ type Factory struct {
 	// Environ is the process environment, for exec.
 	Environ func() []string
 	Stat    func(string) (os.FileInfo, error)
-	Build   BuildInfo
+	Build   buildinfo.Info
 	// KeyringTimeout bounds each keyring call.
 	KeyringTimeout time.Duration
 	// Debug receives the -v / DAGSTER_OIDC_VERBOSE=1 lines on stderr; nil
@@ -58,20 +52,20 @@ type Factory struct {
 	WarmCall func(args []string) *warm.Call
 }
 
-// deps are the side effects of the use cases.
-func (f *Factory) deps() credentials.Deps {
+// Deps are the side effects of the use cases.
+func (f *Factory) Deps() credentials.Deps {
 	return credentials.Deps{
-		Env: f.Env, Clock: f.Clock, HTTP: f.httpClient(), Debug: f.Debug, Keyring: f.Keyring, KeyringTimeout: f.KeyringTimeout,
+		Env: f.Env, Clock: f.Clock, HTTP: f.HTTP(), Debug: f.Debug, Keyring: f.Keyring, KeyringTimeout: f.KeyringTimeout,
 		CacheDir: f.Env.CacheDir(), StateDir: f.Env.StateDir(), Home: f.Env.Home(), Stat: f.Stat, Sleep: f.Sleep,
 		CanPrompt: f.IO.CanPrompt(), HasDisplay: f.HasDisplay, QR: f.IO.StderrTTY, OpenBrowser: f.OpenBrowser, Stderr: f.IO.ErrOut,
 	}
 }
 
-// httpClient is HTTPClient, logging each request when Debug is on.
-func (f *Factory) httpClient() *http.Client { return f.Debug.Client(f.HTTPClient()) }
+// HTTP is HTTPClient, logging each request when Debug is on.
+func (f *Factory) HTTP() *http.Client { return f.Debug.Client(f.HTTPClient()) }
 
-// call is this invocation for the warm front's record, nil without one.
-func (f *Factory) call() *warm.Call {
+// Call is this invocation for the warm front's record, nil without one.
+func (f *Factory) Call() *warm.Call {
 	if f.WarmCall == nil {
 		return nil
 	}

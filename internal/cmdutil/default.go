@@ -1,4 +1,4 @@
-package cli
+package cmdutil
 
 import (
 	"net/http"
@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/dagster-oidc/dagster-oidc/internal/browser"
+	"github.com/dagster-oidc/dagster-oidc/internal/buildinfo"
 	"github.com/dagster-oidc/dagster-oidc/internal/cache/oskeyring"
 	"github.com/dagster-oidc/dagster-oidc/internal/clock"
 	"github.com/dagster-oidc/dagster-oidc/internal/env"
@@ -13,8 +14,8 @@ import (
 	"github.com/dagster-oidc/dagster-oidc/internal/warm"
 )
 
-// NewFactory builds the production dependencies.
-func NewFactory(b BuildInfo) *Factory {
+// NewFactory builds the production dependencies of build b.
+func NewFactory(b buildinfo.Info) *Factory {
 	// A bad value is refused by Main (env.Lookup.Check) before any request.
 	timeout, _ := env.Lookup(os.LookupEnv).Duration(env.HTTPTimeout)
 	client := &http.Client{Timeout: timeout}
@@ -46,21 +47,14 @@ func childEnviron() []string {
 // realCall is this process's invocation with args when the warm front ran
 // this binary and asked for a record; nil otherwise, or when the binary or
 // working directory cannot be told.
-func realCall(b BuildInfo, args []string) *warm.Call {
-	environ, asked := warm.Split(os.Environ())
-	if !asked {
-		return nil
-	}
+func realCall(b buildinfo.Info, args []string) *warm.Call {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil
 	}
-	dir, err := os.Getwd()
-	if err != nil {
+	c, asked, ok := warm.ThisCall(warm.Version(b.Version, b.Commit, b.Date), exe, args)
+	if !asked || !ok {
 		return nil
 	}
-	return &warm.Call{
-		Version: warm.Version(b.Version, b.Commit, b.Date), Full: warm.FileID(exe),
-		UID: os.Getuid(), Dir: dir, Args: args, Environ: environ,
-	}
+	return &c
 }
