@@ -261,6 +261,19 @@ func TestFinding4_ClaimsPrintedWithoutTerminalControls(t *testing.T) {
 		t.Fatalf("status: exit %d\n%s%s", code, out, stderr)
 	}
 	noTerminalControls(t, "status", out+stderr)
+
+	// The JSON documents keep the values, with the controls escaped.
+	for _, args := range [][]string{{"status", "--format", "json"}, {"token", "--format", "json"}} {
+		out, stderr, code = e.run(args...)
+		if code != 0 {
+			t.Fatalf("%s: exit %d\n%s", args, code, stderr)
+		}
+		noTerminalControls(t, strings.Join(args, " "), out+stderr)
+	}
+	var doc struct{ Claims map[string]any }
+	if err := json.Unmarshal([]byte(out), &doc); err != nil || doc.Claims["email"] != eve.Email {
+		t.Errorf("token --format json: email %q (%v), want the claim's own value %q", doc.Claims["email"], err, eve.Email)
+	}
 }
 
 // noTerminalControls fails when s holds a C0 control other than a newline,

@@ -6,6 +6,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/dagster-oidc/dagster-oidc/internal/termsafe"
 )
 
 // AWSCredentials are temporary AWS credentials to print.
@@ -102,13 +104,14 @@ func ContainerCredentials(w io.Writer, c AWSCredentials) error {
 	})
 }
 
-// writeJSON writes v as one line of JSON and a newline.
+// writeJSON writes v as one line of JSON and a newline, with the controls
+// termsafe.JSON escapes escaped.
 func writeJSON(w io.Writer, v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return fmt.Errorf("could not encode the credentials: %w", err)
 	}
-	b = append(b, '\n')
+	b = append(termsafe.JSON(b), '\n')
 	if _, err := w.Write(b); err != nil {
 		return fmt.Errorf("could not write the credentials: %w", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
+	"github.com/dagster-oidc/dagster-oidc/internal/termsafe"
 )
 
 // EnvFormats are the formats AWSEnv writes, in the order help text lists
@@ -85,7 +86,7 @@ func AWSEnv(w io.Writer, format string, c AWSCredentials, region string) error {
 			val, _ := json.Marshal(v.value)
 			b.Write(k)
 			b.WriteByte(':')
-			b.Write(val)
+			b.Write(termsafe.JSON(val))
 		}
 		b.WriteString("}\n")
 	} else {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
+	"github.com/dagster-oidc/dagster-oidc/internal/termsafe"
 )
 
 // Token types of Google's executable-sourced credentials (specs.md §2.2).
@@ -169,13 +170,14 @@ func gcpShellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
-// gcpWriteJSON writes v as one compact JSON line.
+// gcpWriteJSON writes v as one compact JSON line, with the controls
+// termsafe.JSON escapes escaped.
 func gcpWriteJSON(w io.Writer, v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return fmt.Errorf("could not encode the response: %w", err)
 	}
-	if _, err := w.Write(append(b, '\n')); err != nil {
+	if _, err := w.Write(append(termsafe.JSON(b), '\n')); err != nil {
 		return fmt.Errorf("could not write the response: %w", err)
 	}
 	return nil

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"io"
 	"time"
+
+	"github.com/dagster-oidc/dagster-oidc/internal/termsafe"
 )
 
 // TokenJSON is the `token --format json` document.
@@ -22,9 +24,14 @@ type TokenJSON struct {
 }
 
 // JSON writes v as JSON indented by two spaces, one value per call, as
-// `token` and `status` print their --format json documents.
+// `token` and `status` print their --format json documents. Claims and
+// other strings an IdP chose keep their values, but their C1 controls and
+// bidirectional overrides are written as escapes (termsafe.JSON).
 func JSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(termsafe.JSON(b), '\n'))
+	return err
 }

@@ -63,3 +63,33 @@ func Lines(s string) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// JSON returns the JSON text b with DEL, the C1 controls and the
+// bidirectional overrides that [Clean] removes written as \uXXXX escapes:
+// the document decodes to the same values, and a terminal it is printed on
+// never receives them raw. encoding/json already escapes the C0 controls;
+// outside strings JSON text is ASCII, so only string contents change. Text
+// that needs no change is returned as is.
+func JSON(b []byte) []byte {
+	i := 0
+	for i < len(b) && b[i] != 0x7f && b[i] < utf8.RuneSelf {
+		i++
+	}
+	if i == len(b) {
+		return b
+	}
+	out := make([]byte, 0, len(b)+12)
+	out = append(out, b[:i]...)
+	for i < len(b) {
+		r, size := utf8.DecodeRune(b[i:])
+		if r == 0x7f || (r >= utf8.RuneSelf && unsafe(r)) {
+			out = append(out, '\\', 'u', hex[r>>12&0xf], hex[r>>8&0xf], hex[r>>4&0xf], hex[r&0xf])
+		} else {
+			out = append(out, b[i:i+size]...)
+		}
+		i += size
+	}
+	return out
+}
+
+const hex = "0123456789abcdef"
