@@ -108,17 +108,59 @@ func startGroup(t *testing.T, cmd *exec.Cmd, name string) (*minioLog, <-chan err
 // dagster is one running dagster-webserver with its instance.
 type dagster struct {
 	t           *testing.T
+	w           *world
+	venv        string
 	url         string
 	home        string
 	progressDir string
 	logs        *minioLog
+	// env is what the webserver's environment adds to w's; the daemon's too.
+	env []string
+}
+
+// command is the venv's program name with args, in the webserver's
+// environment.
+func (d *dagster) command(name string, args ...string) *exec.Cmd {
+	cmd := d.w.command(context.Background(), filepath.Join(d.venv, "bin", name), args...)
+	cmd.Env = append(cmd.Env, d.env...)
+	return cmd
+}
+
+// startDaemon starts dagster-daemon on the webserver's instance and
+// workspace, and waits until its run monitoring daemon has sent a heartbeat.
+func (d *dagster) startDaemon() {
+	d.t.Helper()
+	logs, exited := startGroup(d.t, d.command("dagster-daemon", "run", "-w", filepath.Join(d.home, "workspace.yaml")), "dagster-daemon")
+	start := time.Now()
+	for deadline := start.Add(dagsterStartTimeout); ; time.Sleep(500 * time.Millisecond) {
+		select {
+		case err := <-exited:
+			d.t.Fatalf("dagster-daemon exited: %v\n%s", err, logs)
+		default:
+		}
+		var resp struct {
+			Instance struct {
+				DaemonHealth struct {
+					DaemonStatus struct{ Healthy bool }
+				}
+			}
+		}
+		if err := d.tryGraphQL(`{ instance { daemonHealth { daemonStatus(daemonType: "MONITORING") { healthy } } } }`, nil, &resp); err == nil &&
+			resp.Instance.DaemonHealth.DaemonStatus.Healthy {
+			d.t.Logf("dagster-daemon: run monitoring healthy after %s", time.Since(start).Round(time.Millisecond))
+			return
+		}
+		if time.Now().After(deadline) {
+			d.t.Fatalf("dagster-daemon's run monitoring not healthy within %s:\n%s", dagsterStartTimeout, logs)
+		}
+	}
 }
 
 // startDagster writes DAGSTER_HOME and the workspace (workspace, or one
 // that loads testdata/dagster/defs.py when empty), starts dagster-webserver
 // with w's environment plus extra, and waits until the code location has
 // loaded.
-func startDagster(t *testing.T, w *world, venv, launcherConfig, workspace string, extra map[string]string) *dagster {
+func startDagster(t *testing.T, w *world, venv, launcherConfig, instanceExtra, workspace string, extra map[string]string) *dagster {
 	t.Helper()
 	home := filepath.Join(w.dir, "dagster-home")
 	progress := filepath.Join(w.dir, "progress")
@@ -137,7 +179,7 @@ run_launcher:
 %s
 telemetry:
   enabled: false
-`, launcherConfig)
+%s`, launcherConfig, instanceExtra)
 	if workspace == "" {
 		workspace = fmt.Sprintf(`load_from:
   - python_file:
@@ -153,13 +195,14 @@ telemetry:
 	}
 	addr := minioFreeAddr(t)
 	host, port, _ := strings.Cut(addr, ":")
-	cmd := w.command(context.Background(), filepath.Join(venv, "bin", "dagster-webserver"), "-h", host, "-p", port, "-w", filepath.Join(home, "workspace.yaml"))
-	cmd.Env = append(cmd.Env, "DAGSTER_HOME="+home, "PATH="+filepath.Join(venv, "bin")+":/usr/local/bin:/usr/bin:/bin", "E2E_PROGRESS_DIR="+progress)
+	d := &dagster{t: t, w: w, venv: venv, url: "http://" + addr, home: home, progressDir: progress}
+	d.env = []string{"DAGSTER_HOME=" + home, "PATH=" + filepath.Join(venv, "bin") + ":/usr/local/bin:/usr/bin:/bin", "E2E_PROGRESS_DIR=" + progress}
 	for k, v := range extra {
-		cmd.Env = append(cmd.Env, k+"="+v)
+		d.env = append(d.env, k+"="+v)
 	}
+	cmd := d.command("dagster-webserver", "-h", host, "-p", port, "-w", filepath.Join(home, "workspace.yaml"))
 	logs, exited := startGroup(t, cmd, "dagster-webserver")
-	d := &dagster{t: t, url: "http://" + addr, home: home, progressDir: progress, logs: logs}
+	d.logs = logs
 	// What the launcher and the step workers' wrappers leave (status files,
 	// exec's and the workers' output) joins the leak check.
 	t.Cleanup(func() {
@@ -401,18 +444,13 @@ func (d *dagster) progress(runID string) []progressEvent {
 	return out
 }
 
-// TestDagsterExecRunLauncher: etl_daily succeeds and writes to MinIO under
-// a session named after its run; adhoc, which no rule grants, fails with
-// the policy refusal in its event log; long_run outlives several
-// credential lifetimes and is terminated through GraphQL.
-func TestDagsterExecRunLauncher(t *testing.T) {
-	start := time.Now()
-	venv := dagsterVenv(t)
-	w := newWorld(t, sandbox.Options{}, "")
-	m := startMinIO(t, w)
-	// The run workers' identity is a workload's, as in docs/dagster.md: a
-	// service-account token file that the sandbox rotates as the kubelet
-	// does, read with flow: kubernetes and the profile's workload.audience.
+// writeRunsProfile writes the profile the run workers use, as in
+// docs/dagster.md: a workload's identity from a service-account token file
+// that the sandbox rotates as the kubelet does, read with flow: kubernetes
+// and the profile's workload.audience, which may assume MinIO's role for
+// the jobs named.
+func writeRunsProfile(t *testing.T, w *world, m *minioServer, jobs ...string) {
+	t.Helper()
 	tokens, err := w.sb.KeepTokenFile(context.Background(), sandbox.TokenFileOptions{
 		Path:    filepath.Join(w.dir, "tokens", "dagster-oidc"),
 		Subject: "system:serviceaccount:dagster:dagster-runs",
@@ -442,9 +480,21 @@ profiles:
       session_name: "{{job}}-{{run_id}}"
       roles:
         - role_arn: %s
-          when: "claims.sub == 'system:serviceaccount:dagster:dagster-runs' && run.job in ['etl_daily', 'long_run']"
-`, w.sb.Issuer(), tokens.Path(), w.sb.ClientID(), m.STS, minioRoleARN))
-	d := startDagster(t, w, venv, fmt.Sprintf("    binary: %s\n    aws: true\n    start_timeout: 60\n", bin.cli), "",
+          when: "claims.sub == 'system:serviceaccount:dagster:dagster-runs' && run.job in ['%s']"
+`, w.sb.Issuer(), tokens.Path(), w.sb.ClientID(), m.STS, minioRoleARN, strings.Join(jobs, "', '")))
+}
+
+// TestDagsterExecRunLauncher: etl_daily succeeds and writes to MinIO under
+// a session named after its run; adhoc, which no rule grants, fails with
+// the policy refusal in its event log; long_run outlives several
+// credential lifetimes and is terminated through GraphQL.
+func TestDagsterExecRunLauncher(t *testing.T) {
+	start := time.Now()
+	venv := dagsterVenv(t)
+	w := newWorld(t, sandbox.Options{}, "")
+	m := startMinIO(t, w)
+	writeRunsProfile(t, w, m, "etl_daily", "long_run")
+	d := startDagster(t, w, venv, fmt.Sprintf("    binary: %s\n    aws: true\n    start_timeout: 60\n", bin.cli), "", "",
 		map[string]string{"E2E_S3_ENDPOINT": m.URL, "E2E_DAGSTER_OIDC": bin.cli, "AWS_EC2_METADATA_DISABLED": "true"})
 
 	long := d.launch("long_run")
@@ -679,7 +729,7 @@ func TestDagsterCodeServerAndStepWorkers(t *testing.T) {
 	}
 
 	workspace := fmt.Sprintf("load_from:\n  - grpc_server: {host: %s, port: %s, location_name: %s}\n", host, port, dagsterLocation)
-	d := startDagster(t, w, venv, fmt.Sprintf("    binary: %s\n    aws: true\n", bin.cli), workspace,
+	d := startDagster(t, w, venv, fmt.Sprintf("    binary: %s\n    aws: true\n", bin.cli), "", workspace,
 		map[string]string{"E2E_S3_ENDPOINT": m.URL, "E2E_DAGSTER_OIDC": bin.cli, "AWS_EC2_METADATA_DISABLED": "true"})
 	id := d.launch("etl_steps")
 	r := d.wait(id, "SUCCESS", "FAILURE", "CANCELED")
@@ -715,5 +765,84 @@ func TestDagsterCodeServerAndStepWorkers(t *testing.T) {
 	}
 	if codeServer != 1 || steps < 1 {
 		t.Errorf("%d code-server and %d etl_steps exchanges, want 1 and at least 1", codeServer, steps)
+	}
+}
+
+// TestDagsterRunMonitoringResumesADeadWorker: with run monitoring resuming
+// runs (max_resume_run_attempts: 1) and dagster-daemon running, the worker of
+// resumable dies of SIGKILL; the launcher leaves the run STARTED, the
+// monitoring daemon's health check (ExecRunLauncher.check_run_worker_health)
+// finds the worker dead and resumes the run through the launcher, as
+// `dagster-oidc exec -- dagster api resume_run`, and the second worker
+// finishes with the wrapper's credentials.
+func TestDagsterRunMonitoringResumesADeadWorker(t *testing.T) {
+	venv := dagsterVenv(t)
+	w := newWorld(t, sandbox.Options{}, "")
+	m := startMinIO(t, w)
+	writeRunsProfile(t, w, m, "resumable")
+	// The run_monitoring block of docs/dagster.md, as written there.
+	monitoring := ""
+	for _, b := range pageBlocks(t, filepath.Join("..", "docs", "dagster.md")) {
+		if len(b.lines) > 0 && b.lines[0] == "run_monitoring:" {
+			monitoring = strings.Join(b.lines, "\n") + "\n"
+		}
+	}
+	if !strings.Contains(monitoring, "max_resume_run_attempts: 1") {
+		t.Fatalf("docs/dagster.md has no run_monitoring block resuming runs: %q", monitoring)
+	}
+	d := startDagster(t, w, venv, fmt.Sprintf("    binary: %s\n    aws: true\n    start_timeout: 60\n", bin.cli), monitoring, "",
+		map[string]string{"E2E_S3_ENDPOINT": m.URL, "E2E_DAGSTER_OIDC": bin.cli, "AWS_EC2_METADATA_DISABLED": "true"})
+	d.startDaemon()
+
+	id := d.launch("resumable")
+	r := d.wait(id, "SUCCESS", "FAILURE", "CANCELED")
+	events := d.events(id)
+	if r.Status != "SUCCESS" {
+		t.Fatalf("resumable %s, want SUCCESS after a resume:\n%s", r.Status, strings.Join(events, "\n"))
+	}
+	for _, want := range [][]string{
+		{"The run worker exited 137 before the run finished", "Run monitoring resumes the run (max_resume_run_attempts: 1)"},
+		{"Launching a new run worker to resume run"},
+		{"finished on attempt 2", "with credentials from container-role"},
+	} {
+		if eventWith(events, want...) == "" {
+			t.Errorf("no event with %q:\n%s", want, strings.Join(events, "\n"))
+		}
+	}
+	raw, err := os.ReadFile(filepath.Join(d.progressDir, id+"-attempts.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	type attempt struct {
+		Attempt          int    `json:"attempt"`
+		PID              int    `json:"pid"`
+		CredentialMethod string `json:"credential_method"`
+	}
+	var attempts []attempt
+	for _, line := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
+		var a attempt
+		if err := json.Unmarshal([]byte(line), &a); err != nil {
+			t.Fatalf("attempts file: %v: %s", err, line)
+		}
+		attempts = append(attempts, a)
+	}
+	if len(attempts) != 2 || attempts[0].PID == attempts[1].PID {
+		t.Fatalf("attempts %+v, want two workers", attempts)
+	}
+	for _, a := range attempts {
+		if a.CredentialMethod != "container-role" {
+			t.Errorf("attempt %d got credentials from %q, want exec's endpoint (container-role)", a.Attempt, a.CredentialMethod)
+		}
+	}
+	// The resumed worker ran under its own wrapper, with the run's identity.
+	st := readExecStatus(t, filepath.Join(d.home, "dagster-oidc", "runs", id, "status-1.json"))
+	for deadline := time.Now().Add(30 * time.Second); st.State == "running" && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		st = readExecStatus(t, filepath.Join(d.home, "dagster-oidc", "runs", id, "status-1.json"))
+	}
+	if st.State != "exited" || st.ExitCode != 0 || st.Identity.RunID != id || st.Identity.JobName != "resumable" || st.Identity.AWSRole != minioRoleARN {
+		t.Errorf("resumed wrapper's status %+v, want exited 0 with run %s, job resumable, role %s", st, id, minioRoleARN)
+	}
+	if !slices.Contains(m.proxy.SessionNames(), "resumable-"+id) {
+		t.Errorf("STS sessions %v, want one named resumable-%s", m.proxy.SessionNames(), id)
 	}
 }

@@ -1,9 +1,10 @@
 """Jobs the launcher's unit tests run with a real Dagster run worker."""
 
 import os
+import signal
 import time
 
-from dagster import Definitions, OpExecutionContext, job, op
+from dagster import Definitions, OpExecutionContext, in_process_executor, job, op
 
 
 @op
@@ -30,4 +31,15 @@ def slow_job() -> None:
     slow()
 
 
-defs = Definitions(jobs=[quick_job, slow_job])
+@op
+def killed(context: OpExecutionContext) -> None:
+    """The worker process (in-process executor) dies as the OOM killer would end it."""
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+@job(executor_def=in_process_executor)
+def killed_job() -> None:
+    killed()
+
+
+defs = Definitions(jobs=[quick_job, slow_job, killed_job])

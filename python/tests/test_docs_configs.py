@@ -66,6 +66,20 @@ def test_exec_run_launcher_loads_into_an_instance() -> None:
         assert cmd[: cmd.index("--status-file")] == [rl["config"]["binary"], *expected_flags(rl["config"])]
 
 
+def test_run_monitoring_block_makes_the_launcher_leave_dead_workers_to_the_daemon() -> None:
+    """The run_monitoring block loads into an instance, and with it ExecRunLauncher
+    leaves a run whose worker died for the monitoring daemon to resume
+    (e2e/dagster_test.go runs the daemon with the same block)."""
+    (monitoring,) = [b for b in blocks("dagster.yaml") if "run_monitoring" in b]
+    (rl,) = [rl for rl in launchers() if rl["class"] == "ExecRunLauncher"]
+    with instance_for_test(overrides={**monitoring, "run_launcher": rl}) as instance:
+        assert instance.run_monitoring_enabled
+        assert instance.run_monitoring_max_resume_run_attempts == 1
+        launcher = instance.run_launcher
+        assert isinstance(launcher, ExecRunLauncher) and launcher.supports_resume_run
+        assert launcher._monitoring_resumes()
+
+
 def expected_flags(config: dict[str, Any]) -> list[str]:
     flags = ["--profile", config["profile"]] if config.get("profile") else []
     flags.append("exec")

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import time
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pytest
@@ -144,6 +146,63 @@ def test_terminate_after_a_restart(
     assert not fresh.terminate(run.run_id)  # already finished
     # a reused pid is not ours
     assert fresh.check_run_worker_health(finished).status != WorkerStatus.RUNNING
+
+
+def monitoring_instance(fake_binary: str, resume: bool) -> AbstractContextManager[DagsterInstance]:
+    """An instance whose run monitoring resumes runs (max_resume_run_attempts 1), or does not."""
+    from dagster._core.instance_for_test import instance_for_test
+
+    from .conftest import launcher_config
+
+    overrides = launcher_config(fake_binary)
+    if resume:
+        overrides["run_monitoring"] = {"enabled": True, "max_resume_run_attempts": 1}
+    return instance_for_test(overrides=overrides)
+
+
+def assert_left_to_monitoring(inst: DagsterInstance, run_id: str, resume: bool, why: str) -> None:
+    """Without resumption the dead worker's run fails with why; with it the run stays
+    STARTED for the monitoring daemon, whose health check then finds the worker dead."""
+    after = inst.get_run_by_id(run_id)
+    assert after is not None
+    logs = messages(inst, run_id)
+    assert any(why in m for m in logs), "\n".join(logs)
+    if resume:
+        assert after.status == DagsterRunStatus.STARTED, logs
+        assert any("Run monitoring resumes the run (max_resume_run_attempts: 1)" in m for m in logs), logs
+        assert launcher(inst).check_run_worker_health(after).status == WorkerStatus.FAILED
+    else:
+        assert after.status == DagsterRunStatus.FAILURE, logs
+
+
+@pytest.mark.parametrize("resume", [False, True])
+def test_killed_worker(fake_binary: str, resume: bool) -> None:
+    with monitoring_instance(fake_binary, resume) as inst:
+        run = create_run(inst, "killed_job")
+        inst.launch_run(run.run_id, workspace=None)  # type: ignore[arg-type]
+        launcher(inst).join(timeout=120)
+        assert_left_to_monitoring(
+            inst, run.run_id, resume, "The run worker exited 137 before the run finished"
+        )
+
+
+@pytest.mark.parametrize("resume", [False, True])
+def test_wrapper_killed_while_the_worker_ran(
+    fake_binary: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, resume: bool
+) -> None:
+    marker = tmp_path / "slow-started"
+    monkeypatch.setenv("SLOW_MARKER", str(marker))
+    with monitoring_instance(fake_binary, resume) as inst:
+        run = create_run(inst, "slow_job")
+        inst.launch_run(run.run_id, workspace=None)  # type: ignore[arg-type]
+        wait_for(marker.exists, timeout=120)
+        started = inst.get_run_by_id(run.run_id)
+        assert started is not None
+        os.killpg(int(started.tags[TAG_PID]), signal.SIGKILL)  # the wrapper and its worker
+        launcher(inst).join(timeout=60)
+        assert_left_to_monitoring(
+            inst, run.run_id, resume, "dagster-oidc exec was killed by SIGKILL while the run worker (pid"
+        )
 
 
 def test_health_without_a_process(instance: DagsterInstance) -> None:

@@ -15,6 +15,8 @@ worker's environment has no AWS keys or profiles, only what
                     lists MinIO's buckets and writes {"credential_method",
                     "buckets", "run_id", "job_name"} there
 
+resumable's first worker dies; run monitoring (dagster-daemon) resumes it.
+
 etl_steps runs each step as `dagster-oidc exec --aws -- dagster api
 execute_step --compressed-input-json ...`, the command line the
 k8s_job_executor and docker_executor give their step workers, through a
@@ -217,6 +219,38 @@ def etl_steps() -> None:
     load(after=extract())
 
 
+@op
+def finish_when_resumed(context: OpExecutionContext) -> None:
+    """The first attempt's worker dies of SIGKILL, as an OOM kill ends it; the
+    attempt run monitoring resumes writes to S3 and finishes. Each attempt
+    appends {"attempt", "pid", "credential_method"} to
+    <E2E_PROGRESS_DIR>/<run id>-attempts.jsonl."""
+    path = os.path.join(os.environ["E2E_PROGRESS_DIR"], f"{context.run_id}-attempts.jsonl")
+    attempt = 1
+    if os.path.exists(path):
+        with open(path) as f:
+            attempt += sum(1 for _ in f)
+    method = boto3.Session().get_credentials().method
+    with open(path, "a") as f:
+        f.write(json.dumps({"attempt": attempt, "pid": os.getpid(), "credential_method": method}) + "\n")
+    if attempt == 1:
+        os.kill(os.getpid(), signal.SIGKILL)
+    client = s3()
+    ensure_bucket(client, "resumed")
+    client.put_object(
+        Bucket="resumed", Key=f"{context.run_id}.json", Body=json.dumps({"attempt": attempt}).encode()
+    )
+    context.log.info(
+        f"finished on attempt {attempt}, wrote s3://resumed/{context.run_id}.json "
+        f"with credentials from {method}"
+    )
+
+
+@job(executor_def=in_process_executor)
+def resumable() -> None:
+    finish_when_resumed()
+
+
 def _code_server_check(marker: str) -> None:
     """What the code server itself can do, with the profile's identity and no run."""
     session = boto3.Session()
@@ -238,6 +272,6 @@ if os.environ.get("E2E_CODE_SERVER_MARKER"):
 
 
 defs = Definitions(
-    jobs=[etl_daily, adhoc, long_run, etl_steps],
+    jobs=[etl_daily, adhoc, long_run, etl_steps, resumable],
     resources={"identity": OIDCIdentity(binary=EnvVar("E2E_DAGSTER_OIDC"))},
 )

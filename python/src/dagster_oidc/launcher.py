@@ -284,10 +284,19 @@ class ExecRunLauncher(RunLauncher, ConfigurableClass):
                 f"(exit {status.exit_code}, {status.kind or 'error'}): {status.refusal()}",
             )
             return
-        if status is None or status.state != EXITED:
-            detail = " | ".join(tail(output).strip().splitlines()[-5:])
+        detail = " | ".join(tail(output).strip().splitlines()[-5:])
+        if status is None or status.state not in (EXITED, RUNNING):
             self._end_unfinished(
                 run, f"dagster-oidc exec {_ended(code)} without starting the run worker: {detail}"
+            )
+            return
+        if status.state == RUNNING:
+            # exec itself was killed (kill -9, OOM) while its worker ran.
+            self._end_unfinished(
+                run,
+                f"dagster-oidc exec {_ended(code)} while the run worker (pid {status.pid or '?'}) ran: "
+                f"{detail}",
+                resumable=True,
             )
             return
         self._instance.report_engine_event(
@@ -302,17 +311,39 @@ class ExecRunLauncher(RunLauncher, ConfigurableClass):
         if run is not None:
             # The worker ended without finishing the run (killed, out of memory).
             self._end_unfinished(
-                run, f"The run worker exited {status.exit_code} before the run finished; see {output}"
+                run,
+                f"The run worker exited {status.exit_code} before the run finished; see {output}",
+                resumable=status.exit_code != 0,
             )
 
-    def _end_unfinished(self, run: DagsterRun, message: str) -> None:
-        """End a run its worker did not finish: CANCELED while it was being canceled, else FAILURE."""
+    def _end_unfinished(self, run: DagsterRun, message: str, resumable: bool = False) -> None:
+        """End a run its worker did not finish: CANCELED while it was being canceled, else FAILURE.
+
+        A run whose worker died (``resumable``) is left STARTED when run
+        monitoring resumes runs (``max_resume_run_attempts`` > 0): the
+        monitoring daemon's health check finds the worker gone and resumes
+        the run, or fails it once the attempts are used up.
+        """
         if run.is_finished:
             return
         if run.status == DagsterRunStatus.CANCELING:
             self._instance.report_run_canceled(run, message)
+        elif resumable and self._monitoring_resumes():
+            attempts = self._instance.run_monitoring_max_resume_run_attempts
+            self._instance.report_engine_event(
+                f"{message}. Run monitoring resumes the run (max_resume_run_attempts: {attempts})",
+                run,
+                cls=self.__class__,
+            )
         else:
             self._instance.report_run_failed(run, message)
+
+    def _monitoring_resumes(self) -> bool:
+        """Whether the instance's run monitoring resumes runs whose worker died."""
+        return bool(
+            self._instance.run_monitoring_enabled
+            and self._instance.run_monitoring_max_resume_run_attempts > 0
+        )
 
     # Termination and monitoring
 
