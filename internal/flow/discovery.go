@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -226,6 +227,10 @@ func fetch(ctx context.Context, client *http.Client, u string) ([]byte, error) {
 	req.Header.Set("Accept", "application/json")
 	resp, err := safehttp.SameOriginGETs(httpClient(client)).Do(req)
 	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			return nil, plainTimeout(ue)
+		}
 		return nil, err
 	}
 	defer resp.Body.Close()

@@ -3,6 +3,7 @@ package flow
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -84,10 +85,37 @@ func endpointName(endpoint string) string {
 	return u.String()
 }
 
-// redactURLError drops the URL (which may carry a query) from a transport error.
+// redactURLError drops the *url.Error layer of a transport error, whose
+// URL may carry a query and which the caller names itself; a timeout reads
+// as a TimeoutError (see plainTimeout).
 func redactURLError(err error) error {
-	if ue, ok := err.(*url.Error); ok {
-		return ue.Err
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return plainTimeout(ue).Err
 	}
 	return err
 }
+
+// plainTimeout gives a timed-out HTTP call one wording, whichever fired
+// first: the HTTP client's timeout (DAGSTER_OIDC_HTTP_TIMEOUT) or the
+// caller's deadline. Go words them "Client.Timeout exceeded while awaiting
+// headers" and "context deadline exceeded".
+func plainTimeout(ue *url.Error) *url.Error {
+	if ue.Timeout() {
+		ue.Err = &TimeoutError{Err: ue.Err}
+	}
+	return ue
+}
+
+// TimeoutError is an HTTP call to the identity provider or the platform
+// that got no answer in time. Err is Go's own error (it unwraps to
+// context.DeadlineExceeded when that is what fired).
+type TimeoutError struct{ Err error }
+
+func (e *TimeoutError) Error() string { return "timed out waiting for an answer" }
+
+// Unwrap returns Go's own error.
+func (e *TimeoutError) Unwrap() error { return e.Err }
+
+// Timeout reports true, as net.Error does.
+func (e *TimeoutError) Timeout() bool { return true }

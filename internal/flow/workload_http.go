@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"time"
 
 	"github.com/dagster-oidc/dagster-oidc/internal/safehttp"
@@ -20,7 +19,7 @@ func workloadGet(ctx context.Context, client *http.Client, timeout time.Duration
 	defer cancel()
 	req, err := http.NewRequestWithContext(rctx, http.MethodGet, rawURL, nil)
 	if err != nil {
-		return 0, nil, fmt.Errorf("could not build the request: %w", workloadUnwrapURL(err))
+		return 0, nil, fmt.Errorf("could not build the request: %w", redactURLError(err))
 	}
 	req.Header = header
 	resp, err := safehttp.NoRedirects(client).Do(req)
@@ -28,25 +27,15 @@ func workloadGet(ctx context.Context, client *http.Client, timeout time.Duration
 		if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
 			return 0, nil, fmt.Errorf("no answer within %s: %w", timeout, context.DeadlineExceeded)
 		}
-		return 0, nil, fmt.Errorf("could not reach the endpoint: %w", workloadUnwrapURL(err))
+		return 0, nil, fmt.Errorf("could not reach the endpoint: %w", redactURLError(err))
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, workloadMaxBody+1))
 	if err != nil {
-		return 0, nil, fmt.Errorf("could not read the answer: %w", workloadUnwrapURL(err))
+		return 0, nil, fmt.Errorf("could not read the answer: %w", redactURLError(err))
 	}
 	if len(body) > workloadMaxBody {
 		return 0, nil, fmt.Errorf("the answer is %w", errWorkloadTooLarge)
 	}
 	return resp.StatusCode, body, nil
-}
-
-// workloadUnwrapURL removes the *url.Error layer, whose message repeats the
-// request URL.
-func workloadUnwrapURL(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
 }
