@@ -131,7 +131,7 @@ profile exactly and that the endpoints the profile's flow needs exist.`,
 func configValidateRun(ctx context.Context, o *ConfigValidateOptions) error {
 	cfg, err := o.File.Read()
 	if err != nil {
-		return apperr.Usage(err, "")
+		return cmdutil.ConfigError(err, o.File.Path(), "")
 	}
 	return credentials.ValidateConfig(ctx, credentials.ValidateConfigRequest{File: cfg, Offline: o.Offline, HTTP: o.HTTPClient, Clock: o.Clock}, o.IO.ErrOut)
 }

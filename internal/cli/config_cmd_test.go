@@ -45,14 +45,21 @@ func TestConfigValidateErrors(t *testing.T) {
 			"issuer mismatch: the profile says \"ISSUER/\"", 1},
 		{"margin eats the duration", "profiles:\n  dev:\n    issuer: ISSUER\n    client_id: c\n    aws:\n      region: us-east-1\n      duration: 15m\n      refresh_margin: 15m\n      roles: [{role_arn: \"arn:aws:iam::123456789012:role/a\"}]\n",
 			"leaves 0s of use", 2},
+		{"no file", "", "error: no config file at CONFIG\nrun: dagster-oidc config init --issuer URL --client-id ID (or pass --config)\n", 2},
 		{"unknown key", "profiles:\n  dev:\n    issuer: ISSUER\n    client_id: c\n    flows: device\n", "config.yaml:5: field flows is not a known key in Profile", 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e.writeConfig(strings.ReplaceAll(tt.yaml, "ISSUER", e.sb.Issuer()))
+			if tt.yaml == "" {
+				if err := os.Remove(e.env["DAGSTER_OIDC_CONFIG"]); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want := strings.NewReplacer("ISSUER", e.sb.Issuer(), "CONFIG", e.env["DAGSTER_OIDC_CONFIG"]).Replace(tt.want)
 			_, stderr, code := e.run("config", "validate")
-			if code != tt.code || !strings.Contains(stderr, strings.ReplaceAll(tt.want, "ISSUER", e.sb.Issuer())) {
-				t.Errorf("exit %d (want %d), stderr %q, want %q", code, tt.code, stderr, tt.want)
+			if code != tt.code || !strings.Contains(stderr, want) {
+				t.Errorf("exit %d (want %d), stderr %q, want %q", code, tt.code, stderr, want)
 			}
 		})
 	}

@@ -67,8 +67,8 @@ Stdout carries only the requested output; prompts and logs go to stderr.`,
 	root.SetIn(f.IO.In)
 	root.SetOut(f.IO.Out)
 	root.SetErr(f.IO.ErrOut)
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
-		return apperr.Usage(err, "see --help")
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return apperr.Usage(err, "see "+c.CommandPath()+" --help")
 	})
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.ConfigPath, "config", "", "profiles file (default $DAGSTER_OIDC_CONFIG or ~/.config/dagster-oidc/config.yaml)")
@@ -130,12 +130,17 @@ func targetCommand(args []string) string {
 func Main(ctx context.Context, f *cmdutil.Factory, args []string) int {
 	f.Args = args
 	err := f.Env.Check()
+	help := "see dagster-oidc --help"
 	if err != nil {
 		err = apperr.Usage(err, "fix or unset the variable")
 	} else {
 		root := newRootCmd(f, targetCommand(args))
 		root.SetArgs(args)
-		err = root.ExecuteContext(ctx)
+		var cmd *cobra.Command
+		cmd, err = root.ExecuteContextC(ctx)
+		if cmd != nil {
+			help = "see " + cmd.CommandPath() + " --help"
+		}
 	}
 	if err == nil {
 		return 0
@@ -145,7 +150,8 @@ func Main(ctx context.Context, f *cmdutil.Factory, args []string) int {
 		return ee.Code
 	}
 	if apperr.HintOf(err) == "" && cmdutil.IsCobraUsage(err) {
-		err = apperr.Usage(err, "see dagster-oidc --help")
+		// The help of the command the arguments were given to.
+		err = apperr.Usage(err, help)
 	}
 	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
 		fmt.Fprintln(f.IO.ErrOut, "interrupted")

@@ -128,10 +128,17 @@ func (open Opener) With(o OpenOptions, fn func(*Opened) error) error {
 func loadConfig(f *Factory, g *Globals) (*config.File, error) {
 	cfg, err := g.Config(f)
 	if err != nil {
-		if errors.Is(err, config.ErrNotExist) {
-			return nil, apperr.Usage(fmt.Errorf("no config file at %s", g.Path(f)), "run: dagster-oidc config init --issuer URL --client-id ID (or pass --config)")
-		}
-		return nil, apperr.Usage(err, "fix the file, then run: dagster-oidc config validate")
+		return nil, ConfigError(err, g.Path(f), "fix the file, then run: dagster-oidc config validate")
 	}
 	return cfg, nil
+}
+
+// ConfigError is the usage error for err, reading the profiles file at
+// path failed: a missing file gets the command that creates one, any other
+// failure the hint fix ("" in config validate, which is that check).
+func ConfigError(err error, path, fix string) error {
+	if errors.Is(err, config.ErrNotExist) {
+		return apperr.Usage(fmt.Errorf("no config file at %s", path), "run: dagster-oidc config init --issuer URL --client-id ID (or pass --config)")
+	}
+	return apperr.Usage(err, fix)
 }
