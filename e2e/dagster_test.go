@@ -774,12 +774,13 @@ func TestDagsterCodeServerAndStepWorkers(t *testing.T) {
 // monitoring daemon's health check (ExecRunLauncher.check_run_worker_health)
 // finds the worker dead and resumes the run through the launcher, as
 // `dagster-oidc exec -- dagster api resume_run`, and the second worker
-// finishes with the wrapper's credentials.
+// finishes with the wrapper's credentials. always_dies, whose workers all
+// die, is resumed once and then failed by the daemon.
 func TestDagsterRunMonitoringResumesADeadWorker(t *testing.T) {
 	venv := dagsterVenv(t)
 	w := newWorld(t, sandbox.Options{}, "")
 	m := startMinIO(t, w)
-	writeRunsProfile(t, w, m, "resumable")
+	writeRunsProfile(t, w, m, "resumable", "always_dies")
 	// The run_monitoring block of docs/dagster.md, as written there.
 	monitoring := ""
 	for _, b := range pageBlocks(t, filepath.Join("..", "docs", "dagster.md")) {
@@ -795,13 +796,14 @@ func TestDagsterRunMonitoringResumesADeadWorker(t *testing.T) {
 	d.startDaemon()
 
 	id := d.launch("resumable")
+	dies := d.launch("always_dies")
 	r := d.wait(id, "SUCCESS", "FAILURE", "CANCELED")
 	events := d.events(id)
 	if r.Status != "SUCCESS" {
 		t.Fatalf("resumable %s, want SUCCESS after a resume:\n%s", r.Status, strings.Join(events, "\n"))
 	}
 	for _, want := range [][]string{
-		{"The run worker exited 137 before the run finished", "Run monitoring resumes the run (max_resume_run_attempts: 1)"},
+		{"The run worker exited 137 before the run finished", "Left to run monitoring: it resumes the run while attempts remain (max_resume_run_attempts: 1)"},
 		{"Launching a new run worker to resume run"},
 		{"finished on attempt 2", "with credentials from container-role"},
 	} {
@@ -844,5 +846,12 @@ func TestDagsterRunMonitoringResumesADeadWorker(t *testing.T) {
 	}
 	if !slices.Contains(m.proxy.SessionNames(), "resumable-"+id) {
 		t.Errorf("STS sessions %v, want one named resumable-%s", m.proxy.SessionNames(), id)
+	}
+
+	r = d.wait(dies, "SUCCESS", "FAILURE", "CANCELED")
+	events = d.events(dies)
+	if r.Status != "FAILURE" || eventWith(events, "Launching a new run worker to resume run") == "" ||
+		eventWith(events, "surpassed the configured maximum attempts to resume the run: 1") == "" {
+		t.Errorf("always_dies %s, want FAILURE after one resume:\n%s", r.Status, strings.Join(events, "\n"))
 	}
 }

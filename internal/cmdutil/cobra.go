@@ -11,9 +11,10 @@ import (
 	"github.com/dagster-oidc/dagster-oidc/internal/apperr"
 )
 
-// RunE is the RunE of a leaf command without arguments whose flags bind
-// into o: each check runs first (a flag's value), then runF when a test
-// gave one (to capture o), else run.
+// RunE is the RunE of a leaf command whose flags bind into o (a command
+// with arguments stores them in o first, then calls it): each check runs
+// first (a flag's value), then runF when a test gave one (to capture o),
+// else run.
 func RunE[O any](o *O, runF, run func(context.Context, *O) error, checks ...func() error) func(*cobra.Command, []string) error {
 	if runF != nil {
 		run = runF

@@ -169,7 +169,11 @@ def assert_left_to_monitoring(inst: DagsterInstance, run_id: str, resume: bool, 
     assert any(why in m for m in logs), "\n".join(logs)
     if resume:
         assert after.status == DagsterRunStatus.STARTED, logs
-        assert any("Run monitoring resumes the run (max_resume_run_attempts: 1)" in m for m in logs), logs
+        assert any(
+            "Left to run monitoring: it resumes the run while attempts remain (max_resume_run_attempts: 1)"
+            in m
+            for m in logs
+        ), logs
         assert launcher(inst).check_run_worker_health(after).status == WorkerStatus.FAILED
     else:
         assert after.status == DagsterRunStatus.FAILURE, logs

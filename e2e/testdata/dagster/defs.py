@@ -16,6 +16,8 @@ worker's environment has no AWS keys or profiles, only what
                     "buckets", "run_id", "job_name"} there
 
 resumable's first worker dies; run monitoring (dagster-daemon) resumes it.
+always_dies's workers all die; run monitoring fails it once the attempts
+are used up.
 
 etl_steps runs each step as `dagster-oidc exec --aws -- dagster api
 execute_step --compressed-input-json ...`, the command line the
@@ -251,6 +253,17 @@ def resumable() -> None:
     finish_when_resumed()
 
 
+@op
+def die(context: OpExecutionContext) -> None:
+    """Every attempt's worker dies of SIGKILL."""
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+@job(executor_def=in_process_executor)
+def always_dies() -> None:
+    die()
+
+
 def _code_server_check(marker: str) -> None:
     """What the code server itself can do, with the profile's identity and no run."""
     session = boto3.Session()
@@ -272,6 +285,6 @@ if os.environ.get("E2E_CODE_SERVER_MARKER"):
 
 
 defs = Definitions(
-    jobs=[etl_daily, adhoc, long_run, etl_steps, resumable],
+    jobs=[etl_daily, adhoc, long_run, etl_steps, resumable, always_dies],
     resources={"identity": OIDCIdentity(binary=EnvVar("E2E_DAGSTER_OIDC"))},
 )

@@ -331,7 +331,8 @@ class ExecRunLauncher(RunLauncher, ConfigurableClass):
         elif resumable and self._monitoring_resumes():
             attempts = self._instance.run_monitoring_max_resume_run_attempts
             self._instance.report_engine_event(
-                f"{message}. Run monitoring resumes the run (max_resume_run_attempts: {attempts})",
+                f"{message}. Left to run monitoring: it resumes the run while attempts remain "
+                f"(max_resume_run_attempts: {attempts}), then fails it",
                 run,
                 cls=self.__class__,
             )
