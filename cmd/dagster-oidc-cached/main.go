@@ -39,7 +39,7 @@ func run() int {
 		fmt.Fprintf(os.Stderr, "install %s and dagster-oidc side by side (both are in the release archive)\n", warm.FrontName)
 		return 2
 	}
-	call, _, ok := warm.ThisCall(warm.Version(version, commit, date), full, os.Args[1:])
+	call, ok := warm.ThisCall(warm.Version(version, commit, date), full, os.Args[1:])
 	if ok {
 		served, err := warm.Serve(call, warm.Deps{
 			CacheDir: env.Lookup(os.LookupEnv).CacheDir(), Clock: clock.Real{}, Stdout: os.Stdout, Stderr: os.Stderr,

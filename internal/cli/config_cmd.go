@@ -40,7 +40,7 @@ type configFile struct {
 // newConfigFile is the configFile of f and the global flags g.
 func newConfigFile(f *cmdutil.Factory, g *cmdutil.Globals) configFile {
 	return configFile{
-		Path:    func() string { return f.Env.ConfigPath(g.ConfigPath) },
+		Path:    func() string { return g.Path(f) },
 		Given:   func() bool { return g.ConfigPath != "" },
 		Read:    func() (*config.File, error) { return g.Config(f) },
 		Profile: func() string { return g.ProfileName(f) },

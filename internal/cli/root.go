@@ -130,17 +130,13 @@ func targetCommand(args []string) string {
 func Main(ctx context.Context, f *cmdutil.Factory, args []string) int {
 	f.Args = args
 	err := f.Env.Check()
-	help := "see dagster-oidc --help"
+	var cmd *cobra.Command // the command the arguments were given to
 	if err != nil {
 		err = apperr.Usage(err, "fix or unset the variable")
 	} else {
 		root := newRootCmd(f, targetCommand(args))
 		root.SetArgs(args)
-		var cmd *cobra.Command
 		cmd, err = root.ExecuteContextC(ctx)
-		if cmd != nil {
-			help = "see " + cmd.CommandPath() + " --help"
-		}
 	}
 	if err == nil {
 		return 0
@@ -150,7 +146,10 @@ func Main(ctx context.Context, f *cmdutil.Factory, args []string) int {
 		return ee.Code
 	}
 	if apperr.HintOf(err) == "" && cmdutil.IsCobraUsage(err) {
-		// The help of the command the arguments were given to.
+		help := "see dagster-oidc --help"
+		if cmd != nil {
+			help = "see " + cmd.CommandPath() + " --help"
+		}
 		err = apperr.Usage(err, help)
 	}
 	if ctx.Err() != nil && errors.Is(err, context.Canceled) {

@@ -48,12 +48,15 @@ func childEnviron() []string {
 // this binary and asked for a record; nil otherwise, or when the binary or
 // working directory cannot be told.
 func realCall(b buildinfo.Info, args []string) *warm.Call {
+	if _, asked := warm.Split(os.Environ()); !asked {
+		return nil // the common case: no path, directory or file to look up
+	}
 	exe, err := os.Executable()
 	if err != nil {
 		return nil
 	}
-	c, asked, ok := warm.ThisCall(warm.Version(b.Version, b.Commit, b.Date), exe, args)
-	if !asked || !ok {
+	c, ok := warm.ThisCall(warm.Version(b.Version, b.Commit, b.Date), exe, args)
+	if !ok {
 		return nil
 	}
 	return &c

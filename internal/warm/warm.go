@@ -261,15 +261,15 @@ func Version(version, commit, date string) string {
 }
 
 // ThisCall is this process's invocation with args as the build version
-// (see [Version]) whose binary is full: the environment is the process's
-// without the front's request variable, and asked reports whether it was
-// set (see [Split]). ok is false when the working directory cannot be
-// told; such a call is never recorded or served.
-func ThisCall(version, full string, args []string) (c Call, asked, ok bool) {
-	environ, asked := Split(os.Environ())
+// (see [Version]) whose binary is full; its environment is the process's
+// without the front's request variable (see [Split]). ok is false when the
+// working directory cannot be told; such a call is never recorded or
+// served.
+func ThisCall(version, full string, args []string) (c Call, ok bool) {
+	environ, _ := Split(os.Environ())
 	dir, err := os.Getwd()
 	if err != nil {
-		return Call{Environ: environ}, asked, false
+		return Call{Environ: environ}, false
 	}
-	return Call{Version: version, Full: FileID(full), UID: os.Getuid(), Dir: dir, Args: args, Environ: environ}, asked, true
+	return Call{Version: version, Full: FileID(full), UID: os.Getuid(), Dir: dir, Args: args, Environ: environ}, true
 }

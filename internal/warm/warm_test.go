@@ -299,9 +299,9 @@ func TestThisCallIsTheProcesssInvocation(t *testing.T) {
 	}
 	for _, value := range []string{"1", ""} {
 		t.Setenv("DAGSTER_OIDC_WARM_RECORD", value)
-		c, asked, ok := ThisCall("v\x00c\x00d", full, []string{"token", "--format", "json"})
-		if !ok || asked != (value == "1") {
-			t.Fatalf("WARM_RECORD=%q: asked, ok = %t, %t; want %t, true", value, asked, ok, value == "1")
+		c, ok := ThisCall("v\x00c\x00d", full, []string{"token", "--format", "json"})
+		if !ok {
+			t.Fatalf("WARM_RECORD=%q: the call could not be told", value)
 		}
 		if c.Version != "v\x00c\x00d" || c.Full != FileID(full) || c.UID != os.Getuid() || c.Dir != dir || strings.Join(c.Args, " ") != "token --format json" {
 			t.Errorf("WARM_RECORD=%q: call = %+v", value, c)
