@@ -82,6 +82,10 @@ step "MinIO's STS under the small STS client"
 go test -count=1 -tags minio ./internal/exchange/awssts/...
 
 step "end to end: built binaries, MinIO STS, awscli, boto3, Google's client library, Chromium, real Dagster"
+# The real-Dagster tests' code location, held to the package's lint.
+"$DAGSTER_OIDC_VENV/bin/ruff" format --config python/pyproject.toml --check e2e/testdata/dagster
+"$DAGSTER_OIDC_VENV/bin/ruff" check --config python/pyproject.toml e2e/testdata/dagster
+"$DAGSTER_OIDC_VENV/bin/mypy" --config-file python/pyproject.toml e2e/testdata/dagster/*.py
 leak_report=$(mktemp)
 DAGSTER_OIDC_LEAK_REPORT=$leak_report go test -count=1 -timeout 25m -tags 'e2e dagster' ./e2e/...
 cat "$leak_report" >&2

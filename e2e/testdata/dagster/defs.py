@@ -56,7 +56,6 @@ from dagster._core.executor.step_delegating.step_handler.base import (
     StepHandler,
     StepHandlerContext,
 )
-
 from dagster_oidc import OIDCIdentity
 
 

@@ -5,5 +5,6 @@ import sys
 
 import boto3
 
-body = boto3.client("s3", endpoint_url=os.environ["E2E_S3_ENDPOINT"]).get_object(Bucket=sys.argv[1], Key=sys.argv[2])
+client = boto3.client("s3", endpoint_url=os.environ["E2E_S3_ENDPOINT"])
+body = client.get_object(Bucket=sys.argv[1], Key=sys.argv[2])
 sys.stdout.write(body["Body"].read().decode())
