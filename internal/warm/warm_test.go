@@ -14,6 +14,7 @@ import (
 	"github.com/dagster-oidc/dagster-oidc/internal/audit"
 	"github.com/dagster-oidc/dagster-oidc/internal/cache"
 	"github.com/dagster-oidc/dagster-oidc/internal/clock"
+	"github.com/dagster-oidc/dagster-oidc/internal/output"
 )
 
 // now is the wall clock's time: the pruning test compares it with the
@@ -390,14 +391,7 @@ func TestServePrintsTheCachedIDTokenAsTokenDoes(t *testing.T) {
 	t.Run("json", func(t *testing.T) {
 		f, e := tokenFixture(t, TokenJSON)
 		served, out, _ := f.serve(now)
-		var doc struct {
-			IDToken   string         `json:"id_token"`
-			Expiry    time.Time      `json:"expiry"`
-			RefreshAt time.Time      `json:"refresh_at"`
-			Source    string         `json:"source"`
-			Profile   string         `json:"profile"`
-			Claims    map[string]any `json:"claims"`
-		}
+		var doc output.TokenJSON
 		if !served || json.Unmarshal([]byte(out), &doc) != nil {
 			t.Fatalf("served %t, stdout %q", served, out)
 		}
